@@ -1,0 +1,184 @@
+{{/*
+Naming: every object of a service is "<fullname>-<service>" (release "switchboard" gives
+"switchboard-ingest"), so one name per service holds everywhere.
+*/}}
+{{- define "switchboard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "switchboard.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "<fullname>-<service>"; call with (dict "root" $ "name" $name). */}}
+{{- define "switchboard.componentName" -}}
+{{- printf "%s-%s" (include "switchboard.fullname" .root) .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "switchboard.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels on every object; call with (dict "root" $ "name" $componentOrEmpty). */}}
+{{- define "switchboard.labels" -}}
+helm.sh/chart: {{ include "switchboard.chart" .root }}
+{{ include "switchboard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: switchboard
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "switchboard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "switchboard.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- if .name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end }}
+{{- end -}}
+
+{{/* A service's effective settings: workloadDefaults deep-merged with services.<name>. */}}
+{{- define "switchboard.workload" -}}
+{{- $svc := index .root.Values.services .name | default dict -}}
+{{- toJson (mergeOverwrite (deepCopy .root.Values.workloadDefaults) (deepCopy $svc)) -}}
+{{- end -}}
+
+{{- define "switchboard.serviceAccountName" -}}
+{{- if .w.serviceAccount.create -}}
+{{- default (include "switchboard.componentName" .) .w.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .w.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "switchboard.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Concrete topic name: prefix + registry name. */}}
+{{- define "switchboard.topicName" -}}
+{{- printf "%s%s" .root.Values.topics.prefix .name -}}
+{{- end -}}
+
+{{/*
+The most partitions among the topics a service consumes (from the topic registry in files/topics):
+one consumer-group member per partition does work, any further replica idles.
+*/}}
+{{- define "switchboard.partitionBound" -}}
+{{- $bound := 0 -}}
+{{- range $path, $_ := .root.Files.Glob "files/topics/*.yaml" -}}
+{{- $topic := $.root.Files.Get $path | fromYaml -}}
+{{- if has $.name ($topic.consumers | default list) -}}
+{{- $bound = max $bound (int $topic.partitions) -}}
+{{- end -}}
+{{- end -}}
+{{- $bound -}}
+{{- end -}}
+
+{{- define "switchboard.kafkaSecurityProtocol" -}}
+{{- $k := .Values.kafka -}}
+{{- if and $k.tls.enabled $k.sasl.enabled -}}SASL_SSL
+{{- else if $k.tls.enabled -}}SSL
+{{- else if $k.sasl.enabled -}}SASL_PLAINTEXT
+{{- else -}}PLAINTEXT
+{{- end -}}
+{{- end -}}
+
+{{- define "switchboard.kafkaCaDir" -}}/etc/switchboard/kafka-ca{{- end -}}
+
+{{- define "switchboard.createTopics" -}}
+{{- if eq .Values.topics.management "services" -}}true{{- else -}}false{{- end -}}
+{{- end -}}
+
+{{/* Kafka connection environment, shared by the workloads and the topic Job. */}}
+{{- define "switchboard.kafkaEnv" -}}
+{{- $k := .Values.kafka -}}
+- name: SWITCHBOARD_KAFKA__BOOTSTRAP_SERVERS
+  value: {{ required "kafka.bootstrapServers is required: the host:port list of your Kafka cluster (for example my-kafka-bootstrap.kafka:9093)" $k.bootstrapServers | quote }}
+- name: SWITCHBOARD_KAFKA__SECURITY_PROTOCOL
+  value: {{ include "switchboard.kafkaSecurityProtocol" . | quote }}
+{{- if $k.sasl.enabled }}
+- name: SWITCHBOARD_KAFKA__SASL_MECHANISM
+  value: {{ $k.sasl.mechanism | quote }}
+{{- $secret := required "kafka.sasl.existingSecret is required when kafka.sasl.enabled: the Secret holding the SASL password (a Strimzi KafkaUser Secret works)" $k.sasl.existingSecret }}
+{{- if $k.sasl.usernameKey }}
+- name: SWITCHBOARD_KAFKA__SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret | quote }}
+      key: {{ $k.sasl.usernameKey | quote }}
+{{- else }}
+- name: SWITCHBOARD_KAFKA__SASL_USERNAME
+  value: {{ required "kafka.sasl.username (or kafka.sasl.usernameKey) is required when kafka.sasl.enabled" $k.sasl.username | quote }}
+{{- end }}
+- name: SWITCHBOARD_KAFKA__SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret | quote }}
+      key: {{ $k.sasl.passwordKey | quote }}
+{{- end }}
+{{- if and $k.tls.enabled $k.tls.caSecret.name }}
+- name: SWITCHBOARD_KAFKA__SSL_CAFILE
+  value: {{ printf "%s/%s" (include "switchboard.kafkaCaDir" .) $k.tls.caSecret.key | quote }}
+{{- end }}
+- name: SWITCHBOARD_KAFKA__IDEMPOTENT_PRODUCER
+  value: {{ $k.idempotentProducer | toString | quote }}
+- name: SWITCHBOARD_KAFKA__TOPIC_PREFIX
+  value: {{ .Values.topics.prefix | quote }}
+- name: SWITCHBOARD_KAFKA__CREATE_TOPICS
+  value: {{ include "switchboard.createTopics" . | quote }}
+- name: SWITCHBOARD_KAFKA__REPLICATION_FACTOR
+  value: {{ .Values.topics.replicationFactor | toString | quote }}
+{{- end -}}
+
+{{/* The Kafka CA volume (only when TLS uses a private CA). */}}
+{{- define "switchboard.kafkaCaVolume" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret.name }}
+- name: kafka-ca
+  secret:
+    secretName: {{ .Values.kafka.tls.caSecret.name | quote }}
+    items:
+      - key: {{ .Values.kafka.tls.caSecret.key | quote }}
+        path: {{ .Values.kafka.tls.caSecret.key | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "switchboard.kafkaCaMount" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret.name }}
+- name: kafka-ca
+  mountPath: {{ include "switchboard.kafkaCaDir" . }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "switchboard.configMapName" -}}
+{{- default (printf "%s-config" (include "switchboard.fullname" .)) .Values.config.existingConfigMap -}}
+{{- end -}}
+
+{{/* Enabled services in a stable order, as a JSON list of names. */}}
+{{- define "switchboard.enabledServices" -}}
+{{- $names := list -}}
+{{- range $name := keys .Values.services | sortAlpha -}}
+{{- $w := include "switchboard.workload" (dict "root" $ "name" $name) | fromJson -}}
+{{- if $w.enabled -}}
+{{- $names = append $names $name -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}

@@ -1,0 +1,1 @@
+"""Switchboard shared plumbing: envelope, bus, settings, logging, metrics, health. No domain logic."""

@@ -1,0 +1,34 @@
+"""Idempotency by event id: one MongoDB document per processed event, looked up per batch."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo.errors import BulkWriteError
+
+DUPLICATE_KEY = 11000
+
+
+class DedupeStore:
+    def __init__(self, db, group: str, *, ttl_days: int = 7, clock=None) -> None:
+        self._collection = db["processed_events"]
+        self._prefix = f"{group}|"
+        self._ttl_seconds = ttl_days * 86400
+        self._clock = clock
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index("processed_at", expireAfterSeconds=self._ttl_seconds)
+
+    async def seen(self, event_ids: list[str]) -> set[str]:
+        cursor = self._collection.find({"_id": {"$in": [self._prefix + i for i in event_ids]}}, {"_id": 1})
+        n = len(self._prefix)
+        return {doc["_id"][n:] async for doc in cursor}
+
+    async def mark(self, event_ids: list[str], at: datetime | None = None) -> None:
+        from datetime import UTC
+        at = at or (self._clock.now() if self._clock else datetime.now(UTC))
+        try:
+            await self._collection.insert_many([{"_id": self._prefix + i, "processed_at": at} for i in event_ids],
+                                               ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise

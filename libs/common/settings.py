@@ -1,0 +1,66 @@
+"""Typed settings shared by every service (pydantic-settings, env prefix SWITCHBOARD_, nested with __)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    # Off by default: the embedded Tansu broker rejects InitProducerId. The Helm chart turns it on.
+    idempotent_producer: bool = False
+    topic_prefix: str = ""
+    create_topics: bool = True
+    replication_factor: int = Field(default=1, ge=1)
+    client_id: str = "switchboard"
+    linger_ms: int = Field(default=5, ge=0)
+    max_batch_bytes: int = Field(default=256 * 1024, ge=1024)
+    request_timeout_ms: int = Field(default=15_000, ge=1000)
+    # Group tuning: the defaults suit real Kafka; tests shorten them (Tansu joins take ~half the session timeout).
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    max_poll_interval_ms: int = Field(default=300_000, ge=1000)
+
+
+class MongoSettings(BaseModel):
+    uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017/?directConnection=true")
+    database: str = "switchboard"
+    server_selection_timeout_ms: int = Field(default=5_000, ge=100)
+
+
+class HttpSettings(BaseModel):
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class ConsumerSettings(BaseModel):
+    max_batch_records: int = Field(default=500, ge=1)
+    poll_timeout_ms: int = Field(default=200, ge=1)
+    # Unknown errors: how often one record is retried before it goes to the DLQ.
+    max_attempts: int = Field(default=3, ge=1)
+    retry_backoff_ms: int = Field(default=100, ge=0)
+    retry_backoff_max_ms: int = Field(default=10_000, ge=0)
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
+    dedupe_ttl_days: int = Field(default=7, ge=1)
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; each service subclasses it and adds its own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="ignore")
+
+    kafka: KafkaSettings = KafkaSettings()
+    mongo: MongoSettings = MongoSettings()
+    http: HttpSettings = HttpSettings()
+    consumer: ConsumerSettings = ConsumerSettings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    config_dir: Path = Path("config/default")
+    secrets_file: Path | None = None

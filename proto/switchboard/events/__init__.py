@@ -1,0 +1,1 @@
+"""Switchboard event contracts (generated protobuf code lives in v1/)."""

@@ -1,0 +1,97 @@
+"""Form bodies (application/x-www-form-urlencoded and multipart/form-data), parsed without I/O."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import BytesParser
+from urllib.parse import parse_qsl
+
+from .errors import BadRequest, InvalidField
+
+
+@dataclass(slots=True)
+class FilePart:
+    name: str
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(slots=True)
+class Form:
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    files: list[FilePart] = field(default_factory=list)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return default
+
+    def json(self, name: str) -> object:
+        raw = self.get(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise InvalidField(f"{name} is not valid JSON", field=name) from None
+
+
+def parse_urlencoded(body: bytes) -> Form:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("form body is not UTF-8", field="body") from None
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("form body is not valid application/x-www-form-urlencoded", field="body") from None
+    return Form(fields=pairs)
+
+
+def parse_multipart(body: bytes, content_type_header: str, charsets: dict[str, str] | None = None) -> Form:
+    """multipart/form-data; text parts decoded with their charset (or `charsets[name]`), files summarised."""
+    if "boundary=" not in content_type_header:
+        raise BadRequest("multipart/form-data needs a boundary parameter", field="Content-Type")
+    envelope = b"Content-Type: " + content_type_header.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n"
+    message = BytesParser().parsebytes(envelope + body)
+    if not message.is_multipart():
+        raise BadRequest("multipart body could not be parsed", field="body")
+    form = Form()
+    parts: list[Message] = message.get_payload()  # type: ignore[assignment]
+    raw_text: list[tuple[str, bytes, str | None]] = []
+    for part in parts:
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        name = str(name)
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            form.files.append(FilePart(name, filename, part.get_content_type(), len(payload)))
+        else:
+            raw_text.append((name, payload, part.get_content_charset()))
+    # SendGrid sends the charset of each text field in a JSON `charsets` field.
+    for name, payload, charset in raw_text:
+        if name == "charsets":
+            try:
+                charsets = {**(charsets or {}), **json.loads(payload.decode("utf-8"))}
+            except (ValueError, UnicodeDecodeError):
+                raise InvalidField("charsets is not valid JSON", field="charsets") from None
+    for name, payload, charset in raw_text:
+        encoding = charset or (charsets or {}).get(name) or "utf-8"
+        try:
+            form.fields.append((name, payload.decode(encoding)))
+        except (UnicodeDecodeError, LookupError):
+            raise BadRequest(f"field {name} is not valid {encoding}", field=name) from None
+    return form
+
+
+def parse_form(body: bytes, content_type: str, content_type_header: str) -> Form:
+    if content_type == "multipart/form-data":
+        return parse_multipart(body, content_type_header)
+    if content_type in ("application/x-www-form-urlencoded", ""):
+        return parse_urlencoded(body)
+    raise BadRequest(f"expected a form body, got {content_type}", field="Content-Type")

@@ -1,0 +1,215 @@
+"""The router's state, as plain Python: conversations, customers, agents, queue entries.
+
+Enumerations are strings here (mapped to protobuf enums at the edge) so the domain stays free of
+generated code and every document stored in MongoDB is readable by a person.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+# Conversation statuses.
+BOT = "bot"
+QUEUED = "queued"
+ASSIGNED = "assigned"
+WAITING_ON_CUSTOMER = "waiting_on_customer"
+WAITING_ON_THIRD_PARTY = "waiting_on_third_party"
+RESOLVED = "resolved"
+STATUSES = (BOT, QUEUED, ASSIGNED, WAITING_ON_CUSTOMER, WAITING_ON_THIRD_PARTY, RESOLVED)
+OPEN_STATUSES = frozenset(STATUSES) - {RESOLVED}
+
+# Priorities, lowest to highest (values match the wire enum).
+LOW, NORMAL, HIGH, URGENT = 1, 2, 3, 4
+PRIORITY_NAMES = {LOW: "low", NORMAL: "normal", HIGH: "high", URGENT: "urgent"}
+
+CHANNELS = ("email", "chat", "phone", "sms", "whatsapp", "messenger", "vk", "telegram", "web_form",
+            "marketplace")
+
+# Agent presence.
+ONLINE, AWAY, OFFLINE = "online", "away", "offline"
+
+# Handle kinds (values of the wire enum, lower-case).
+EMAIL, PHONE, WHATSAPP_ID, MESSENGER_PSID, VK_ID, TELEGRAM_ID, CHAT_SESSION, MARKETPLACE_ID = (
+    "email", "phone", "whatsapp_id", "messenger_psid", "vk_id", "telegram_id", "chat_session", "marketplace_id")
+
+
+def raise_priority(priority: int, levels: int = 1) -> int:
+    return min(URGENT, max(priority, NORMAL) + levels)
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    kind: str
+    value: str
+
+    def key(self, brand_id: str) -> str:
+        return f"{brand_id}|{self.kind}|{self.value}"
+
+
+class _Doc:
+    """dataclass <-> MongoDB document, `_id` being the `id` field."""
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)  # type: ignore[call-overload]
+        doc["_id"] = doc.pop("id")
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]):
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        values = {k: v for k, v in doc.items() if k in known}
+        values["id"] = doc["_id"]
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class Customer(_Doc):
+    id: str
+    brand_id: str
+    created_at: datetime
+    name: str = ""
+    handles: list[dict] = field(default_factory=list)   # [{"kind":..., "value":...}]
+    order_ids: list[str] = field(default_factory=list)
+    vip: bool = False
+    last_conversation_id: str = ""
+    merged_into: str = ""
+    merged_from: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Conversation(_Doc):
+    id: str
+    brand_id: str
+    customer_id: str
+    opened_at: datetime
+    channel: str
+    status: str = BOT
+    channels: list[str] = field(default_factory=list)
+    language: str = ""
+    priority: int = NORMAL
+    queue: str = ""
+    assignee_id: str = ""
+    previous_assignee_id: str = ""
+    reassignment_count: int = 0
+    reopen_count: int = 0
+    region: str = ""
+    reply_handle: dict = field(default_factory=dict)        # {"kind":..., "value":...}
+    email_threading: dict = field(default_factory=dict)
+    customer_name: str = ""
+    order_ids: list[str] = field(default_factory=list)
+    human_involved: bool = False
+    vip: bool = False
+    product_line: str = ""
+    thread_keys: list[str] = field(default_factory=list)
+    updated_at: datetime | None = None
+    last_customer_message_at: datetime | None = None
+    resolved_at: datetime | None = None
+    assigned_at: datetime | None = None
+    # Bot memory: what was already said, how often it did not understand, recent customer turns.
+    bot_answer_keys: list[str] = field(default_factory=list)
+    bot_text_digests: list[str] = field(default_factory=list)
+    bot_unmatched_turns: int = 0
+    recent_customer_times: list[datetime] = field(default_factory=list)
+    # Repeat-contact detection: customer messages since the last human reply.
+    contacts_since_human_reply: int = 0
+    repeat_contact_reported: bool = False
+    csat_requested: bool = False
+    message_count: int = 0
+    attachments: list[dict] = field(default_factory=list)   # what the customer already sent
+    handoffs: list[dict] = field(default_factory=list)
+    chat_session_id: str = ""
+    calls: dict = field(default_factory=dict)               # call_id -> {"ringing_at": ...}
+    escalations_acknowledged: list[str] = field(default_factory=list)
+    csat_score: int = 0
+    last_position_notified: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != RESOLVED
+
+
+@dataclass(slots=True)
+class Agent(_Doc):
+    """An agent of one brand; `id` is "<brand_id>/<agent_id>"."""
+
+    id: str
+    brand_id: str
+    agent_id: str
+    name: str = ""
+    queues: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)        # "*" = any
+    channels: list[str] = field(default_factory=list)         # capacity classes: chat, email, phone
+    product_lines: list[str] = field(default_factory=list)    # empty = any
+    vip: bool = False
+    capacity: dict[str, int] = field(default_factory=dict)    # per capacity class
+    load: dict[str, int] = field(default_factory=dict)        # per capacity class
+    active: list[str] = field(default_factory=list)           # conversation ids held
+    presence: str = OFFLINE
+    idle_since: datetime | None = None                        # last assignment, or coming online
+
+    def spare(self, capacity_class: str) -> int:
+        return self.capacity.get(capacity_class, 0) - self.load.get(capacity_class, 0)
+
+
+@dataclass(slots=True)
+class QueueEntry(_Doc):
+    """A conversation waiting for an agent. `id` is the conversation id."""
+
+    id: str
+    brand_id: str
+    queue: str
+    priority: int
+    channel: str
+    capacity_class: str
+    language: str
+    enqueued_at: datetime
+    product_line: str = ""
+    vip: bool = False
+    preferred_agent: str = ""        # sticky: the previous assignee
+    last_notified_position: int = 0
+
+
+@dataclass(slots=True)
+class QueueStats(_Doc):
+    """Recent dequeue times of one queue (`id` "<brand_id>/<queue>"), for the ETA."""
+
+    id: str
+    brand_id: str
+    queue: str
+    dequeued_at: list[datetime] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class OrderRecord(_Doc):
+    """Latest known facts of one order (`id` "<brand_id>/<order_id>")."""
+
+    id: str
+    brand_id: str
+    order_id: str
+    kind: str
+    occurred_at: datetime
+    customer_id: str = ""
+    order_number: str = ""
+    carrier: str = ""
+    tracking_number: str = ""
+    tracking_url: str = ""
+    estimated_delivery: datetime | None = None
+    reason: str = ""
+    history: list[dict] = field(default_factory=list)   # [{"kind":..., "at":...}]
+
+
+@dataclass(slots=True)
+class ChatSession(_Doc):
+    """`id` is "<brand_id>/<chat_session_id>"."""
+
+    id: str
+    brand_id: str
+    chat_session_id: str
+    started_at: datetime
+    customer_id: str = ""
+    customer_name: str = ""
+    email: str = ""
+    language_hint: str = ""
+    transcript_opt_out: bool = False
+    ended_at: datetime | None = None

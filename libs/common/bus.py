@@ -375,3 +375,23 @@ class ConsumerRunner:
 
 class _Abort(Exception):
     """Internal: give the batch up without committing."""
+
+
+class TopicSetup:
+    """Start-up component: creates registry topics when SWITCHBOARD_KAFKA__CREATE_TOPICS is on
+    (off for clusters that forbid it; the Helm Job or Strimzi creates them there)."""
+
+    name = "topics"
+
+    def __init__(self, kafka: KafkaSettings, names: TopicNames) -> None:
+        self._kafka = kafka
+        self._names = names
+
+    async def start(self) -> None:
+        if self._kafka.create_topics:
+            created = await ensure_topics(self._kafka, self._names)
+            if created:
+                log.info("topics_created", count=len(created))
+
+    async def stop(self) -> None:
+        return None

@@ -69,7 +69,6 @@ def build_email(
     msg["Subject"] = subject.replace("\r", " ").replace("\n", " ")
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
-    msg["Content-Language"] = language
     parent, refs = threading_headers(in_reply_to, references or [])
     if parent:
         msg["In-Reply-To"] = parent
@@ -81,4 +80,5 @@ def build_email(
     msg.set_content(text, subtype="plain", charset="utf-8")
     if html:
         msg.add_alternative(html, subtype="html", charset="utf-8")
+    msg["Content-Language"] = language  # after set_content, which clears Content-* headers
     return msg

@@ -122,7 +122,9 @@ class Conversation(_Doc):
     calls: dict = field(default_factory=dict)               # call_id -> {"ringing_at": ...}
     escalations_acknowledged: list[str] = field(default_factory=list)
     csat_score: int = 0
-    last_position_notified: int = 0
+    booked_class: str = ""                                   # capacity class booked on the assignee
+    channel_counts: dict[str, int] = field(default_factory=dict)
+    reply_ids: list[str] = field(default_factory=list)       # agent replies applied (client idempotency)
 
     @property
     def is_open(self) -> bool:

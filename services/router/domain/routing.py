@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from .model import ONLINE, Agent, QueueEntry
 
@@ -26,7 +26,7 @@ ONLY_ELIGIBLE = "only_eligible"
 MANUAL = "manual"
 AGENT_REPLIED = "agent_replied"
 
-_EPOCH = datetime(1970, 1, 1).astimezone()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,91 @@
+# Switchboard: `make run` (embedded stack with sample traffic) and `make test` (every tier).
+# Both set themselves up: virtualenv, pinned packages, buf, Prometheus/promtool.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+STAMP := $(VENV)/.installed
+BUF := tools/buf/node_modules/.bin/buf
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test test-unit test-integration test-e2e test-deploy bench proto proto-check \
+        buf-lint buf-breaking lint chart-sync chart-golden chart-docs system-deps image clean lock
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): pyproject.toml requirements.lock setup.py
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP) $(BUF) system-deps ## create the virtualenv and install every tool
+
+$(BUF): tools/buf/package.json
+	cd tools/buf && npm install --no-audit --no-fund --silent
+	touch $(BUF)
+
+system-deps: ## Prometheus + promtool (Debian) for rule tests and the scrape test
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "install Prometheus 2.x (prometheus + promtool) on PATH"; exit 1; }; \
+	  echo "installing prometheus (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+run: $(STAMP) ## broker + MongoDB-wire store + all five services + sample traffic; Ctrl-C stops
+	$(PY) tools/devstack.py
+
+test: setup ## every tier: unit, integration, e2e, deploy
+	$(PYTEST) tests -q $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory proto-check buf-lint buf-breaking
+
+test-unit: $(STAMP) ## pure domain, no I/O
+	$(PYTEST) tests/unit -q $(PYTEST_ARGS)
+
+test-integration: $(STAMP) ## one service against the real broker and store
+	$(PYTEST) tests/integration -q $(PYTEST_ARGS)
+
+test-e2e: $(STAMP) system-deps ## several services as real processes
+	$(PYTEST) tests/e2e -q $(PYTEST_ARGS)
+
+test-deploy: $(STAMP) system-deps ## Helm chart, alert rules, dashboards
+	$(PYTEST) tests/deploy -q $(PYTEST_ARGS)
+
+bench: $(STAMP) ## measured figures, JSON + table (docs/performance.md)
+	$(PY) tools/bench.py
+
+proto: $(STAMP) ## regenerate Python code from proto/
+	$(PY) tools/proto.py
+
+proto-check: $(STAMP) ## fail if generated code drifted from proto/
+	$(PY) tools/proto.py --check
+
+buf-lint: $(BUF) ## buf lint on proto/
+	cd proto && ../$(BUF) lint && echo "buf lint: clean"
+
+buf-breaking: $(BUF) ## buf breaking against main
+	cd proto && ../$(BUF) breaking --against '../.git#branch=main,subdir=proto'
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check libs services tests tools
+
+chart-sync: $(STAMP) ## copy topic registry, default config, rules, dashboards into the chart
+	$(PY) tools/chart_sync.py
+
+chart-golden: $(STAMP) ## re-render the golden manifests after an intended chart change
+	$(PYTEST) tests/deploy/test_chart.py -q --update-golden
+
+chart-docs: $(STAMP) ## regenerate the chart README values table
+	$(PY) tools/chart_docs.py
+
+image: ## build the container image (needs a Docker engine)
+	docker build -t switchboard:dev .
+
+lock: ## re-pin requirements.lock from the current virtualenv
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^switchboard' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .data tools/buf/node_modules .pytest_cache

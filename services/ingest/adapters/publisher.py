@@ -1,0 +1,37 @@
+"""Durable publish: returns only when the broker acknowledged every record (acks=all)."""
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.errors import KafkaError
+
+from switchboard.common.bus import EventProducer
+from switchboard.common.topics import TopicNames
+from switchboard.ingest.domain.model import Outgoing
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not acknowledge in time: answer 503 + Retry-After, the provider retries."""
+
+
+class DurablePublisher:
+    def __init__(self, producer: EventProducer, names: TopicNames, *, timeout_seconds: float) -> None:
+        self._producer = producer
+        self._names = names
+        self._timeout = timeout_seconds
+
+    async def publish(self, brand_id: str, events: list[Outgoing], event_ids: list[str]) -> None:
+        if not events:
+            return
+        try:
+            await asyncio.wait_for(self._send_all(brand_id, events, event_ids), self._timeout)
+        except (KafkaError, TimeoutError, OSError, RuntimeError) as exc:
+            raise BrokerUnavailable(type(exc).__name__) from exc
+
+    async def _send_all(self, brand_id: str, events: list[Outgoing], event_ids: list[str]) -> None:
+        futures = []
+        for event, event_id in zip(events, event_ids, strict=True):
+            futures.append(await self._producer.publish(
+                self._names.of(event.stream), event.payload, key=event.key, event_id=event_id, time=event.time,
+                subject=event.subject, brand_id=brand_id))
+        await asyncio.gather(*futures)

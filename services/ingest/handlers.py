@@ -1,0 +1,121 @@
+"""Request handlers: authenticate -> normalize (pure adapters) -> dedupe -> durable publish -> mark seen."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from switchboard.common.clock import Clock
+from switchboard.common.cloudevents import derived_id
+from switchboard.common.config import Secrets
+from switchboard.common.logging import get_logger
+from switchboard.ingest import metrics
+from switchboard.ingest.adapters.dedupe import DedupeGate
+from switchboard.ingest.adapters.providers.base import AdapterContext, ProviderAdapter
+from switchboard.ingest.adapters.publisher import BrokerUnavailable, DurablePublisher
+from switchboard.ingest.domain.errors import NotFound
+from switchboard.ingest.domain.model import Outgoing, WebhookOutcome, WebhookRequest
+from switchboard.ingest.settings import IngestConfig
+
+log = get_logger(__name__)
+
+
+class StoreUnavailable(BrokerUnavailable):
+    """The dedupe record could not be read: refuse (503) rather than risk a second event."""
+
+
+@dataclass(slots=True)
+class IngestDeps:
+    secrets: Secrets
+    providers: Mapping[str, ProviderAdapter]
+    publisher: DurablePublisher
+    dedupe: DedupeGate
+    clock: Clock
+    config: IngestConfig
+    public_base_url: str | None = None
+
+
+@dataclass(slots=True)
+class Accepted:
+    published: int
+    duplicates: int
+
+
+def event_id(brand_id: str, dedupe_id: str) -> str:
+    """Deterministic per (brand, provider, provider message id): retries map onto the same event id."""
+    return derived_id("ingest", brand_id, dedupe_id)
+
+
+def require_brand(deps: IngestDeps, brand_id: str) -> None:
+    if not deps.secrets.has_brand(brand_id):
+        raise NotFound(f"unknown brand {brand_id!r}", field="brand_id")
+
+
+def context(deps: IngestDeps, brand_id: str) -> AdapterContext:
+    require_brand(deps, brand_id)
+    secrets = {name: deps.secrets.brand(brand_id, name) for name in _SECRET_NAMES}
+    return AdapterContext(brand_id=brand_id, secrets=secrets, now=deps.clock.now(),
+                          replay_window=timedelta(seconds=deps.config.replay_window_seconds))
+
+
+_SECRET_NAMES = ("twilio_auth_token", "meta_app_secret", "meta_verify_token", "mailgun_signing_key",
+                 "sendgrid_webhook_secret", "vk_secret", "vk_confirmation_code", "telegram_secret_token",
+                 "shopify_webhook_secret", "cloudevents_token", "agent_api_keys")
+
+
+async def accept(deps: IngestDeps, brand_id: str, events: list[Outgoing], *, provider: str) -> Accepted:
+    """Publishes the events not seen before; returns only after the broker acknowledged them."""
+    unique: dict[str, Outgoing] = {}
+    for event in events:
+        unique.setdefault(event_id(brand_id, event.dedupe_id), event)
+    if not unique:
+        return Accepted(0, 0)
+    owned, others = deps.dedupe.claim(unique)
+    try:
+        if others and not all(await asyncio.gather(*others)):
+            # The concurrent copy of this request was not stored: let the provider retry.
+            raise BrokerUnavailable("concurrent copy of this message failed")
+        try:
+            seen = await deps.dedupe.seen(owned) if owned else set()
+        except Exception as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        fresh = [i for i in owned if i not in seen]
+        await deps.publisher.publish(brand_id, [unique[i] for i in fresh], fresh)
+        deps.dedupe.mark(fresh)
+    except BaseException:
+        deps.dedupe.release(owned, accepted=False)
+        raise
+    deps.dedupe.release(owned, accepted=True)
+    duplicates = len(events) - len(fresh)
+    for i in fresh:
+        metrics.EVENTS_PUBLISHED.labels(provider, unique[i].stream).inc()
+    if duplicates:
+        metrics.DUPLICATES.labels(provider).inc(duplicates)
+    if fresh:
+        with structlog.contextvars.bound_contextvars(brand_id=brand_id, provider=provider):
+            log.debug("events_accepted", event_ids=fresh, duplicates=duplicates)
+    return Accepted(len(fresh), duplicates)
+
+
+def adapter_for(deps: IngestDeps, provider: str) -> ProviderAdapter:
+    adapter = deps.providers.get(provider)
+    if adapter is None:
+        raise NotFound(f"unknown provider {provider!r}", field="provider")
+    return adapter
+
+
+async def handle_webhook(deps: IngestDeps, provider: str, brand_id: str,
+                         request: WebhookRequest) -> tuple[WebhookOutcome, Accepted]:
+    adapter = adapter_for(deps, provider)
+    ctx = context(deps, brand_id)
+    adapter.verify(request, ctx)          # nothing is parsed or published before the signature holds
+    outcome = adapter.normalize(request, ctx)
+    accepted = await accept(deps, brand_id, outcome.events, provider=provider)
+    return outcome, accepted
+
+
+def handle_handshake(deps: IngestDeps, provider: str, brand_id: str, request: WebhookRequest) -> WebhookOutcome:
+    return adapter_for(deps, provider).handshake(request, context(deps, brand_id))

@@ -1,0 +1,133 @@
+"""The delivery outbox in MongoDB: one document per (intent id, destination).
+
+States: pending -> in_flight -> delivered | failed | skipped (pending again after a retryable
+failure, with a later due_at). The document is inserted with $setOnInsert, so a redelivered
+request never resets it: this is the exactly-once record. `reported` tracks whether the
+DeliveryRecorded event (and DLQ record) for a final state still has to be published (`report_due`).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
+
+DUPLICATE_KEY = 11000
+PENDING, IN_FLIGHT, DELIVERED, FAILED, SKIPPED = "pending", "in_flight", "delivered", "failed", "skipped"
+FINAL_STATES = (DELIVERED, FAILED, SKIPPED)
+
+
+def outbox_id(intent_id: str, destination: str) -> str:
+    return f"{intent_id}|{destination}"
+
+
+class MongoOutbox:
+    def __init__(self, db, collection: str = "notifier_outbox") -> None:
+        self.collection = db[collection]
+
+    async def ensure_indexes(self) -> None:
+        # due work: the scheduler's scan; unreported finals: the reporter's scan.
+        await self.collection.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
+        await self.collection.create_index([("state", ASCENDING), ("lease_until", ASCENDING)])
+        await self.collection.create_index([("report_due", ASCENDING)])
+        await self.collection.create_index([("claim", ASCENDING)])
+        await self.collection.create_index([("conversation_id", ASCENDING)])
+        # CSAT once per conversation: a second survey for the same conversation cannot be inserted.
+        await self.collection.create_index([("once_key", ASCENDING)], unique=True, sparse=True)
+
+    async def add(self, docs: list[dict[str, Any]]) -> set[str]:
+        """Inserts new intents (existing ids are left untouched). Returns ids refused as once_key
+        duplicates (e.g. a second CSAT survey for one conversation)."""
+        if not docs:
+            return set()
+        ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
+        try:
+            await self.collection.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            refused = {docs[e["index"]]["_id"] for e in errors}
+            # A duplicate _id under a concurrent upsert is a redelivery, not a refusal.
+            existing = {d["_id"] async for d in self.collection.find({"_id": {"$in": list(refused)}}, {"_id": 1})}
+            return refused - existing
+        return set()
+
+    async def existing_once_keys(self, keys: list[str]) -> set[str]:
+        if not keys:
+            return set()
+        return {d["once_key"] async for d in self.collection.find({"once_key": {"$in": keys}}, {"once_key": 1})}
+
+    async def candidates(self, now: datetime, exclude_pools: list[str], exclude_ids: list[str],
+                         limit: int) -> list[dict]:
+        """Due pending work plus in-flight work whose lease expired (its owner died)."""
+        query: dict[str, Any] = {"$or": [{"state": PENDING, "due_at": {"$lte": now}},
+                                         {"state": IN_FLIGHT, "lease_until": {"$lte": now}}]}
+        if exclude_pools:
+            query["pool"] = {"$nin": exclude_pools}
+        if exclude_ids:
+            query["_id"] = {"$nin": exclude_ids}
+        cursor = self.collection.find(query, {"_id": 1, "pool": 1, "state": 1, "lease_until": 1}).sort(
+            "due_at", ASCENDING).limit(limit)
+        return [d async for d in cursor]
+
+    async def claim(self, candidates: list[dict], now: datetime, lease_seconds: dict[str, float]) -> list[dict]:
+        """Claims candidates atomically (per document) with a fresh token; returns the won documents."""
+        if not candidates:
+            return []
+        token = uuid.uuid4().hex
+        ops = []
+        for c in candidates:
+            guard: dict[str, Any] = {"_id": c["_id"], "state": c["state"]}
+            if c["state"] == IN_FLIGHT:
+                guard["lease_until"] = c["lease_until"]
+            lease_until = now + timedelta(seconds=lease_seconds.get(c["pool"], 60.0))
+            ops.append(UpdateOne(guard, {"$set": {"state": IN_FLIGHT, "claim": token, "lease_until": lease_until,
+                                                  "updated_at": now}}))
+        await self.collection.bulk_write(ops, ordered=False)
+        return [d async for d in self.collection.find({"claim": token})]
+
+    async def finish(self, doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
+                     provider_message_id: str = "", first_attempt_at: datetime | None = None) -> bool:
+        update = {"state": state, "attempts": attempts, "detail": detail, "updated_at": now,
+                  "provider_message_id": provider_message_id, "report_due": True, "finished_at": now}
+        if first_attempt_at is not None:
+            update["first_attempt_at"] = first_attempt_at
+        result = await self.collection.update_one({"_id": doc_id, "claim": claim}, {"$set": update})
+        return result.matched_count == 1
+
+    async def reschedule(self, doc_id: str, claim: str, due_at: datetime, now: datetime, attempts: int,
+                         detail: str, first_attempt_at: datetime) -> bool:
+        result = await self.collection.update_one(
+            {"_id": doc_id, "claim": claim},
+            {"$set": {"state": PENDING, "due_at": due_at, "attempts": attempts, "detail": detail,
+                      "updated_at": now, "first_attempt_at": first_attempt_at}})
+        return result.matched_count == 1
+
+    async def next_due(self, exclude_pools: list[str]) -> datetime | None:
+        query: dict[str, Any] = {"state": PENDING}
+        if exclude_pools:
+            query["pool"] = {"$nin": exclude_pools}
+        doc = await self.collection.find_one(query, {"due_at": 1}, sort=[("due_at", ASCENDING)])
+        return doc["due_at"] if doc else None
+
+    async def unreported(self, limit: int) -> list[dict]:
+        cursor = self.collection.find({"report_due": True}).limit(limit)
+        return [d async for d in cursor]
+
+    async def mark_reported(self, ids: list[str]) -> None:
+        if ids:
+            await self.collection.update_many({"_id": {"$in": ids}}, {"$set": {"report_due": False}})
+
+    async def count_open(self) -> int:
+        return await self.collection.count_documents({"state": {"$in": [PENDING, IN_FLIGHT]}})
+
+    async def get(self, doc_id: str) -> dict | None:
+        return await self.collection.find_one({"_id": doc_id})
+
+    async def release(self, doc_id: str, claim: str) -> None:
+        """Gives a claim back (shutdown before sending) so it runs again without waiting for the lease."""
+        await self.collection.find_one_and_update({"_id": doc_id, "claim": claim, "state": IN_FLIGHT},
+                                                  {"$set": {"state": PENDING}}, return_document=ReturnDocument.AFTER)

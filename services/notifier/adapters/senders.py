@@ -1,0 +1,67 @@
+"""Transports: HTTP (httpx) and SMTP (aiosmtplib). They execute; the domain decides what to send
+and how to read the answer."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+
+from switchboard.notifier.domain.model import HttpRequestSpec, SendOutcome
+from switchboard.notifier.domain.providers import interpret_http_response
+
+
+class HttpPort(Protocol):
+    async def send(self, request: HttpRequestSpec, *, timeout: float, api: str) -> SendOutcome: ...
+
+
+class SmtpPort(Protocol):
+    async def send(self, message: EmailMessage, *, timeout: float) -> SendOutcome: ...
+
+
+class HttpSender:
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        # Per-destination concurrency is enforced by the dispatcher; the pool here just must not be smaller.
+        self._client = httpx.AsyncClient(limits=httpx.Limits(max_connections=512, max_keepalive_connections=64),
+                                         follow_redirects=False)
+
+    async def send(self, request: HttpRequestSpec, *, timeout: float, api: str) -> SendOutcome:
+        try:
+            response = await self._client.request(
+                request.method, request.url, headers=request.headers, json=request.json, data=request.form,
+                content=request.content, timeout=httpx.Timeout(timeout))
+        except httpx.TimeoutException as exc:
+            return SendOutcome.retry(f"timeout after {timeout}s ({type(exc).__name__})")
+        except httpx.TransportError as exc:
+            return SendOutcome.retry(f"connection error: {type(exc).__name__}: {exc}")
+        return interpret_http_response(response.status_code, dict(response.headers), response.content,
+                                       self._now(), api)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class SmtpSender:
+    def __init__(self, *, host: str, port: int, starttls: bool, use_tls: bool, validate_certs: bool,
+                 username: str | None, password: str | None) -> None:
+        self._options = dict(hostname=host, port=port, start_tls=starttls if not use_tls else False,
+                             use_tls=use_tls, validate_certs=validate_certs, username=username or None,
+                             password=password or None)
+
+    async def send(self, message: EmailMessage, *, timeout: float) -> SendOutcome:
+        try:
+            errors, response = await aiosmtplib.send(message, timeout=timeout, **self._options)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            detail = f"smtp recipients refused {codes}"
+            return SendOutcome.retry(detail) if all(400 <= c < 500 for c in codes) else SendOutcome.failed(detail)
+        except aiosmtplib.SMTPResponseException as exc:
+            detail = f"smtp {exc.code}: {exc.message}"
+            return SendOutcome.retry(detail) if 400 <= exc.code < 500 else SendOutcome.failed(detail)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return SendOutcome.retry(f"smtp connection error: {type(exc).__name__}: {exc}")
+        return SendOutcome.delivered(str(message["Message-ID"]), f"smtp {response}")

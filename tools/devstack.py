@@ -44,8 +44,29 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def service_env(name: str, data: Path, ports: dict[str, int]) -> dict[str, str]:
-    config_dir = Path(os.environ.get("SWITCHBOARD_CONFIG_DIR", REPO / "config" / "demo"))
+def prepare_config(data: Path, ports: dict[str, int]) -> Path:
+    """The demo config with this run's ports: it names local receivers by their default ports."""
+    source = Path(os.environ.get("SWITCHBOARD_CONFIG_DIR", REPO / "config" / "demo"))
+    target = data / "config"
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    defaults = {f"127.0.0.1:{DEFAULT_PORTS[name]}": f"127.0.0.1:{ports[name]}"
+                for name in ("inbox_http", "inbox_smtp", "ingest")}
+    for path in source.rglob("*"):
+        if path.is_file():
+            out = target / path.relative_to(source)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            text = path.read_text(encoding="utf-8")
+            for old, new in defaults.items():
+                text = text.replace(old, new)
+            text = text.replace(f"port: {DEFAULT_PORTS['inbox_smtp']}", f"port: {ports['inbox_smtp']}")
+            out.write_text(text, encoding="utf-8")
+    return target
+
+
+def service_env(name: str, config_dir: Path, ports: dict[str, int]) -> dict[str, str]:
     return {
         **os.environ,
         "SWITCHBOARD_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['kafka']}",
@@ -123,6 +144,7 @@ def main() -> int:
     exit_code = 0
     try:
         say("starting the embedded Switchboard")
+        config_dir = prepare_config(data, ports)
         started.append(processes.broker(ports["kafka"], logs).start())
         started.append(processes.mongo(ports["mongo"], data / "mongo.db", logs).start())
         created = asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=f"127.0.0.1:{ports['kafka']}"),
@@ -136,7 +158,7 @@ def main() -> int:
         procs = {}
         for name in SERVICES:
             proc = processes.ManagedProcess(name, [str(Path(sys.executable).parent / f"switchboard-{name}")],
-                                            ports[name], logs / f"{name}.log", env=service_env(name, data, ports))
+                                            ports[name], logs / f"{name}.log", env=service_env(name, config_dir, ports))
             proc.start(timeout=args.ready_timeout, ready=lambda: True)
             procs[name] = proc
             started.append(proc)
@@ -144,7 +166,7 @@ def main() -> int:
         if not args.no_traffic:
             import sample_traffic
 
-            summary = sample_traffic.send(f"http://127.0.0.1:{ports['ingest']}", REPO / "config" / "demo")
+            summary = sample_traffic.send(f"http://127.0.0.1:{ports['ingest']}", config_dir)
             say(f"  sample traffic: {json.dumps(summary)}")
         say("")
         say("Switchboard is up.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
@@ -19,7 +20,6 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from google.protobuf.message import Message
 from pymongo.errors import ConnectionFailure
-
 from switchboard.common import metrics
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.cloudevents import Envelope, EnvelopeError, decode, event_type, new_id
@@ -277,6 +277,9 @@ class ConsumerRunner:
             log.warning("commit_refused", consumer=self.name, error=str(exc))
         elapsed = asyncio.get_running_loop().time() - started
         self._observe(batch, next_offsets, elapsed)
+        now = time.time()
+        for env in envelopes:
+            metrics.RECORD_AGE.labels(env.topic, self.group_id).observe(max(0.0, now - env.time.timestamp()))
 
     def _observe(self, batch: dict, next_offsets: dict[TopicPartition, int], elapsed: float) -> None:
         assert self._consumer is not None

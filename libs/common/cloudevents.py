@@ -14,7 +14,14 @@ from google.protobuf.message import DecodeError, Message
 
 # Importing the generated modules registers every message type in the default symbol database.
 from switchboard.events.v1 import (  # noqa: F401
-    agent_pb2, common_pb2, conversation_pb2, escalation_pb2, inbound_pb2, notification_pb2, orders_pb2, sla_pb2,
+    agent_pb2,
+    common_pb2,
+    conversation_pb2,
+    escalation_pb2,
+    inbound_pb2,
+    notification_pb2,
+    orders_pb2,
+    sla_pb2,
 )
 
 SPECVERSION = "1.0"

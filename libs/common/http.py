@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping
 import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
 from switchboard.common.settings import HttpSettings
 
 Readiness = Callable[[], Mapping[str, bool]]

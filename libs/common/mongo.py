@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pymongo import AsyncMongoClient
-
 from switchboard.common.settings import MongoSettings
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from switchboard.common.config import load_config
 from switchboard.notifier.domain.retry import RetryPolicy
 
@@ -29,7 +28,7 @@ class DestinationConfig(_Strict):
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @model_validator(mode="after")
-    def _needs_target(self) -> "DestinationConfig":
+    def _needs_target(self) -> DestinationConfig:
         if self.type in ("slack", "webhook") and not (self.url or self.url_secret):
             raise ValueError(f"destination {self.id}: a {self.type} destination needs url or url_secret")
         if self.type == "email" and not self.address:
@@ -117,7 +116,7 @@ class NotifierConfig(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _routing_targets_exist(self) -> "NotifierConfig":
+    def _routing_targets_exist(self) -> NotifierConfig:
         ids = [d.id for d in self.destinations]
         duplicates = {i for i in ids if ids.count(i) > 1}
         if duplicates:

@@ -1,23 +1,31 @@
 """Delivers due outbox entries through per-destination worker pools, and reports final outcomes.
 
-One scan loop claims due work only for pools with free slots, so a slow or dead destination
-fills its own pool and nothing else; each send runs in its own task with the pool's timeout.
+- The scanner claims due entries (one query + one bulk claim per round) for pools that have
+  room, into a small local queue per pool (at most `concurrency * prefetch` held per pool).
+- Each pool runs at most `concurrency` sends at once, each bounded by the pool's timeout, so a
+  slow or dead destination fills its own pool and nothing else.
+- Outcomes are group-committed: sends finishing together share one bulk_write; a send counts
+  as finished only when its record is durable (the id stays excluded from re-claiming until then).
+- The reporter publishes DeliveryRecorded / DLQ records for final states, in batches.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import deque
 from datetime import datetime, timedelta
 
 import structlog
-
+from pymongo import UpdateOne
 from switchboard.common.logging import get_logger, mask_string
 from switchboard.notifier import metrics
-from switchboard.notifier.adapters.outbox import DELIVERED, FAILED, PENDING
+from switchboard.notifier.adapters.outbox import FAILED, PENDING
+from switchboard.notifier.domain.model import Outcome, SendOutcome
 from switchboard.notifier.handlers import NotifierHandlers
-from switchboard.notifier.domain.model import SendOutcome
 
 log = get_logger(__name__)
+PREFETCH = 4  # claimed entries a pool may hold per send slot (queued locally + running)
 
 
 class Dispatcher:
@@ -28,13 +36,17 @@ class Dispatcher:
         self.outbox = handlers.outbox
         self.clock = handlers.clock
         self.cfg = handlers.config.scheduler
-        self.active: dict[str, int] = {}
-        self.running: dict[str, asyncio.Task] = {}  # outbox id -> send task
+        self.queues: dict[str, deque[dict]] = {}
+        self.active: dict[str, int] = {}       # sends running per pool
+        self.held: dict[str, dict] = {}        # outbox id -> claimed doc (queued, running or being recorded)
+        self.sends: set[asyncio.Task] = set()
         self.wake = asyncio.Event()
         self.report_wake = asyncio.Event()
         self.task: asyncio.Task | None = None
         self._reporter: asyncio.Task | None = None
-        self._stopping = False
+        self._recorder: asyncio.Task | None = None
+        self._records: list[tuple[UpdateOne, asyncio.Future]] = []
+        self._record_wake = asyncio.Event()
         self._last_gauge = 0.0
 
     @property
@@ -46,38 +58,48 @@ class Dispatcher:
         self.wake.set()
 
     async def start(self) -> None:
+        self._recorder = asyncio.create_task(self._record_loop(), name="notifier-record")
         self.task = asyncio.create_task(self._scan_loop(), name="notifier-dispatch")
         self._reporter = asyncio.create_task(self._report_loop(), name="notifier-report")
 
     async def stop(self) -> None:
-        self._stopping = True
         for task in (self.task, self._reporter):
             if task is not None:
                 task.cancel()
-                try:
+                with contextlib.suppress(asyncio.CancelledError):
                     await task
-                except (asyncio.CancelledError, Exception):
-                    pass
-        # Sends in progress finish (each is bounded by its destination timeout) and get recorded.
-        if self.running:
-            await asyncio.wait(list(self.running.values()), timeout=max(
-                (self.h.pool(p).timeout for p in self.active), default=1.0) + 1)
+        # Queued (not started) claims go back to pending at once; running sends finish (each is
+        # bounded by its pool's timeout) and get recorded.
+        queued = [doc for q in self.queues.values() for doc in q]
+        for q in self.queues.values():
+            q.clear()
+        if self.sends:
+            timeout = max((self.h.pool(p).timeout for p in self.active), default=1.0) + 1
+            await asyncio.wait(list(self.sends), timeout=timeout)
         try:
+            await self.outbox.write([UpdateOne({"_id": d["_id"], "claim": d["claim"]}, {"$set": {"state": PENDING}})
+                                     for d in queued])
+            await self._flush_records()
             await self._report_once()
-        except Exception as exc:
-            log.warning("final_report_failed", error=mask_string(repr(exc)))
+        except Exception as exc:  # noqa: BLE001 - shutting down: leases cover whatever was not written
+            log.warning("final_flush_failed", error=mask_string(repr(exc)))
+        if self._recorder is not None:
+            self._recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recorder
 
+    # ------------------------------------------------------------------ scanning
     async def _scan_loop(self) -> None:
         while True:
+            self.wake.clear()
             try:
                 next_due = await self._scan_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # store hiccup: back off, never die
+            except Exception as exc:  # noqa: BLE001 - store hiccup: back off, never die
                 log.warning("dispatch_scan_failed", error=mask_string(repr(exc)))
                 next_due = None
                 await asyncio.sleep(self.cfg.poll_seconds)
-            self.wake.clear()
             await self._sleep(next_due)
 
     async def _sleep(self, next_due: datetime | None) -> None:
@@ -91,39 +113,56 @@ class Dispatcher:
             for w in waiters:
                 w.cancel()
 
-    def _full_pools(self) -> list[str]:
-        return [p for p, n in self.active.items() if n >= self.h.pool(p).concurrency]
+    def _room(self, pool: str) -> int:
+        held = sum(1 for d in self.held.values() if d["pool"] == pool)
+        return self.h.pool(pool).concurrency * PREFETCH - held
 
     async def _scan_once(self) -> datetime | None:
         now = self.clock.now()
         await self._update_gauge()
-        full = self._full_pools()
-        candidates = await self.outbox.candidates(now, full, list(self.running), self.cfg.claim_batch)
-        # Respect each pool's free slots before claiming anything.
-        free: dict[str, int] = {}
+        pools = {d["pool"] for d in self.held.values()}
+        full = [p for p in pools if self._room(p) <= 0]
+        candidates = await self.outbox.candidates(now, full, list(self.held), self.cfg.claim_batch)
+        room: dict[str, int] = {}
         chosen = []
         for c in candidates:
             pool = c["pool"]
-            if pool not in free:
-                free[pool] = self.h.pool(pool).concurrency - self.active.get(pool, 0)
-            if free[pool] > 0:
-                free[pool] -= 1
+            if pool not in room:
+                room[pool] = self._room(pool)
+            if room[pool] > 0:
+                room[pool] -= 1
                 chosen.append(c)
-        leases = {c["pool"]: self.h.pool(c["pool"]).timeout + self.cfg.lease_seconds for c in chosen}
+        # The lease covers the wait in the local queue plus the send itself.
+        leases = {c["pool"]: self.h.pool(c["pool"]).timeout * (PREFETCH + 1) + self.cfg.lease_seconds
+                  for c in chosen}
         claimed = await self.outbox.claim(chosen, now, leases)
         for doc in claimed:
-            self.active[doc["pool"]] = self.active.get(doc["pool"], 0) + 1
-            metrics.IN_FLIGHT.labels(doc["destination_type"]).inc()
-            self.running[doc["_id"]] = asyncio.create_task(self._deliver(doc), name=f"send:{doc['pool']}")
-        if len(candidates) >= self.cfg.claim_batch and claimed:
+            self.held[doc["_id"]] = doc
+            self.queues.setdefault(doc["pool"], deque()).append(doc)
+        for pool in {d["pool"] for d in claimed}:
+            self._start_sends(pool)
+        if claimed and len(candidates) >= self.cfg.claim_batch:
             self.wake.set()  # more due work behind this page
-        return await self.outbox.next_due(self._full_pools())
+        return await self.outbox.next_due([p for p in {d["pool"] for d in self.held.values()}
+                                           if self._room(p) <= 0])
+
+    def _start_sends(self, pool: str) -> None:
+        queue = self.queues.get(pool)
+        limit = self.h.pool(pool).concurrency
+        while queue and self.active.get(pool, 0) < limit:
+            doc = queue.popleft()
+            self.active[pool] = self.active.get(pool, 0) + 1
+            metrics.IN_FLIGHT.labels(doc["destination_type"]).inc()
+            task = asyncio.create_task(self._deliver(doc), name=f"send:{pool}")
+            self.sends.add(task)
+            task.add_done_callback(self.sends.discard)
 
     async def _update_gauge(self) -> None:
-        if time.monotonic() - self._last_gauge >= 1.0:
+        if time.monotonic() - self._last_gauge >= 5.0:  # a count is not free on big outboxes
             self._last_gauge = time.monotonic()
             metrics.OUTBOX_PENDING.set(await self.outbox.count_open())
 
+    # ------------------------------------------------------------------ sending
     async def _deliver(self, doc: dict) -> None:
         pool = doc["pool"]
         try:
@@ -133,62 +172,96 @@ class Dispatcher:
                 await self._attempt(doc)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
-            # Store trouble while recording: the lease expires and the entry is retried.
+        except Exception as exc:  # noqa: BLE001 - store trouble while recording: the lease expires, it reruns
             log.error("delivery_record_failed", error=mask_string(repr(exc)))
         finally:
             self.active[pool] -= 1
-            self.running.pop(doc["_id"], None)
+            self.held.pop(doc["_id"], None)
             metrics.IN_FLIGHT.labels(doc["destination_type"]).dec()
-            self.wake.set()
+            self._start_sends(pool)
+            if len(self.queues.get(pool) or ()) < self.h.pool(pool).concurrency:
+                self.wake.set()  # running low: claim more
 
     async def _attempt(self, doc: dict) -> None:
         started_at = self.clock.now()
         t0 = time.monotonic()
         try:
             outcome, language = await self.h.send(doc, started_at)
-        except Exception as exc:  # a bug in composing or sending: count it as a transient failure
+        except Exception as exc:  # noqa: BLE001 - a bug composing/sending counts as transient
             outcome, language = SendOutcome.retry(f"unexpected error: {type(exc).__name__}: {exc}"), ""
         metrics.DELIVERY_SECONDS.labels(doc["destination_type"]).observe(time.monotonic() - t0)
         metrics.ATTEMPTS.labels(doc["destination_type"], outcome.outcome.value).inc()
         now = self.clock.now()
         attempt = doc.get("attempts", 0) + 1
-        first = doc.get("first_attempt_at") or started_at
+        first = doc.get("first_attempt_at") or started_at.timestamp()
         state, delay = self.h.next_step({**doc, "first_attempt_at": first}, outcome, attempt, now)
         if state == PENDING:
             log.info("delivery_retry_scheduled", attempt=attempt, delay_seconds=round(delay, 3),
                      detail=mask_string(outcome.detail))
-            await self.outbox.reschedule(doc["_id"], doc["claim"], now + timedelta(seconds=delay), now, attempt,
-                                         mask_string(outcome.detail), first)
+            await self._record(self.outbox.reschedule_op(doc["_id"], doc["claim"], now + timedelta(seconds=delay),
+                                                         now, attempt, mask_string(outcome.detail), first))
             return
         detail = outcome.detail
-        if state == FAILED and outcome.outcome.value == "retry":
+        if state == FAILED and outcome.outcome is Outcome.RETRY:
             detail = f"retry budget exhausted after {attempt} attempts: {outcome.detail}"
-        await self.outbox.finish(doc["_id"], doc["claim"], state, now, attempt, mask_string(detail),
-                                 outcome.provider_message_id, first)
-        if language and language != doc.get("language"):
-            await self.outbox.collection.update_one({"_id": doc["_id"]}, {"$set": {"language": language}})
-        (log.info if state == DELIVERED else log.warning)("delivery_finished", state=state, attempts=attempt,
-                                                           detail=mask_string(detail))
+        await self._record(self.outbox.finish_op(doc["_id"], doc["claim"], state, now, attempt, mask_string(detail),
+                                                 outcome.provider_message_id, first, language))
+        if state == FAILED:
+            log.warning("delivery_failed", attempts=attempt, detail=mask_string(detail))
+        else:
+            log.debug("delivery_finished", state=state, attempts=attempt)
         self.report_wake.set()
 
+    # ------------------------------------------------------------------ recording (group commit)
+    async def _record(self, op: UpdateOne) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._records.append((op, future))
+        self._record_wake.set()
+        await future
+
+    async def _record_loop(self) -> None:
+        while True:
+            await self._record_wake.wait()
+            self._record_wake.clear()
+            await asyncio.sleep(0)  # let sends finishing in the same tick join this write
+            try:
+                await self._flush_records()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - waiters get the error; leases cover the entries
+                log.warning("record_flush_failed", error=mask_string(repr(exc)))
+
+    async def _flush_records(self) -> None:
+        batch, self._records = self._records, []
+        if not batch:
+            return
+        try:
+            await self.outbox.write([op for op, _ in batch])
+        except Exception as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            raise
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+    # ------------------------------------------------------------------ reporting
     async def _report_loop(self) -> None:
         while True:
             try:
                 more = await self._report_once()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - Kafka or store trouble: retry on the next round
                 log.warning("report_failed", error=mask_string(repr(exc)))
                 more = False
                 await asyncio.sleep(self.cfg.poll_seconds)
             if more:
                 continue
             self.report_wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.report_wake.wait(), self.cfg.poll_seconds)
-            except TimeoutError:
-                pass
 
     async def _report_once(self, limit: int = 500) -> bool:
         docs = await self.outbox.unreported(limit)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from switchboard.common.bus import EventProducer, PermanentError
 from switchboard.common.clock import Clock, utc
 from switchboard.common.cloudevents import Envelope, derived_id
@@ -23,13 +22,22 @@ from switchboard.common.topics import TopicNames
 from switchboard.events.v1 import common_pb2, escalation_pb2, notification_pb2, sla_pb2
 from switchboard.notifier import metrics
 from switchboard.notifier.adapters.outbox import (
-    DELIVERED, FAILED, PENDING, SKIPPED, MongoOutbox, outbox_id,
+    DELIVERED,
+    FAILED,
+    PENDING,
+    SKIPPED,
+    MongoOutbox,
+    outbox_id,
 )
 from switchboard.notifier.adapters.senders import HttpPort, SmtpPort
 from switchboard.notifier.config import NotifierConfig
 from switchboard.notifier.domain.email_message import build_email, deterministic_message_id, reply_subject
 from switchboard.notifier.domain.escalation_messages import (
-    format_duration, signed_webhook_request, slack_payload, slack_request, webhook_payload,
+    format_duration,
+    signed_webhook_request,
+    slack_payload,
+    slack_request,
+    webhook_payload,
 )
 from switchboard.notifier.domain.model import EscalationView, Outcome, SendOutcome
 from switchboard.notifier.domain.providers import ProviderConfigError, build_send_request
@@ -148,8 +156,8 @@ class NotifierHandlers:
             "_id": outbox_id(intent_id, destination), "intent_id": intent_id, "destination": destination,
             "destination_type": destination_type, "pool": destination, "kind": kind, "brand_id": brand_id,
             "conversation_id": conversation_id, "channel": channel, "language": language,
-            "message_type": message_type, "message": message, "state": PENDING, "due_at": due_at, "attempts": 0,
-            "created_at": now, "updated_at": now, "report_due": False, "event_id": env.id,
+            "message_type": message_type, "message": message, "state": PENDING, "due_at": due_at.timestamp(),
+            "attempts": 0, "created_at": now.timestamp(), "updated_at": now.timestamp(), "report_due": False, "event_id": env.id,
             "source": {"topic": env.topic or "", "partition": env.partition or 0, "offset": env.offset or 0,
                        "key": env.key, "value": env.payload.SerializeToString(),
                        "headers": [[k, v] for k, v in (env.raw_headers or env.headers())]},
@@ -168,9 +176,9 @@ class NotifierHandlers:
             raise PermanentError("brand_id is required")
         targets = escalation_destinations(esc.brand_id, esc.level, list(esc.destinations),
                                           self.config.escalation_routing)
-        common = dict(intent_id=intent_id, kind=K.NOTIFICATION_KIND_ESCALATION, brand_id=esc.brand_id,
-                      conversation_id=esc.conversation.conversation_id, channel=esc.conversation.channel,
-                      language="en", message_type="escalation", message=esc.SerializeToString(), due_at=now, now=now)
+        common = {"intent_id": intent_id, "kind": K.NOTIFICATION_KIND_ESCALATION, "brand_id": esc.brand_id,
+                      "conversation_id": esc.conversation.conversation_id, "channel": esc.conversation.channel,
+                      "language": "en", "message_type": "escalation", "message": esc.SerializeToString(), "due_at": now, "now": now}
         if not targets:
             doc = self._base_doc(env, destination="none", destination_type="none", **common)
             return [self._as_skipped(doc, f"no destination routed for brand {esc.brand_id} level {esc.level}")]
@@ -329,7 +337,7 @@ class NotifierHandlers:
             order_ids=list(conv.order_ids), conversation_id=conv.conversation_id, text=req.text,
             reply_subject=reply_subject(threading.subject), extra=dict(req.variables),
             csat=csat_links(self.config.public_base_url, req.brand_id, req.intent_id, self.config.csat.min_score,
-                            self.config.csat.max_score) if req.kind == K.NOTIFICATION_KIND_CSAT_SURVEY else None,
+                            self.config.csat.max_score, conv.conversation_id) if req.kind == K.NOTIFICATION_KIND_CSAT_SURVEY else None,
             csat_range=(self.config.csat.min_score, self.config.csat.max_score))
         if req.kind == K.NOTIFICATION_KIND_TRANSCRIPT and not variables.get("transcript"):
             variables["transcript"] = req.text
@@ -358,8 +366,8 @@ class NotifierHandlers:
             return DELIVERED, 0.0
         if outcome.outcome is Outcome.FAILED:
             return FAILED, 0.0
-        first = doc.get("first_attempt_at") or now
-        delay = self.policy.next_delay(attempt, (now - first).total_seconds(), outcome.retry_after_seconds, self.rng)
+        first = doc.get("first_attempt_at") or now.timestamp()
+        delay = self.policy.next_delay(attempt, now.timestamp() - first, outcome.retry_after_seconds, self.rng)
         return (FAILED, 0.0) if delay is None else (PENDING, delay)
 
     # ---------------------------------------------------------------- reporting
@@ -377,7 +385,8 @@ class NotifierHandlers:
                 brand_id=doc["brand_id"], intent_id=doc["intent_id"], kind=doc["kind"],
                 conversation_id=doc["conversation_id"], destination=doc["destination"], channel=doc["channel"],
                 outcome=outcome, attempts=doc.get("attempts", 0), detail=(doc.get("detail") or "")[:500],
-                recorded_at=_timestamp(doc.get("finished_at") or now),
+                recorded_at=_timestamp(datetime.fromtimestamp(doc["finished_at"], UTC) if doc.get("finished_at")
+                                       else now),
                 provider_message_id=doc.get("provider_message_id") or "", language=doc.get("language") or "")
             await self.producer.publish(self.topics.deliveries, event, key=doc["conversation_id"] or doc["intent_id"],
                                         event_id=derived_id("delivery", doc["_id"], doc["state"]),

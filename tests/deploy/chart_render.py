@@ -40,11 +40,6 @@ def _chart() -> Any:
     return helm.Chart.load(CHART)
 
 
-def reload_chart() -> None:
-    """Forget the loaded chart (after its files changed on disk)."""
-    _chart.cache_clear()
-
-
 def render_raw(values: dict[str, Any], *, name: str = RELEASE, namespace: str = NAMESPACE) -> dict[str, str]:
     """{template path: rendered text}, NOTES.txt included."""
     return _chart().render(values, name=name, namespace=namespace)

@@ -73,11 +73,12 @@ def _dropped_keys(given: Any, kept: Any, path: str = "") -> list[str]:
 
 def _validate_prometheus_operator(doc: dict[str, Any]) -> list[str]:
     from cloudcoil.models.prometheus_operator import v1
+    from pydantic import ValidationError
 
     model = {"ServiceMonitor": v1.ServiceMonitor, "PrometheusRule": v1.PrometheusRule}[doc["kind"]]
     try:
         parsed = model.model_validate(doc)
-    except Exception as exc:  # pydantic.ValidationError: report it as data
+    except ValidationError as exc:
         return [str(exc)]
     dumped = parsed.model_dump(by_alias=True, exclude_none=True, mode="json")
     return [f"unknown field {key}" for key in _dropped_keys(doc, dumped)]

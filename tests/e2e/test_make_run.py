@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from pymongo import MongoClient
-
 from switchboard.common import processes
 from switchboard.common.testing.helpers import read_raw
 from switchboard.common.topics import TopicNames

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from switchboard.common.cloudevents import Envelope, decode
 
 

@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from switchboard.common import processes
 from switchboard.common.clock import ManualClock
 from switchboard.common.settings import ServiceSettings

@@ -4,11 +4,14 @@ States: pending -> in_flight -> delivered | failed | skipped (pending again afte
 failure, with a later due_at). The document is inserted with $setOnInsert, so a redelivered
 request never resets it: this is the exactly-once record. `reported` tracks whether the
 DeliveryRecorded event (and DLQ record) for a final state still has to be published (`report_due`).
+
+Times are stored as UNIX seconds (floats): nx-27017 stores datetimes written through $set as
+strings, which would break the due-time comparisons; numbers compare the same everywhere.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
@@ -63,8 +66,9 @@ class MongoOutbox:
     async def candidates(self, now: datetime, exclude_pools: list[str], exclude_ids: list[str],
                          limit: int) -> list[dict]:
         """Due pending work plus in-flight work whose lease expired (its owner died)."""
-        query: dict[str, Any] = {"$or": [{"state": PENDING, "due_at": {"$lte": now}},
-                                         {"state": IN_FLIGHT, "lease_until": {"$lte": now}}]}
+        t = now.timestamp()
+        query: dict[str, Any] = {"$or": [{"state": PENDING, "due_at": {"$lte": t}},
+                                         {"state": IN_FLIGHT, "lease_until": {"$lte": t}}]}
         if exclude_pools:
             query["pool"] = {"$nin": exclude_pools}
         if exclude_ids:
@@ -83,35 +87,62 @@ class MongoOutbox:
             guard: dict[str, Any] = {"_id": c["_id"], "state": c["state"]}
             if c["state"] == IN_FLIGHT:
                 guard["lease_until"] = c["lease_until"]
-            lease_until = now + timedelta(seconds=lease_seconds.get(c["pool"], 60.0))
+            lease_until = now.timestamp() + lease_seconds.get(c["pool"], 60.0)
             ops.append(UpdateOne(guard, {"$set": {"state": IN_FLIGHT, "claim": token, "lease_until": lease_until,
-                                                  "updated_at": now}}))
+                                                  "updated_at": now.timestamp()}}))
         await self.collection.bulk_write(ops, ordered=False)
         return [d async for d in self.collection.find({"claim": token})]
 
     async def finish(self, doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
-                     provider_message_id: str = "", first_attempt_at: datetime | None = None) -> bool:
-        update = {"state": state, "attempts": attempts, "detail": detail, "updated_at": now,
-                  "provider_message_id": provider_message_id, "report_due": True, "finished_at": now}
+                     provider_message_id: str = "", first_attempt_at: float | None = None,
+                     language: str = "") -> bool:
+        update = {"state": state, "attempts": attempts, "detail": detail, "updated_at": now.timestamp(),
+                  "provider_message_id": provider_message_id, "report_due": True, "finished_at": now.timestamp()}
         if first_attempt_at is not None:
             update["first_attempt_at"] = first_attempt_at
+        if language:
+            update["language"] = language
         result = await self.collection.update_one({"_id": doc_id, "claim": claim}, {"$set": update})
         return result.matched_count == 1
 
     async def reschedule(self, doc_id: str, claim: str, due_at: datetime, now: datetime, attempts: int,
-                         detail: str, first_attempt_at: datetime) -> bool:
+                         detail: str, first_attempt_at: float) -> bool:
         result = await self.collection.update_one(
             {"_id": doc_id, "claim": claim},
-            {"$set": {"state": PENDING, "due_at": due_at, "attempts": attempts, "detail": detail,
-                      "updated_at": now, "first_attempt_at": first_attempt_at}})
+            {"$set": {"state": PENDING, "due_at": due_at.timestamp(), "attempts": attempts, "detail": detail,
+                      "updated_at": now.timestamp(), "first_attempt_at": first_attempt_at}})
         return result.matched_count == 1
+
+    @staticmethod
+    def finish_op(doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
+                  provider_message_id: str = "", first_attempt_at: float | None = None,
+                  language: str = "") -> UpdateOne:
+        update = {"state": state, "attempts": attempts, "detail": detail, "updated_at": now.timestamp(),
+                  "provider_message_id": provider_message_id, "report_due": True, "finished_at": now.timestamp()}
+        if first_attempt_at is not None:
+            update["first_attempt_at"] = first_attempt_at
+        if language:
+            update["language"] = language
+        return UpdateOne({"_id": doc_id, "claim": claim}, {"$set": update})
+
+    @staticmethod
+    def reschedule_op(doc_id: str, claim: str, due_at: datetime, now: datetime, attempts: int, detail: str,
+                      first_attempt_at: float) -> UpdateOne:
+        return UpdateOne({"_id": doc_id, "claim": claim},
+                         {"$set": {"state": PENDING, "due_at": due_at.timestamp(), "attempts": attempts,
+                                   "detail": detail, "updated_at": now.timestamp(),
+                                   "first_attempt_at": first_attempt_at}})
+
+    async def write(self, ops: list[UpdateOne]) -> None:
+        if ops:
+            await self.collection.bulk_write(ops, ordered=False)
 
     async def next_due(self, exclude_pools: list[str]) -> datetime | None:
         query: dict[str, Any] = {"state": PENDING}
         if exclude_pools:
             query["pool"] = {"$nin": exclude_pools}
         doc = await self.collection.find_one(query, {"due_at": 1}, sort=[("due_at", ASCENDING)])
-        return doc["due_at"] if doc else None
+        return datetime.fromtimestamp(doc["due_at"], UTC) if doc else None
 
     async def unreported(self, limit: int) -> list[dict]:
         cursor = self.collection.find({"report_due": True}).limit(limit)

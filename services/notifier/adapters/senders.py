@@ -9,7 +9,6 @@ from typing import Protocol
 
 import aiosmtplib
 import httpx
-
 from switchboard.notifier.domain.model import HttpRequestSpec, SendOutcome
 from switchboard.notifier.domain.providers import interpret_http_response
 
@@ -48,13 +47,13 @@ class HttpSender:
 class SmtpSender:
     def __init__(self, *, host: str, port: int, starttls: bool, use_tls: bool, validate_certs: bool,
                  username: str | None, password: str | None) -> None:
-        self._options = dict(hostname=host, port=port, start_tls=starttls if not use_tls else False,
-                             use_tls=use_tls, validate_certs=validate_certs, username=username or None,
-                             password=password or None)
+        self._options = {"hostname": host, "port": port, "start_tls": starttls if not use_tls else False,
+                             "use_tls": use_tls, "validate_certs": validate_certs, "username": username or None,
+                             "password": password or None}
 
     async def send(self, message: EmailMessage, *, timeout: float) -> SendOutcome:
         try:
-            errors, response = await aiosmtplib.send(message, timeout=timeout, **self._options)
+            _errors, response = await aiosmtplib.send(message, timeout=timeout, **self._options)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             detail = f"smtp recipients refused {codes}"

@@ -6,7 +6,6 @@ import importlib.resources
 from pathlib import Path
 
 import yaml
-
 from switchboard.common.config import ConfigError
 from switchboard.notifier.domain.templates import TemplateCatalog
 

@@ -9,7 +9,7 @@ from switchboard.notifier.domain.signature import SIGNATURE_HEADER, signature_he
 
 
 def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
     hours, rest = divmod(seconds, 3600)

@@ -23,15 +23,15 @@ class SendOutcome:
     retry_after_seconds: float | None = None
 
     @classmethod
-    def delivered(cls, provider_message_id: str = "", detail: str = "ok") -> "SendOutcome":
+    def delivered(cls, provider_message_id: str = "", detail: str = "ok") -> SendOutcome:
         return cls(Outcome.DELIVERED, detail, provider_message_id)
 
     @classmethod
-    def retry(cls, detail: str, retry_after_seconds: float | None = None) -> "SendOutcome":
+    def retry(cls, detail: str, retry_after_seconds: float | None = None) -> SendOutcome:
         return cls(Outcome.RETRY, detail, retry_after_seconds=retry_after_seconds)
 
     @classmethod
-    def failed(cls, detail: str) -> "SendOutcome":
+    def failed(cls, detail: str) -> SendOutcome:
         return cls(Outcome.FAILED, detail)
 
 

@@ -5,14 +5,17 @@ so rendering stays pure. Text parts render without escaping; HTML parts autoesca
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
-from jinja2 import StrictUndefined, TemplateError as JinjaTemplateError
+from jinja2 import StrictUndefined
+from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 FALLBACK_LANGUAGE = "en"
 PARTS = ("subject", "text", "html")
+# Names other services use for the same message (router: chat_transcript; sla: proactive_update_third_party).
+TEMPLATE_ALIASES = {"chat_transcript": "transcript", "proactive_update_third_party": "still_working"}
 
 
 class TemplateError(ValueError):
@@ -69,9 +72,16 @@ class TemplateCatalog:
         return {lang for (lang, n) in self._compiled if n == name}
 
     def has(self, name: str) -> bool:
+        name = self.resolve(name)
         return (FALLBACK_LANGUAGE, name) in self._compiled or bool(self.languages(name))
 
+    def resolve(self, name: str) -> str:
+        if any(n == name for (_, n) in self._compiled):
+            return name  # a configured template always wins over an alias
+        return TEMPLATE_ALIASES.get(name, name)
+
     def render(self, name: str, language: str | None, variables: Mapping[str, object]) -> RenderedMessage:
+        name = self.resolve(name)
         wanted = normalize_language(language)
         candidates = [wanted] if wanted == FALLBACK_LANGUAGE else [wanted, FALLBACK_LANGUAGE]
         errors: list[str] = []

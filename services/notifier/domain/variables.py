@@ -2,11 +2,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from urllib.parse import quote
 
 
-def csat_links(public_base_url: str, brand_id: str, intent_id: str, low: int = 1, high: int = 5) -> list[dict]:
+def _display_date(value: str) -> str:
+    """ISO timestamps (as the SLA service sends them) shown as a plain date; anything else as is."""
+    try:
+        return datetime.fromisoformat(value).date().isoformat()
+    except ValueError:
+        return value
+
+
+def csat_links(public_base_url: str, brand_id: str, intent_id: str, low: int = 1, high: int = 5,
+               conversation_id: str = "") -> list[dict]:
+    """One answer link per score. conversation_id rides along so ingest's CsatAnswered names the
+    conversation even where the router cannot map the survey intent back to it."""
     base = public_base_url.rstrip("/")
-    return [{"score": n, "url": f"{base}/v1/brands/{brand_id}/csat/{intent_id}?score={n}"}
+    extra = f"&conversation_id={quote(conversation_id, safe='')}" if conversation_id else ""
+    return [{"score": n, "url": f"{base}/v1/brands/{quote(brand_id, safe='')}/csat/{quote(intent_id, safe='')}"
+                                f"?score={n}{extra}"}
             for n in range(low, high + 1)]
 
 
@@ -44,6 +59,9 @@ def template_variables(
             variables["order_id"] = variables["order_ids"][0] if variables["order_ids"] else ""
         elif key == "eta_seconds" and value.strip().lstrip("-").isdigit():
             variables["eta_minutes"] = str(max(1, round(int(value) / 60)))
+        elif key == "estimated_delivery":
+            variables[key] = value
+            variables["new_eta"] = variables["new_eta"] or _display_date(value)
         else:
             variables[key] = value
     return variables

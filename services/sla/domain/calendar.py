@@ -13,10 +13,10 @@ duration and measuring it back gives the same duration, which the tests check as
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -71,11 +71,11 @@ class Calendar:
         return self._zone  # type: ignore[attr-defined]
 
     @classmethod
-    def twenty_four_seven(cls, calendar_id: str = "24x7") -> "Calendar":
+    def twenty_four_seven(cls, calendar_id: str = "24x7") -> Calendar:
         return cls(id=calendar_id, always_open=True)
 
     @classmethod
-    def from_config(cls, data: Mapping) -> "Calendar":
+    def from_config(cls, data: Mapping) -> Calendar:
         """Build from the YAML shape documented in docs/sla.md (weekly/holidays/overrides)."""
         calendar_id = str(data.get("id") or "")
         if not calendar_id:
@@ -186,8 +186,7 @@ def _merge(intervals: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetim
     merged: list[list[datetime]] = []
     for a, b in sorted(intervals):
         if merged and a <= merged[-1][1]:
-            if b > merged[-1][1]:
-                merged[-1][1] = b
+            merged[-1][1] = max(merged[-1][1], b)
         else:
             merged.append([a, b])
     return [(a, b) for a, b in merged]
@@ -320,6 +319,16 @@ def _matches(pattern: object, value: str) -> bool:
     return pattern == value
 
 
-__all__ = ["Calendar", "CalendarBook", "CalendarError", "add_business_time", "business_time_between",
-           "subtract_business_time", "open_intervals", "is_open", "next_open", "parse_interval",
-           "local_to_utc"]
+__all__ = [
+    "Calendar",
+    "CalendarBook",
+    "CalendarError",
+    "add_business_time",
+    "business_time_between",
+    "is_open",
+    "local_to_utc",
+    "next_open",
+    "open_intervals",
+    "parse_interval",
+    "subtract_business_time",
+]

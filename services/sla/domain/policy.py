@@ -1,10 +1,12 @@
 """SLA policies: the YAML model, first-match-wins selection and priority scaling. Pure."""
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .calendar import Calendar, CalendarBook, CalendarError
 
@@ -198,7 +200,7 @@ def _policy(data: Mapping, defaults: Mapping, where: str) -> Policy:
             after_breach=parse_duration(lv.get("after_breach", 0), f"{where}.escalation.levels[{i}].after_breach"),
             recipients=tuple(str(r) for r in lv.get("recipients") or ()),
             destinations=tuple(str(d) for d in lv.get("destinations") or ())))
-    if any(b.after_breach < a.after_breach for a, b in zip(levels, levels[1:])):
+    if any(b.after_breach < a.after_breach for a, b in itertools.pairwise(levels)):
         raise PolicyError(f"{where}.escalation.levels: after_breach must not decrease from one level to the next")
     ack = esc.get("ack_timeout")
     proactive = merged.get("proactive_update_after")

@@ -11,6 +11,8 @@ no-op, so cancelling is an optimisation, never a correctness requirement.
 """
 from __future__ import annotations
 
+import base64
+
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +22,9 @@ from .policy import Policy, PolicyBook
 
 ZERO = timedelta(0)
 ONE_MS = timedelta(milliseconds=1)
+# MongoDB keeps datetimes to the millisecond: a timer read back may differ from the state's
+# deadline by under 2 ms. Re-applied deadlines move by whole seconds, so 10 ms tells them apart.
+SAME_TIME = timedelta(milliseconds=10)
 RESPONSE_METRICS = ("first_response", "agent_first_response", "next_response")
 REPEAT_CONTACT = "repeat_contact"
 REASSIGNED = "reassigned"
@@ -122,11 +127,13 @@ class ConversationSla:
             "awaiting_since": self.awaiting_since, "contacts": self.contacts,
             "repeat_escalated": self.repeat_escalated, "reassign_escalated": self.reassign_escalated,
             "proactive_n": self.proactive_n, "proactive_due": self.proactive_due,
-            "partition": self.partition, "last_offset": self.last_offset, "snapshot": self.snapshot,
+            "partition": self.partition, "last_offset": self.last_offset,
+            # base64 text: nx-27017 cannot store binary values through a replace
+            "snapshot": base64.b64encode(self.snapshot).decode(),
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "ConversationSla":
+    def from_doc(cls, doc: dict[str, Any]) -> ConversationSla:
         facts = doc.get("facts")
         return cls(
             conversation_id=doc["_id"], brand=doc.get("brand", ""),
@@ -138,7 +145,7 @@ class ConversationSla:
             contacts=doc.get("contacts", 0), repeat_escalated=doc.get("repeat_escalated", False),
             reassign_escalated=doc.get("reassign_escalated", False), proactive_n=doc.get("proactive_n", 0),
             proactive_due=doc.get("proactive_due"), partition=doc.get("partition", 0),
-            last_offset=doc.get("last_offset", -1), snapshot=bytes(doc.get("snapshot") or b""),
+            last_offset=doc.get("last_offset", -1), snapshot=base64.b64decode(doc.get("snapshot") or ""),
         )
 
 
@@ -214,7 +221,7 @@ class Decisions:
     arm: list[TimerArm] = field(default_factory=list)
     cancel: list[str] = field(default_factory=list)
 
-    def extend(self, other: "Decisions") -> None:
+    def extend(self, other: Decisions) -> None:
         self.emits.extend(other.emits)
         self.arm.extend(other.arm)
         self.cancel.extend(other.cancel)
@@ -483,17 +490,16 @@ class Tracker:
                     f"reassigned {change.reassignment_count} times"))
         elif kind == "escalation_acknowledged":
             out.extend(self._acknowledge(state, change.escalation_id))
-        elif kind == "order_linked":
-            if change.order_kind == "delayed" and status != "resolved":
-                out.emits.append(ProactiveOut(
-                    template="order_delayed",
-                    variables={k: v for k, v in (("order_id", change.order_id),
-                                                 ("order_number", change.order_number),
-                                                 ("reason", change.reason),
-                                                 ("estimated_delivery",
-                                                  change.order_eta.isoformat() if change.order_eta else ""))
-                               if v},
-                    requested_at=at, id_parts=(cause, "proactive", "order_delayed")))
+        elif kind == "order_linked" and change.order_kind == "delayed" and status != "resolved":
+            out.emits.append(ProactiveOut(
+                template="order_delayed",
+                variables={k: v for k, v in (("order_id", change.order_id),
+                                             ("order_number", change.order_number),
+                                             ("reason", change.reason),
+                                             ("estimated_delivery",
+                                              change.order_eta.isoformat() if change.order_eta else ""))
+                           if v},
+                requested_at=at, id_parts=(cause, "proactive", "order_delayed")))
 
         # Re-apply budgets when what selects the policy changed (priority, queue, channel).
         if previous is not None and kind not in ("conversation_opened",):
@@ -593,7 +599,7 @@ class Tracker:
         out = Decisions()
         if timer.kind == "proactive":
             if (state.proactive_due is None or timer.instance != state.proactive_n + 1
-                    or abs(state.proactive_due - timer.due) > ONE_MS):
+                    or abs(state.proactive_due - timer.due) > SAME_TIME):
                 return out  # stale
             state.proactive_n += 1
             out.emits.append(ProactiveOut(
@@ -615,7 +621,7 @@ class Tracker:
             left = lefts[timer.level - 1]
             fraction = 1 - left / clock.target
             expected = add_business_time(cal, clock.since, clock.remaining - left)
-            if fraction <= clock.warned_fraction + 1e-9 or abs(expected - timer.due) > ONE_MS:
+            if fraction <= clock.warned_fraction + 1e-9 or abs(expected - timer.due) > SAME_TIME:
                 return out
             clock.warned_fraction = fraction
             out.emits.append(self._sla(state, clock, "warning", (timer.id, timer.due.isoformat()),
@@ -623,7 +629,7 @@ class Tracker:
                                        seconds_left=max(0, _secs(_us(self._remaining_at(clock, now)))),
                                        detected_at=now))
         elif timer.kind == "breach":
-            if clock.breached or abs(clock.deadline - timer.due) > ONE_MS:
+            if clock.breached or abs(clock.deadline - timer.due) > SAME_TIME:
                 return out
             clock.breached = True
             clock.breached_at = now

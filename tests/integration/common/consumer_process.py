@@ -3,7 +3,6 @@ import asyncio
 import os
 
 from pymongo import AsyncMongoClient
-
 from switchboard.common.bus import ConsumerRunner, EventProducer
 from switchboard.common.settings import ServiceSettings
 

@@ -1,22 +1,19 @@
 """The shared bus on the real Tansu broker and nx-27017: headers, DLQ, idempotency, resume."""
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from aiokafka import AIOKafkaProducer
-
 from switchboard.common.bus import ConsumerRunner, PermanentError
 from switchboard.common.cloudevents import Envelope
 from switchboard.common.dedupe import DedupeStore
-from switchboard.common.testing import read_topic, wait_for
+from switchboard.common.testing import wait_for
 from switchboard.common.testing.helpers import read_raw
 from switchboard.common.testing.plugin import settings_env
-from switchboard.events.v1 import agent_pb2, common_pb2
+from switchboard.events.v1 import agent_pb2
 
 HERE = Path(__file__).parent
 

@@ -1,7 +1,6 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from switchboard.common.cloudevents import Envelope, EnvelopeError, decode, derived_id, event_type
 from switchboard.events.v1 import conversation_pb2, sla_pb2
 

@@ -1,6 +1,5 @@
-from google.protobuf import symbol_database
-
 import switchboard.common.cloudevents  # noqa: F401  (registers every message type)
+from google.protobuf import symbol_database
 from switchboard.common.settings import ServiceSettings
 from switchboard.common.topics import TopicNames, registry
 

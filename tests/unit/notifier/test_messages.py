@@ -4,16 +4,24 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-
 from switchboard.notifier.domain.email_message import (
-    build_email, deterministic_message_id, reply_subject, threading_headers,
+    build_email,
+    deterministic_message_id,
+    reply_subject,
+    threading_headers,
 )
 from switchboard.notifier.domain.escalation_messages import (
-    format_duration, signed_webhook_request, slack_payload, webhook_payload,
+    format_duration,
+    signed_webhook_request,
+    slack_payload,
+    webhook_payload,
 )
 from switchboard.notifier.domain.model import EscalationView, Outcome
 from switchboard.notifier.domain.providers import (
-    ProviderConfigError, build_send_request, interpret_http_response, vk_random_id,
+    ProviderConfigError,
+    build_send_request,
+    interpret_http_response,
+    vk_random_id,
 )
 from switchboard.notifier.domain.signature import verify_signature
 
@@ -21,12 +29,12 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def view(**kw):
-    base = dict(brand_id="lumen", brand_name="Lumen", escalation_id="c-1:first_response:0:2",
-                conversation_id="c-1", customer_id="cu-9", customer_name="Ana <b>", channel="chat", level=2,
-                level_name="team lead", reason="SLA_BREACHED", metric="FIRST_RESPONSE", target_seconds=120,
-                deadline=NOW - timedelta(seconds=95), breached_at=NOW - timedelta(seconds=95), raised_at=NOW,
-                priority="HIGH", queue="returns", assignee_id="", recipients=("team-lead",), detail="",
-                link="https://sb.example/conversations/c-1")
+    base = {"brand_id": "lumen", "brand_name": "Lumen", "escalation_id": "c-1:first_response:0:2",
+                "conversation_id": "c-1", "customer_id": "cu-9", "customer_name": "Ana <b>", "channel": "chat", "level": 2,
+                "level_name": "team lead", "reason": "SLA_BREACHED", "metric": "FIRST_RESPONSE", "target_seconds": 120,
+                "deadline": NOW - timedelta(seconds=95), "breached_at": NOW - timedelta(seconds=95), "raised_at": NOW,
+                "priority": "HIGH", "queue": "returns", "assignee_id": "", "recipients": ("team-lead",), "detail": "",
+                "link": "https://sb.example/conversations/c-1"}
     base.update(kw)
     return EscalationView(**base)
 

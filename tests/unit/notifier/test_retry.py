@@ -3,7 +3,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-
 from switchboard.notifier.domain.retry import RetryPolicy, is_retryable_status, parse_retry_after
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

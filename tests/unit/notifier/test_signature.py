@@ -2,9 +2,11 @@ import hashlib
 import hmac
 
 import pytest
-
 from switchboard.notifier.domain.signature import (
-    SignatureError, compute_signature, signature_header, verify_signature,
+    SignatureError,
+    compute_signature,
+    signature_header,
+    verify_signature,
 )
 
 BODY = b'{"id":"esc-1","type":"escalation.raised"}'

@@ -1,5 +1,4 @@
 import pytest
-
 from switchboard.notifier.adapters.template_files import load_template_sources
 from switchboard.notifier.domain.templates import TemplateCatalog, TemplateError, normalize_language
 from switchboard.notifier.domain.variables import csat_links, template_variables
@@ -85,3 +84,13 @@ def test_catalog_requires_english_and_text():
 @pytest.mark.parametrize("tag,expected", [("pt-BR", "pt"), ("zh_Hans", "zh"), ("", "en"), (None, "en"), ("FR", "fr")])
 def test_normalize_language(tag, expected):
     assert normalize_language(tag) == expected
+
+
+def test_names_used_by_router_and_sla_resolve_to_our_templates(catalog):
+    assert catalog.has("chat_transcript") and catalog.has("proactive_update_third_party")
+    assert catalog.render("chat_transcript", "fr", variables()).subject == "Votre discussion avec Lumen Lights"
+    sla_vars = template_variables(brand_name="B", customer_name="", order_ids=[], conversation_id="c",
+                                  extra={"order_id": "O-7", "estimated_delivery": "2026-03-12T00:00:00+00:00"})
+    text = catalog.render("order_delayed", "en", sla_vars).text
+    assert "order O-7 is delayed; it should now arrive by 2026-03-12" in text
+    assert "still working" in catalog.render("proactive_update_third_party", "en", variables(waiting_hours="4")).text

@@ -182,3 +182,96 @@ one consumer-group member per partition does work, any further replica idles.
 {{- end -}}
 {{- toJson $names -}}
 {{- end -}}
+
+{{/*
+Provider secrets: either the whole file from secrets.existingSecret, or per-brand Secrets
+(secrets.brands.<brand>) merged with it by an init container into one file in a memory-backed
+emptyDir, because the services read exactly one file (SWITCHBOARD_SECRETS_FILE).
+*/}}
+{{- define "switchboard.hasSecrets" -}}
+{{- if or .Values.secrets.existingSecret .Values.secrets.brands -}}true{{- end -}}
+{{- end -}}
+
+{{- define "switchboard.secretsMergeScript" -}}
+import os, pathlib, yaml
+sources = pathlib.Path(os.environ["SECRETS_SOURCES"])
+merged = {"brands": {}, "global": {}}
+whole = sources / "all.yaml"
+if whole.exists():
+    data = yaml.safe_load(whole.read_text()) or {}
+    merged["brands"].update(data.get("brands") or {})
+    merged["global"].update(data.get("global") or {})
+for path in sorted((sources / "brands").glob("*.yaml")):
+    block = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(block, dict):
+        raise SystemExit(f"{path.name}: expected a mapping of secret names to values")
+    merged["brands"][path.stem] = {**(merged["brands"].get(path.stem) or {}), **block}
+target = pathlib.Path(os.environ["SWITCHBOARD_SECRETS_FILE"])
+target.write_text(yaml.safe_dump(merged, sort_keys=True))
+target.chmod(0o400)
+print(f"merged secrets of {len(merged['brands'])} brands")
+{{- end -}}
+
+{{/* Pod-level pieces for the secrets file: volumes. */}}
+{{- define "switchboard.secretsVolumes" -}}
+{{- if .Values.secrets.brands }}
+- name: secret-sources
+  projected:
+    sources:
+      {{- with .Values.secrets.existingSecret }}
+      - secret:
+          name: {{ . | quote }}
+          items:
+            - key: {{ $.Values.secrets.key | quote }}
+              path: all.yaml
+      {{- end }}
+      {{- range $brand, $ref := .Values.secrets.brands }}
+      - secret:
+          name: {{ required (printf "secrets.brands.%s.existingSecret is required" $brand) $ref.existingSecret | quote }}
+          items:
+            - key: {{ default "secrets.yaml" $ref.key | quote }}
+              path: {{ printf "brands/%s.yaml" $brand | quote }}
+      {{- end }}
+- name: secrets
+  emptyDir:
+    medium: Memory
+    sizeLimit: 1Mi
+{{- else if .Values.secrets.existingSecret }}
+- name: secrets
+  secret:
+    secretName: {{ .Values.secrets.existingSecret | quote }}
+    items:
+      - key: {{ .Values.secrets.key | quote }}
+        path: secrets.yaml
+{{- end }}
+{{- end -}}
+
+{{/* The init container that merges per-brand Secrets into the one secrets file. */}}
+{{- define "switchboard.secretsInitContainer" -}}
+{{- if .Values.secrets.brands }}
+- name: merge-secrets
+  image: {{ include "switchboard.image" . | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command:
+    {{- list "python" "-c" (include "switchboard.secretsMergeScript" . | printf "%s\n") | toYaml | nindent 4 }}
+  env:
+    - name: SECRETS_SOURCES
+      value: /etc/switchboard/secret-sources
+    - name: SWITCHBOARD_SECRETS_FILE
+      value: /etc/switchboard/secrets/secrets.yaml
+  resources:
+    requests:
+      cpu: 10m
+      memory: 64Mi
+    limits:
+      memory: 128Mi
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    - name: secret-sources
+      mountPath: /etc/switchboard/secret-sources
+      readOnly: true
+    - name: secrets
+      mountPath: /etc/switchboard/secrets
+{{- end }}
+{{- end -}}

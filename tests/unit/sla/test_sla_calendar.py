@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from switchboard.sla.domain.calendar import (
     Calendar,
     CalendarBook,

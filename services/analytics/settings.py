@@ -1,0 +1,16 @@
+"""Settings of the analytics service (env prefix SWITCHBOARD_, nested with __)."""
+from pydantic import Field
+
+from switchboard.common.settings import ServiceSettings
+
+
+class AnalyticsSettings(ServiceSettings):
+    # Consumer group over conversations, sla, escalations and deliveries (prefixed by the topic prefix).
+    group_id: str = "analytics"
+    # Concurrent conversations one agent is expected to handle, for switchboard_agent_occupancy_ratio.
+    agent_capacity: int = Field(default=5, ge=1)
+    # "At risk": a running SLA clock with less than this share of its budget left.
+    at_risk_fraction: float = Field(default=0.25, gt=0, lt=1)
+    # Cardinality bounds: distinct brand / queue label values before new ones read "other".
+    max_brands: int = Field(default=200, ge=1)
+    max_queues: int = Field(default=100, ge=1)

@@ -1,0 +1,14 @@
+"""Notifier environment settings (SWITCHBOARD_*); everything else is in notifier.yaml."""
+from switchboard.common.settings import ServiceSettings
+
+DEMO_INBOX_DEFAULT = "http://127.0.0.1:8025"
+
+
+class NotifierSettings(ServiceSettings):
+    consumer_group: str = "notifier"
+    # Overrides notifier.yaml public_base_url (the ingest origin CSAT links point at).
+    public_base_url: str | None = None
+    # Demo only (`make run`): where the demo inbox really listens. URLs in notifier.yaml and the
+    # secrets file that start with http://127.0.0.1:8025 are rewritten to this origin.
+    demo_inbox_http: str | None = None
+    demo_inbox_smtp_port: int | None = None

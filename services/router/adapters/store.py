@@ -1,0 +1,267 @@
+"""MongoDB persistence of the router's state: batched $in loads into a Workspace, bulk writes back.
+
+Collections (indexes in README):
+  customers, customer_handles (unique brand_id+kind+value), conversations, conversation_messages,
+  agents, queue_entries, queue_stats, orders, chat_sessions, message_deliveries.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
+
+from switchboard.router.domain import identity, threads
+from switchboard.router.domain.config import RouterConfig
+from switchboard.router.domain.engine import Workspace
+from switchboard.router.domain.inputs import (
+    CallIn, ChatEndIn, ChatStartIn, CommandIn, CsatIn, DeliveryIn, Input, MessageIn, OrderIn,
+)
+from switchboard.router.domain.model import (
+    CHAT_SESSION, EMAIL, Agent, ChatSession, Conversation, Customer, Handle, OrderRecord, QueueEntry, QueueStats,
+)
+
+
+def handle_id(brand_id: str, h: Handle) -> str:
+    return f"{brand_id}|{h.kind}|{h.value}"
+
+
+def _norm(handles: Iterable[Handle]) -> list[Handle]:
+    out = []
+    for h in handles:
+        try:
+            out.append(identity.normalize(h.kind, h.value))
+        except identity.InvalidHandle:
+            continue
+    return identity.expand(out)
+
+
+class RouterStore:
+    def __init__(self, db) -> None:
+        self.db = db
+        self.customers = db["customers"]
+        self.handles = db["customer_handles"]
+        self.conversations = db["conversations"]
+        self.messages = db["conversation_messages"]
+        self.agents = db["agents"]
+        self.queue = db["queue_entries"]
+        self.stats = db["queue_stats"]
+        self.orders = db["orders"]
+        self.sessions = db["chat_sessions"]
+        self.deliveries = db["message_deliveries"]
+
+    async def ensure_indexes(self) -> None:
+        await asyncio.gather(
+            self.handles.create_index([("brand_id", ASCENDING), ("kind", ASCENDING), ("value", ASCENDING)],
+                                      unique=True),
+            self.handles.create_index("customer_id"),
+            self.conversations.create_index([("brand_id", ASCENDING), ("thread_keys", ASCENDING)]),
+            self.conversations.create_index("customer_id"),
+            self.conversations.create_index([("brand_id", ASCENDING), ("status", ASCENDING)]),
+            self.messages.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)]),
+            self.agents.create_index("brand_id"),
+            self.queue.create_index("brand_id"),
+            self.stats.create_index("brand_id"),
+            self.orders.create_index("customer_id"),
+        )
+
+    async def bootstrap_agents(self, config: RouterConfig) -> int:
+        """Skills and capacity come from routing.yaml (the source of truth); presence, load and held
+        conversations are runtime state and survive restarts."""
+        ops = []
+        for brand_id, brand in config.routing.items():
+            if brand_id == "*":
+                continue
+            for a in brand.agents:
+                ops.append(UpdateOne(
+                    {"_id": f"{brand_id}/{a.agent_id}"},
+                    {"$set": {"brand_id": brand_id, "agent_id": a.agent_id, "name": a.name, "queues": list(a.queues),
+                              "languages": list(a.languages), "channels": list(a.channels),
+                              "product_lines": list(a.product_lines), "vip": a.vip, "capacity": dict(a.capacity)},
+                     "$setOnInsert": {"presence": a.presence, "load": {}, "active": [], "idle_since": None}},
+                    upsert=True))
+        if ops:
+            await self.agents.bulk_write(ops, ordered=False)
+        return len(ops)
+
+    # ------------------------------------------------------------------ load
+    async def load(self, inputs: list[Input]) -> Workspace:
+        ws = Workspace()
+        brands: set[str] = set()
+        handle_ids: set[str] = set()
+        keys: set[str] = set()
+        conv_ids: set[str] = set()
+        session_ids: set[str] = set()
+        customer_ids: set[str] = set()
+        order_ids: set[str] = set()
+        delivery_ids: set[str] = set()
+        for inp in inputs:
+            brand = inp.brand_id
+            brands.add(brand)
+            if isinstance(inp, MessageIn):
+                hs = [inp.sender, *inp.extra_handles]
+                if inp.chat_session_id:
+                    hs.append(Handle(CHAT_SESSION, inp.chat_session_id))
+                    session_ids.add(f"{brand}/{inp.chat_session_id}")
+                handle_ids.update(handle_id(brand, h) for h in _norm(hs))
+                keys.update(threads.lookup_keys(email_in_reply_to=inp.email_in_reply_to,
+                                                email_references=inp.email_references,
+                                                chat_session_id=inp.chat_session_id))
+            elif isinstance(inp, CallIn):
+                keys.add(threads.call_key(inp.call_id))
+                if inp.caller:
+                    handle_ids.update(handle_id(brand, h) for h in _norm([inp.caller]))
+            elif isinstance(inp, ChatStartIn):
+                hs = [Handle(CHAT_SESSION, inp.chat_session_id)] + ([Handle(EMAIL, inp.email)] if inp.email else [])
+                handle_ids.update(handle_id(brand, h) for h in _norm(hs))
+                session_ids.add(f"{brand}/{inp.chat_session_id}")
+            elif isinstance(inp, ChatEndIn):
+                keys.add(threads.chat_key(inp.chat_session_id))
+                session_ids.add(f"{brand}/{inp.chat_session_id}")
+            elif isinstance(inp, CsatIn):
+                conv_ids.add(inp.conversation_id)
+            elif isinstance(inp, DeliveryIn):
+                delivery_ids.add(f"{brand}/{inp.provider}/{inp.provider_message_id}")
+            elif isinstance(inp, OrderIn):
+                order_ids.add(f"{brand}/{inp.order_id}")
+                handle_ids.update(handle_id(brand, h) for h in _norm(inp.handles))
+            elif isinstance(inp, CommandIn):
+                if inp.conversation_id:
+                    conv_ids.add(inp.conversation_id)
+                for name in ("surviving_customer_id", "merged_customer_id"):
+                    if inp.fields.get(name):
+                        customer_ids.add(inp.fields[name])
+
+        brand_list = sorted(brands)
+        (handle_docs, key_convs, id_convs, session_docs, agent_docs, queue_docs, stats_docs, order_docs,
+         delivery_docs) = await asyncio.gather(
+            self._find(self.handles, {"_id": {"$in": sorted(handle_ids)}}),
+            self._find(self.conversations, {"brand_id": {"$in": brand_list}, "thread_keys": {"$in": sorted(keys)}})
+            if keys else _none(),
+            self._find(self.conversations, {"_id": {"$in": sorted(conv_ids)}}),
+            self._find(self.sessions, {"_id": {"$in": sorted(session_ids)}}),
+            self._find(self.agents, {"brand_id": {"$in": brand_list}}),
+            self._find(self.queue, {"brand_id": {"$in": brand_list}}),
+            self._find(self.stats, {"brand_id": {"$in": brand_list}}),
+            self._find(self.orders, {"_id": {"$in": sorted(order_ids)}}),
+            self._find(self.deliveries, {"_id": {"$in": sorted(delivery_ids)}}),
+        )
+        for doc in handle_docs:
+            ws.handles[(doc["brand_id"], Handle(doc["kind"], doc["value"]))] = doc["customer_id"]
+        for doc in agent_docs:
+            agent = Agent.from_doc(doc)
+            ws.agents.setdefault(agent.brand_id, {})[agent.agent_id] = agent
+        for doc in queue_docs:
+            entry = QueueEntry.from_doc(doc)
+            ws.queue.setdefault(entry.brand_id, {})[entry.id] = entry
+        for doc in stats_docs:
+            ws.stats[doc["_id"]] = QueueStats.from_doc(doc)
+        for doc in order_docs:
+            ws.orders[doc["_id"]] = OrderRecord.from_doc(doc)
+        for doc in session_docs:
+            ws.sessions[doc["_id"]] = ChatSession.from_doc(doc)
+        for doc in delivery_docs:
+            ws.deliveries[doc["_id"]] = doc
+        self._add_conversations(ws, [*key_convs, *id_convs])
+
+        # Customers named by handles, sessions, conversations and commands (following merges).
+        customer_ids.update(ws.handles.values())
+        customer_ids.update(s.customer_id for s in ws.sessions.values() if s.customer_id)
+        customer_ids.update(c.customer_id for c in ws.conversations.values())
+        await self._load_customers(ws, customer_ids)
+        # Conversations the batch may touch: customers' latest, queued ones (routing), merged customers'.
+        wanted = {c.last_conversation_id for c in ws.customers.values() if c.last_conversation_id}
+        for queue in ws.queue.values():
+            wanted.update(queue)
+        wanted -= ws.conversations.keys()
+        queries = [self._find(self.conversations, {"_id": {"$in": sorted(wanted)}})] if wanted else []
+        merged = [i.fields["merged_customer_id"] for i in inputs
+                  if isinstance(i, CommandIn) and i.kind == "merge_customers" and i.fields.get("merged_customer_id")]
+        if merged:
+            queries.append(self._find(self.conversations, {"customer_id": {"$in": merged},
+                                                           "status": {"$ne": "resolved"}}))
+        for docs in await asyncio.gather(*queries):
+            self._add_conversations(ws, docs)
+        await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
+        # Orders the bot may talk about, and message history for chat transcripts.
+        wanted_orders = {f"{c.brand_id}/{o}" for c in ws.conversations.values() for o in c.order_ids}
+        wanted_orders |= {f"{c.brand_id}/{o}" for c in ws.customers.values() for o in c.order_ids[-5:]}
+        wanted_orders -= ws.orders.keys()
+        ended = {ws.thread_index.get((i.brand_id, threads.chat_key(i.chat_session_id)))
+                 for i in inputs if isinstance(i, ChatEndIn)} - {None}
+        order_more, history = await asyncio.gather(
+            self._find(self.orders, {"_id": {"$in": sorted(wanted_orders)}}) if wanted_orders else _none(),
+            self._find(self.messages, {"conversation_id": {"$in": sorted(ended)}}) if ended else _none(),
+        )
+        for doc in order_more:
+            ws.orders[doc["_id"]] = OrderRecord.from_doc(doc)
+        for doc in history:
+            ws.history.setdefault(doc["conversation_id"], []).append(doc)
+        return ws
+
+    async def _load_customers(self, ws: Workspace, ids: set[str]) -> None:
+        for _ in range(3):  # merged_into chains are short; follow a few hops
+            missing = sorted(i for i in ids if i and i not in ws.customers)
+            if not missing:
+                return
+            for doc in await self._find(self.customers, {"_id": {"$in": missing}}):
+                ws.customers[doc["_id"]] = Customer.from_doc(doc)
+            ids = {c.merged_into for c in ws.customers.values() if c.merged_into}
+
+    @staticmethod
+    def _add_conversations(ws: Workspace, docs: list[dict]) -> None:
+        for doc in docs:
+            if doc["_id"] in ws.conversations:
+                continue
+            conv = Conversation.from_doc(doc)
+            ws.conversations[conv.id] = conv
+            for key in conv.thread_keys:
+                ws.thread_index[(conv.brand_id, key)] = conv.id
+
+    @staticmethod
+    async def _find(collection, query: dict) -> list[dict]:
+        return [doc async for doc in collection.find(query)]
+
+    # ------------------------------------------------------------------ save
+    async def save(self, ws: Workspace) -> None:
+        writes = []
+
+        def replace(collection, docs: list[dict]) -> None:
+            if docs:
+                writes.append(collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs],
+                                                    ordered=False))
+
+        replace(self.conversations, [ws.conversations[i].to_doc() for i in sorted(ws.dirty_conversations)
+                                     if ws.conversations[i].id])
+        replace(self.customers, [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
+        replace(self.agents, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])
+        replace(self.stats, [ws.stats[i].to_doc() for i in sorted(ws.dirty_stats)])
+        replace(self.orders, [ws.orders[i].to_doc() for i in sorted(ws.dirty_orders)])
+        replace(self.sessions, [ws.sessions[i].to_doc() for i in sorted(ws.dirty_sessions)])
+        replace(self.deliveries, [ws.deliveries[i] for i in sorted(ws.dirty_deliveries)])
+        queue_ops = [ReplaceOne({"_id": c}, ws.queue[b][c].to_doc(), upsert=True)
+                     for b, c in sorted(ws.dirty_queue) if c in ws.queue.get(b, {})]
+        queue_ops += [DeleteOne({"_id": c}) for _, c in sorted(ws.removed_queue)]
+        if queue_ops:
+            writes.append(self.queue.bulk_write(queue_ops, ordered=False))
+        if ws.new_handles:
+            # $setOnInsert: an existing mapping is never overwritten (no silent re-pointing of identities).
+            writes.append(self.handles.bulk_write([
+                UpdateOne({"_id": handle_id(b, h)},
+                          {"$setOnInsert": {"brand_id": b, "kind": h.kind, "value": h.value, "customer_id": cid}},
+                          upsert=True) for b, h, cid in ws.new_handles], ordered=False))
+        if ws.new_messages:
+            writes.append(self.messages.bulk_write([
+                UpdateOne({"_id": m["_id"]}, {"$setOnInsert": {k: v for k, v in m.items() if k != "_id"}}, upsert=True)
+                for m in ws.new_messages],
+                ordered=False))
+        await asyncio.gather(*writes)
+        for brand_id, merged_id, surviving_id in ws.merges:
+            await self.handles.update_many({"brand_id": brand_id, "customer_id": merged_id},
+                                           {"$set": {"customer_id": surviving_id}})
+            await self.conversations.update_many({"brand_id": brand_id, "customer_id": merged_id},
+                                                 {"$set": {"customer_id": surviving_id}})
+
+
+async def _none() -> list[dict]:
+    return []

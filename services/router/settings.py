@@ -1,0 +1,10 @@
+"""The router's own settings (env prefix SWITCHBOARD_, nested with __)."""
+from __future__ import annotations
+
+from switchboard.common.settings import ServiceSettings
+
+
+class RouterSettings(ServiceSettings):
+    consumer_group: str = "switchboard-router"
+    # Detect the language of customer messages with lingua (offline). Off = hint or brand default only.
+    detect_language: bool = True

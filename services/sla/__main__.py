@@ -1,0 +1,5 @@
+import sys
+
+from switchboard.sla.entrypoint import main
+
+sys.exit(main())

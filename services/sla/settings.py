@@ -1,0 +1,14 @@
+"""Settings of the SLA service (env prefix SWITCHBOARD_, nested with __)."""
+from pydantic import Field
+from switchboard.common.settings import ServiceSettings
+
+
+class SlaSettings(ServiceSettings):
+    # Consumer group on the conversations topic; the partitions it owns decide which timers load.
+    group_id: str = "sla"
+    # Policy file inside SWITCHBOARD_CONFIG_DIR.
+    policy_file: str = "sla.yaml"
+    # Timers fired per scheduler round (one Kafka drain + one MongoDB bulk_write per round).
+    fire_batch_size: int = Field(default=1000, ge=1)
+    # Fired timers stay in sla_timers this long (audit), then expire by TTL index.
+    fired_timer_ttl_days: int = Field(default=7, ge=1)

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from switchboard.common.config import Secrets
+from switchboard.common.testing.helpers import read_raw
+from switchboard.ingest.bootstrap import bootstrap
+from switchboard.ingest.settings import IngestConfig, IngestSettings
+
+sys.path.insert(0, str(Path(__file__).parent))
+from providers import SECRETS  # noqa: E402
+
+
+async def start(svc) -> list:
+    started = []
+    for component in svc.service.components:
+        await component.start()
+        started.append(component)
+    return started
+
+
+async def stop(started: list) -> None:
+    for component in reversed(started):
+        await component.stop()
+
+
+@pytest.fixture
+async def ingest_factory(service_settings, bus_topics):
+    made: list = []
+
+    async def make(config: IngestConfig | None = None, **overrides):
+        settings = service_settings(IngestSettings, **overrides)
+        svc = bootstrap(settings, secrets=Secrets(SECRETS), config=config or IngestConfig())
+        svc.started = await start(svc)
+        made.append(svc)
+        svc.base_url = f"http://127.0.0.1:{settings.http.port}"
+        svc.client = httpx.AsyncClient(base_url=svc.base_url, timeout=30)
+        return svc
+
+    yield make
+    for svc in made:
+        await svc.client.aclose()
+        await stop(svc.started)
+
+
+@pytest.fixture
+async def ingest(ingest_factory):
+    return await ingest_factory()
+
+
+async def post(svc, req):
+    url = req.path + (f"?{req.query}" if req.query else "")
+    return await svc.client.post(url, content=req.body, headers=req.headers)
+
+
+async def records(kafka_bootstrap: str, topic: str, min_count: int = 0, timeout: float = 3.0) -> list:
+    return await read_raw(kafka_bootstrap, topic, min_count, timeout)

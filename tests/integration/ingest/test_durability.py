@@ -1,0 +1,94 @@
+"""Durability: 2xx only after the broker acknowledged; broker down -> 503 + Retry-After, and the
+provider's retry after the broker is back is stored exactly once; dedupe survives a restart."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from conftest import post, records
+
+import providers as p
+from switchboard.common import processes
+from switchboard.common.bus import ensure_topics
+from switchboard.common.testing.helpers import wait_for
+from switchboard.ingest.handlers import event_id
+from switchboard.ingest.settings import IngestConfig
+from switchboard.events.v1 import inbound_pb2
+
+
+@pytest.fixture
+def own_broker(tmp_path):
+    port = processes.free_port()
+    broker = processes.broker(port, tmp_path).start()
+    yield broker
+    broker.stop()
+
+
+async def test_broker_down_gives_503_and_the_retry_is_stored_exactly_once(ingest_factory, own_broker, tmp_path,
+                                                                         mongo_db):
+    bootstrap = f"127.0.0.1:{own_broker.port}"
+    svc = await ingest_factory(IngestConfig(publish_timeout_seconds=4.0, retry_after_seconds=3),
+                               kafka={"bootstrap_servers": bootstrap, "request_timeout_ms": 2000})
+    warm = p.telegram_message("before the outage", 1)
+    assert (await post(svc, warm)).status_code == 200
+
+    own_broker.stop()  # the broker dies; the provider's next delivery arrives during the outage
+    req = p.telegram_message("写于中断期间 — во время сбоя 🔥", 2)
+    during = await post(svc, req)
+    assert during.status_code == 503, during.text
+    assert during.headers["Retry-After"] == "3"
+
+    # A new (memory-only, empty) broker comes up on the same port; the provider retries.
+    replacement = processes.broker(own_broker.port, tmp_path / "second").start()
+    try:
+        await ensure_topics(svc.deps.publisher._producer._kafka, svc.names)
+
+        async def retried_ok() -> bool:
+            return (await post(svc, req)).status_code == 200
+
+        await wait_for(retried_ok, timeout=30, interval=0.5)
+        assert (await post(svc, req)).status_code == 200  # one more provider retry: a duplicate
+
+        stored = await records(bootstrap, svc.names.inbound, min_count=1)
+        texts = [inbound_pb2.InboundEvent.FromString(r.value).message_received.text for r in stored]
+        assert texts == ["写于中断期间 — во время сбоя 🔥"], texts
+        # ...and the durable dedupe record exists, so even a restarted ingest would not store it again.
+        expected = event_id(p.BRAND, "telegram:1111111:2")
+        await svc.deps.dedupe.flush()
+        assert await mongo_db["processed_events"].find_one({"_id": f"ingest|{expected}"}) is not None
+    finally:
+        await svc.client.aclose()
+        from conftest import stop
+        await stop(svc.started)
+        svc.started = []
+        replacement.stop()
+
+
+async def test_dedupe_survives_a_restart(ingest_factory, kafka_bootstrap):
+    req = p.telegram_message("once only", int(uuid.uuid4().int % 10**9))
+    first = await ingest_factory()
+    assert (await post(first, req)).status_code == 200
+    await first.deps.dedupe.flush()
+    # A second ingest process (fresh memory) on the same store: the provider retry is caught there too.
+    second = await ingest_factory()
+    assert (await post(second, req)).status_code == 200
+    stored = await records(kafka_bootstrap, first.names.inbound, min_count=1)
+    assert len(stored) == 1
+
+
+async def test_concurrent_copies_of_one_message_store_one_event(ingest, kafka_bootstrap):
+    import asyncio
+    req = p.whatsapp_cloud("twice at once", "wamid." + uuid.uuid4().hex)
+    responses = await asyncio.gather(*(post(ingest, req) for _ in range(8)))
+    assert {r.status_code for r in responses} == {200}
+    assert len(await records(kafka_bootstrap, ingest.names.inbound, min_count=1)) == 1
+
+
+async def test_dedupe_store_down_gives_503_not_a_second_event(ingest_factory, tmp_path, kafka_bootstrap):
+    port = processes.free_port()
+    mongo = processes.mongo(port, tmp_path / "m.db", tmp_path).start()
+    svc = await ingest_factory(mongo={"uri": processes.mongo_uri(port), "server_selection_timeout_ms": 500})
+    mongo.stop()
+    response = await post(svc, p.telegram_message("store is down", 77))
+    assert response.status_code == 503 and "Retry-After" in response.headers
+    assert await records(kafka_bootstrap, svc.names.inbound, timeout=0.5) == []

@@ -1,0 +1,122 @@
+"""Bot guarantees: hand off on request in any language, never repeat, second miss hands off,
+angry/urgent/repeated hand off with raised priority, and a summary the agent can use."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from switchboard.router.domain import bot
+from switchboard.router.domain.model import HIGH, NORMAL, Handle
+
+from router_unit_kit import T0, cases, message, order
+
+
+def bot_texts(ws):
+    return [e.data["text"] for e in ws.effects if e.case == "bot_answer"]
+
+
+def handoff(ws):
+    return next(e for e in ws.effects if e.case == "conversation_handed_off")
+
+
+@pytest.mark.parametrize("text", ["human", "I want an AGENT", "representative please", "人工", "人工服务", "转客服",
+                                  "оператор!", "quiero un humano", "Mensch bitte", "un conseiller svp",
+                                  "operatore", "オペレーターお願いします", "상담원 연결", "Falar com atendente"])
+def test_an_explicit_request_for_a_human_hands_off_on_that_turn(engine, ws, text):
+    engine.apply(ws, message(text))
+    assert "bot_replied" not in cases(ws)
+    assert handoff(ws).data["reason"] == bot.REQUESTED_HUMAN
+    assert "conversation_queued" in cases(ws)
+
+
+def test_a_human_request_after_bot_answers_still_hands_off_at_once(engine, ws):
+    engine.apply(ws, message("what is your return policy?"))
+    engine.apply(ws, message("人工服务", at=T0 + timedelta(minutes=5), language="zh"))
+    assert cases(ws).count("bot_replied") == 1
+    assert handoff(ws).data["reason"] == bot.REQUESTED_HUMAN
+
+
+def test_words_that_merely_contain_a_keyword_do_not_trigger_it(engine, ws):
+    engine.apply(ws, message("that was inhuman shipping speed, how long does it take?"))
+    assert "conversation_handed_off" not in cases(ws)
+
+
+def test_the_bot_never_sends_the_same_answer_twice_asking_again_hands_off(engine, ws):
+    engine.apply(ws, message("how do I return this?"))
+    engine.apply(ws, message("how do I return this?", at=T0 + timedelta(minutes=5)))
+    assert len(bot_texts(ws)) == 1
+    assert handoff(ws).data["reason"] == bot.ANSWERS_EXHAUSTED
+
+
+def test_the_second_unmatched_turn_hands_off(engine, ws):
+    engine.apply(ws, message("blue widgets?"))
+    engine.apply(ws, message("hmm the thing with the lid", at=T0 + timedelta(minutes=5)))
+    assert cases(ws).count("bot_replied") == 1
+    assert handoff(ws).data["reason"] == bot.UNMATCHED_TWICE
+
+
+def test_all_answers_in_a_long_conversation_are_distinct(engine, ws):
+    for i, text in enumerate(["where is my order", "how long is shipping", "return?", "hello?", "?"]):
+        engine.apply(ws, message(text, at=T0 + timedelta(minutes=5 * i)))
+    texts = bot_texts(ws)
+    assert len(texts) == len(set(texts)) == 4
+    assert handoff(ws).data["reason"] == bot.UNMATCHED_TWICE
+
+
+@pytest.mark.parametrize("text", ["this is ridiculous, where is my order", "URGENT: wrong size", "срочно!!"])
+def test_angry_or_urgent_words_hand_off_with_raised_priority(engine, ws, text):
+    engine.apply(ws, message(text))
+    assert handoff(ws).data["reason"] == bot.ANGRY_OR_URGENT
+    conv = next(iter(ws.conversations.values()))
+    assert conv.priority == HIGH
+    changed = next(e for e in ws.effects if e.case == "priority_changed")
+    assert (changed.data["previous"], changed.data["current"]) == (NORMAL, HIGH)
+
+
+def test_several_messages_within_minutes_hand_off_with_raised_priority(engine, ws):
+    engine.apply(ws, message("where is my order"))
+    engine.apply(ws, message("hello??", at=T0 + timedelta(seconds=20)))
+    assert "conversation_handed_off" not in cases(ws)
+    engine.apply(ws, message("???", at=T0 + timedelta(seconds=40)))
+    assert handoff(ws).data["reason"] == bot.REPEATED_MESSAGES
+    assert next(iter(ws.conversations.values())).priority == HIGH
+
+
+def test_messages_spread_over_time_are_not_counted_as_repeated(engine, ws):
+    engine.apply(ws, message("where is my order"))
+    engine.apply(ws, message("how long is shipping", at=T0 + timedelta(minutes=5)))
+    engine.apply(ws, message("and returns?", at=T0 + timedelta(minutes=10)))
+    assert "conversation_handed_off" not in cases(ws)
+    assert cases(ws).count("bot_replied") == 3
+
+
+def test_order_status_is_answered_from_the_linked_order_in_the_customers_language(engine, ws):
+    ann = Handle("email", "ana@example.es")
+    engine.apply(ws, order("o-1", "shipped", ann, order_number="#1001", carrier="DHL",
+                           tracking_url="https://t.example/1"))
+    engine.apply(ws, message("¿dónde está mi pedido? Lo compré hace dos semanas", sender=ann, language="es",
+                             at=T0 + timedelta(minutes=1)))
+    answer = next(e for e in ws.effects if e.case == "bot_answer")
+    assert answer.data["language"] == "es"
+    assert "#1001" in answer.data["text"] and "DHL" in answer.data["text"] and "enviado" in answer.data["text"]
+    assert answer.data["recipient"] == {"kind": "email", "value": "ana@example.es"}
+
+
+def test_phone_calls_never_meet_the_bot(engine, ws):
+    engine.apply(ws, message("", channel="phone", sender=Handle("phone", "+4915100000001")))
+    assert handoff(ws).data["reason"] == bot.NO_BOT_FOR_CHANNEL
+
+
+def test_the_handoff_summary_tells_the_agent_what_was_said_and_sent(engine, ws):
+    photo = {"url": "https://m.example/p.jpg", "content_type": "image/jpeg", "filename": "broken.jpg"}
+    engine.apply(ws, order("o-9", "delivered", Handle("email", "ann@example.com"), order_number="#9"))
+    engine.apply(ws, message("how do I return a broken item", attachments=(photo,), at=T0 + timedelta(minutes=1)))
+    engine.apply(ws, message("email me please", channel="email", at=T0 + timedelta(minutes=9)))
+    engine.apply(ws, message("agent", at=T0 + timedelta(minutes=20)))
+    text = handoff(ws).data["summary"]
+    assert "return_policy" in text and "broken.jpg" in text and "#9 (delivered)" in text
+    assert "chat x2" in text and "email x1" in text
+    stored = next(iter(ws.conversations.values())).handoffs[-1]["summary"]
+    assert stored["customer_sent"]["attachments"][0]["filename"] == "broken.jpg"
+    assert stored["bot_said"] == ["return_policy", "clarify"]

@@ -1,0 +1,222 @@
+"""Conversation workflow on in-memory state: threading across channels, routing with capacity,
+queue positions, orders, CSAT, transcripts, delivery states, idempotent ids."""
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import pytest
+
+from switchboard.router.domain.engine import Rejected, Workspace
+from switchboard.router.domain.inputs import ChatEndIn, ChatStartIn, CsatIn, DeliveryIn
+from switchboard.router.domain.model import ASSIGNED, HIGH, QUEUED, RESOLVED, Handle
+
+from router_unit_kit import T0, agents_for, cases, command, message, order
+
+ANN_EMAIL = Handle("email", "ann@example.com")
+ANN_WA = Handle("whatsapp_id", "4915112345678")
+
+
+def only_conversation(ws):
+    (conv,) = ws.conversations.values()
+    return conv
+
+
+def test_email_then_whatsapp_from_the_same_customer_is_one_profile_and_one_conversation(engine, ws):
+    engine.apply(ws, order("o-1", "created", ANN_EMAIL, Handle("phone", "+49 151 12345678"), order_number="#1"))
+    engine.apply(ws, message("Where is my order?", channel="email", sender=ANN_EMAIL, email_message_id="<m1@x>"))
+    engine.apply(ws, message("hello, any news?", channel="whatsapp", sender=ANN_WA, at=T0 + timedelta(hours=1)))
+    assert len(ws.customers) == 1
+    conv = only_conversation(ws)
+    assert conv.channels == ["email", "whatsapp"] and conv.message_count == 2
+    assert conv.reply_handle == {"kind": "whatsapp_id", "value": "4915112345678"}
+    assert conv.order_ids == ["o-1"]
+
+
+def test_display_names_never_join_two_customers(engine, ws):
+    engine.apply(ws, message("hi", sender=Handle("email", "a@x.com"), display_name="Ann Lee"))
+    engine.apply(ws, message("hi", sender=Handle("email", "b@x.com"), display_name="Ann Lee"))
+    assert len(ws.customers) == 2 and len(ws.conversations) == 2
+
+
+def test_three_agents_two_queues_assign_by_skill_and_capacity_hold_when_full_then_serve_the_oldest_highest(
+        engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config, online=("alice", "bob", "chen"))
+    zh = [Handle("email", f"zh{i}@x.cn") for i in range(4)]
+    en = [Handle("email", f"en{i}@x.com") for i in range(4)]
+    for i, h in enumerate(zh):
+        engine.apply(ws, message("人工服务，我的订单在哪里", sender=h, language="zh", at=T0 + timedelta(seconds=i)))
+    for i, h in enumerate(en):
+        engine.apply(ws, message("I need a human please", sender=h, at=T0 + timedelta(seconds=10 + i)))
+    by_customer = {c.reply_handle["value"]: c for c in ws.conversations.values()}
+    assignee = {v: c.assignee_id for v, c in by_customer.items()}
+    # zh queue: bob (chat 1) and chen (chat 1); general: alice (chat 2) and bob (already full).
+    assert {assignee["zh0@x.cn"], assignee["zh1@x.cn"]} == {"bob", "chen"}
+    assert assignee["zh2@x.cn"] == assignee["zh3@x.cn"] == ""
+    assert assignee["en0@x.com"] == assignee["en1@x.com"] == "alice"
+    assert by_customer["en2@x.com"].status == QUEUED and by_customer["en3@x.com"].status == QUEUED
+    # A later urgent conversation jumps the general queue; capacity frees when alice resolves.
+    engine.apply(ws, message("agent, this is urgent", sender=Handle("email", "late@x.com"),
+                             at=T0 + timedelta(minutes=5)))
+    late = next(c for c in ws.conversations.values() if c.reply_handle["value"] == "late@x.com")
+    assert late.status == QUEUED and late.priority == HIGH
+    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=by_customer["en0@x.com"].id,
+                             at=T0 + timedelta(minutes=6)))
+    assert late.assignee_id == "alice" and late.status == ASSIGNED
+    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=by_customer["en1@x.com"].id,
+                             at=T0 + timedelta(minutes=7)))
+    assert by_customer["en2@x.com"].assignee_id == "alice"  # oldest of the remaining normal ones
+    assert by_customer["en3@x.com"].status == QUEUED
+    assigned = [e for e in ws.effects if e.case == "conversation_assigned"]
+    assert all(e.data["rule"] and e.data["explanation"] for e in assigned)
+
+
+def test_queue_position_messages_go_out_on_entry_and_decrease_as_the_queue_drains(engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config, online=())
+    customers = [Handle("email", f"c{i}@x.com") for i in range(4)]
+    for i, h in enumerate(customers):
+        engine.apply(ws, message("human please", sender=h, at=T0 + timedelta(seconds=i)))
+    last = customers[-1].value
+    positions = lambda: [int(e.data["variables"]["position"]) for e in ws.effects  # noqa: E731
+                         if e.case == "queue_position" and e.data["recipient"]["value"] == last]
+    assert positions() == [4]
+    engine.apply(ws, command("set_agent_presence", agent_id="alice", presence="online", at=T0 + timedelta(minutes=1)))
+    assert positions() == [4, 2]  # alice took two at once
+    first = next(c for c in ws.conversations.values() if c.assignee_id == "alice")
+    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=first.id,
+                             at=T0 + timedelta(minutes=2)))
+    assert positions() == [4, 2, 1]
+    notice = [e for e in ws.effects if e.case == "queue_position"][-1]
+    assert notice.data["template"] == "queue_position" and int(notice.data["variables"]["eta_seconds"]) > 0
+    assert "queue_position_changed" in cases(ws)
+
+
+def test_a_quiet_customer_keeps_their_place_and_a_new_message_does_not_requeue_them(engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config)
+    a, b = Handle("email", "a@x.com"), Handle("email", "b@x.com")
+    engine.apply(ws, message("agent", sender=a))
+    engine.apply(ws, message("agent", sender=b, at=T0 + timedelta(seconds=5)))
+    engine.apply(ws, message("still there?", sender=a, at=T0 + timedelta(minutes=30)))
+    entry_a = next(e for e in ws.queue["acme"].values() if ws.conversations[e.id].reply_handle["value"] == "a@x.com")
+    assert entry_a.enqueued_at == T0 and entry_a.last_notified_position == 1
+
+
+def test_replaying_an_input_on_the_same_state_yields_the_same_event_ids(engine, ws):
+    engine.apply(ws, message("where is my order", event_id="in-x"))
+    first = [(e.event_id, e.case) for e in ws.effects]
+    fresh = Workspace(agents=copy.deepcopy(ws.agents))
+    engine.apply(fresh, message("where is my order", event_id="in-x"))
+    assert [(e.event_id, e.case) for e in fresh.effects] == first
+    assert len({e.event_id for e in ws.effects}) == len(ws.effects)
+
+
+def test_a_delayed_order_links_to_the_open_conversation_and_raises_priority(engine, ws):
+    engine.apply(ws, message("hi there", sender=ANN_EMAIL))
+    engine.apply(ws, order("o-2", "delayed", ANN_EMAIL, reason="customs", at=T0 + timedelta(minutes=1)))
+    conv = only_conversation(ws)
+    assert conv.order_ids == ["o-2"] and conv.priority == HIGH
+    linked = [e for e in ws.effects if e.case in ("order_linked", "priority_changed")]
+    assert [e.case for e in linked] == ["order_linked", "priority_changed"]
+    assert linked[1].data["reason"] == "order delayed" and linked[1].occurred_at == T0 + timedelta(minutes=1)
+
+
+def test_agent_reply_is_sent_with_its_text_and_marks_human_involvement(engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config, online=("alice",))
+    engine.apply(ws, message("human", sender=ANN_EMAIL))
+    conv = only_conversation(ws)
+    reply = command("reply_to_conversation", agent_id="alice", conversation_id=conv.id, text="Hi Ann, on it.",
+                    reply_id="r-1")
+    engine.apply(ws, reply)
+    engine.apply(ws, command("reply_to_conversation", agent_id="alice", conversation_id=conv.id,
+                             text="Hi Ann, on it.", reply_id="r-1"))  # double submit from the desk
+    notes = [e for e in ws.effects if e.case == "agent_reply"]
+    assert len(notes) == 1 and notes[0].data["text"] == "Hi Ann, on it."
+    assert conv.human_involved and notes[0].snapshot["human_involved"]
+
+
+def test_repeat_contact_is_detected_after_n_customer_messages_without_a_human_reply(engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config)
+    engine.apply(ws, message("agent", sender=ANN_EMAIL))
+    for i in range(1, 4):
+        engine.apply(ws, message(f"any update {i}?", sender=ANN_EMAIL, at=T0 + timedelta(hours=i)))
+    detected = [e for e in ws.effects if e.case == "repeat_contact_detected"]
+    assert len(detected) == 1 and detected[0].data["contacts_without_resolution"] == 3
+
+
+def test_resolution_requests_one_csat_survey_delayed_and_reopen_does_not_ask_again(engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config, online=("alice",))
+    engine.apply(ws, message("human", sender=ANN_EMAIL))
+    conv = only_conversation(ws)
+    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=conv.id))
+    engine.apply(ws, message("one more thing", sender=ANN_EMAIL, at=T0 + timedelta(minutes=10)))
+    assert conv.reopen_count == 1 and conv.status == ASSIGNED and conv.assignee_id == "alice"
+    assert next(e for e in ws.effects if e.case == "conversation_assigned" and e.occurred_at > T0).data["rule"] == "sticky"
+    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=conv.id,
+                             at=T0 + timedelta(minutes=20)))
+    surveys = [e for e in ws.effects if e.case == "csat_survey"]
+    assert len(surveys) == 1 and surveys[0].data["not_before"] == T0 + timedelta(minutes=30)
+    engine.apply(ws, CsatIn("csat-1", "acme", conv.id, 5, T0 + timedelta(hours=1)))
+    assert cases(ws)[-1] == "csat_recorded" and conv.status == RESOLVED
+
+
+def test_a_resolved_conversation_far_outside_the_reopen_window_is_not_reopened(engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config, online=("alice",))
+    engine.apply(ws, message("human", sender=ANN_EMAIL))
+    conv = only_conversation(ws)
+    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=conv.id))
+    engine.apply(ws, message("new problem", sender=ANN_EMAIL, at=T0 + timedelta(days=2)))
+    assert len(ws.conversations) == 2 and conv.reopen_count == 0
+
+
+@pytest.mark.parametrize("opt_out,email,expected", [(False, "ann@example.com", True), (True, "ann@example.com", False),
+                                                    (False, "", False)])
+def test_chat_transcript_goes_to_a_known_email_unless_the_customer_opted_out(engine, ws, opt_out, email, expected):
+    engine.apply(ws, ChatStartIn("cs-1", "acme", "sess-1", T0, customer_name="Ann", email=email,
+                                 transcript_opt_out=opt_out))
+    engine.apply(ws, message("how long does shipping take", sender=Handle("chat_session", "sess-1"),
+                             chat_session_id="sess-1", at=T0 + timedelta(seconds=5)))
+    engine.apply(ws, ChatEndIn("ce-1", "acme", "sess-1", T0 + timedelta(minutes=3), "customer"))
+    ended = next(e for e in ws.effects if e.case == "chat_ended")
+    assert ended.data["transcript_requested"] is expected
+    transcripts = [e for e in ws.effects if e.case == "transcript"]
+    assert len(transcripts) == int(expected)
+    if expected:
+        text = transcripts[0].data["text"]
+        assert "Customer: how long does shipping take" in text and "Bot: Delivery usually takes" in text
+        assert transcripts[0].data["recipient"] == {"kind": "email", "value": "ann@example.com"}
+
+
+def test_delivery_states_never_regress(engine, ws):
+    for state in ("sent", "read", "delivered", "failed"):
+        engine.apply(ws, DeliveryIn(f"d-{state}", "acme", "twilio", "SM1", state, T0))
+    assert ws.deliveries["acme/twilio/SM1"]["state"] == "read"
+
+
+def test_commands_on_unknown_conversations_or_agents_are_rejected_with_a_reason(engine, ws):
+    with pytest.raises(Rejected, match="not a conversation of brand"):
+        engine.apply(ws, command("resolve_conversation", conversation_id="nope"))
+    with pytest.raises(Rejected, match="not an agent"):
+        engine.apply(ws, command("set_agent_presence", agent_id="ghost", presence="online"))
+    engine.apply(ws, message("hi"))
+    conv = only_conversation(ws)
+    with pytest.raises(Rejected, match="status must be one of"):
+        engine.apply(ws, command("set_conversation_status", conversation_id=conv.id, status="resolved"))
+
+
+def test_merge_moves_handles_and_conversations_to_the_surviving_profile(engine, ws):
+    engine.apply(ws, message("hi", sender=Handle("email", "a@x.com")))
+    engine.apply(ws, message("hi", sender=Handle("telegram_id", "777")))
+    survivor, merged = sorted(ws.customers.values(), key=lambda c: c.handles[0]["kind"])
+    engine.apply(ws, command("merge_customers", agent_id="alice", surviving_customer_id=survivor.id,
+                             merged_customer_id=merged.id))
+    assert merged.merged_into == survivor.id
+    assert ws.customer_of("acme", Handle("telegram_id", "777")) == survivor.id
+    assert all(c.customer_id == survivor.id for c in ws.conversations.values())
+    assert cases(ws)[-1] == "customers_merged"

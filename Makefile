@@ -10,7 +10,7 @@ BUF := tools/buf/node_modules/.bin/buf
 PYTEST_ARGS ?=
 
 .PHONY: help setup run test test-unit test-integration test-e2e test-deploy bench proto proto-check \
-        buf-lint buf-breaking lint chart-sync chart-golden chart-docs system-deps image clean lock
+        buf-lint buf-breaking lint chart-sync chart-golden chart-check chart-docs system-deps image clean lock
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,7 +40,7 @@ run: $(STAMP) ## broker + MongoDB-wire store + all five services + sample traffi
 
 test: setup ## every tier: unit, integration, e2e, deploy
 	$(PYTEST) tests -q $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory proto-check buf-lint buf-breaking
+	$(MAKE) --no-print-directory proto-check buf-lint buf-breaking chart-check
 
 test-unit: $(STAMP) ## pure domain, no I/O
 	$(PYTEST) tests/unit -q $(PYTEST_ARGS)
@@ -75,8 +75,11 @@ lint: $(STAMP)
 chart-sync: $(STAMP) ## copy topic registry, default config, rules, dashboards into the chart
 	$(PY) tools/chart_sync.py
 
-chart-golden: $(STAMP) ## re-render the golden manifests after an intended chart change
-	$(PYTEST) tests/deploy/test_chart.py -q --update-golden
+chart-golden: $(STAMP) ## after an intended chart/config/rules change: sync files, docs table, goldens
+	$(PY) tools/chart_sync.py && $(PY) tools/chart_docs.py && $(PY) tests/deploy/chart_render.py --update-golden
+
+chart-check: $(STAMP) ## fail if the chart's copies, README table or goldens drifted
+	$(PY) tools/chart_sync.py --check && $(PY) tools/chart_docs.py --check
 
 chart-docs: $(STAMP) ## regenerate the chart README values table
 	$(PY) tools/chart_docs.py

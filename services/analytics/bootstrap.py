@@ -1,12 +1,13 @@
 """Composition root of the analytics service: settings + clock -> a runnable Service."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry
-
 from switchboard.analytics.adapters.metrics import AnalyticsMetrics
 from switchboard.analytics.adapters.store import MongoOpenConversationStore
+from switchboard.analytics.domain.backlog import BacklogIndex
 from switchboard.analytics.domain.labels import LabelGuard, Labeller
 from switchboard.analytics.domain.projection import Projection
 from switchboard.analytics.handlers import AnalyticsHandler, ProjectionLoader
@@ -33,26 +34,50 @@ class AnalyticsApp:
     topics: TopicNames
 
 
-def bootstrap(settings: AnalyticsSettings, *, clock: Clock | None = None, http: bool = True,
-              registry: CollectorRegistry = REGISTRY) -> AnalyticsApp:
+def bootstrap(
+    settings: AnalyticsSettings,
+    *,
+    clock: Clock | None = None,
+    http: bool = True,
+    registry: CollectorRegistry = REGISTRY,
+) -> AnalyticsApp:
     clock = clock or SystemClock()
     topics = TopicNames(settings.kafka.topic_prefix)
     mongo = MongoComponent(settings.mongo)
     store = MongoOpenConversationStore(mongo.db)
-    projection = Projection(Labeller(brands=LabelGuard(settings.max_brands), queues=LabelGuard(settings.max_queues)))
-    metrics = AnalyticsMetrics(projection, clock, agent_capacity=settings.agent_capacity,
-                               at_risk_fraction=settings.at_risk_fraction, registry=registry)
+    labeller = Labeller(brands=LabelGuard(settings.max_brands), queues=LabelGuard(settings.max_queues))
+    backlog = BacklogIndex(labeller, settings.at_risk_fraction)
+    projection = Projection(labeller, on_change=backlog.update)
+    metrics = AnalyticsMetrics(backlog, clock, agent_capacity=settings.agent_capacity, registry=registry)
     handler = AnalyticsHandler(projection, store, metrics)
     # Analytics produces nothing; the producer only carries poison records to <topic>.dlq.
     producer = EventProducer(settings.kafka, source=SOURCE, clock=clock)
-    consumer = ConsumerRunner(name="analytics", kafka=settings.kafka, consumer=settings.consumer,
-                              topics=[topics.of(t) for t in CONSUMED],
-                              group_id=settings.kafka.topic_prefix + settings.group_id,
-                              handler=handler.handle, producer=producer)
-    components: list = [mongo, TopicSetup(settings.kafka, topics), ProjectionLoader(projection, store), metrics,
-                        producer, consumer]
+    consumer = ConsumerRunner(
+        name="analytics",
+        kafka=settings.kafka,
+        consumer=settings.consumer,
+        topics=[topics.of(t) for t in CONSUMED],
+        group_id=settings.kafka.topic_prefix + settings.group_id,
+        handler=handler.handle,
+        producer=producer,
+    )
+    components: list = [
+        mongo,
+        TopicSetup(settings.kafka, topics),
+        ProjectionLoader(projection, store),
+        metrics,
+        producer,
+        consumer,
+    ]
     service = Service("analytics", components)
     if http:
         service.components.append(HttpServer(ops_app("analytics", service.readiness), settings.http))
-    return AnalyticsApp(service=service, projection=projection, handler=handler, metrics=metrics,
-                        consumer=consumer, mongo=mongo, topics=topics)
+    return AnalyticsApp(
+        service=service,
+        projection=projection,
+        handler=handler,
+        metrics=metrics,
+        consumer=consumer,
+        mongo=mongo,
+        topics=topics,
+    )

@@ -1,4 +1,5 @@
 """switchboard-analytics: settings -> logging -> bootstrap -> run."""
+
 import asyncio
 import sys
 

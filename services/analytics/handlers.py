@@ -4,6 +4,7 @@ The order matters: the projection change is persisted before it is committed in 
 any counter moves, so a failed write (retried by the ConsumerRunner) never counts anything twice,
 and the gauges rebuilt at start-up match what was counted.
 """
+
 from __future__ import annotations
 
 from switchboard.analytics.adapters.metrics import AnalyticsMetrics
@@ -16,8 +17,12 @@ from switchboard.events.v1 import conversation_pb2, escalation_pb2, notification
 
 log = get_logger(__name__)
 
-ACCEPTED = (conversation_pb2.ConversationEvent, sla_pb2.SlaEvent, escalation_pb2.EscalationRaised,
-            notification_pb2.DeliveryRecorded)
+ACCEPTED = (
+    conversation_pb2.ConversationEvent,
+    sla_pb2.SlaEvent,
+    escalation_pb2.EscalationRaised,
+    notification_pb2.DeliveryRecorded,
+)
 
 
 class AnalyticsHandler:
@@ -31,8 +36,9 @@ class AnalyticsHandler:
         payloads = []
         for env in batch:
             if not isinstance(env.payload, ACCEPTED):
-                raise PermanentError(f"analytics does not consume {env.payload.DESCRIPTOR.full_name} "
-                                     f"(event {env.id} on {env.topic})")
+                raise PermanentError(
+                    f"analytics does not consume {env.payload.DESCRIPTOR.full_name} (event {env.id} on {env.topic})"
+                )
             payloads.append(env.payload)
         try:
             result = self.projection.apply_batch(payloads)
@@ -40,7 +46,14 @@ class AnalyticsHandler:
             # One bad event fails the batch; the runner then replays it record by record and only the
             # bad one reaches the DLQ.
             raise PermanentError(str(exc)) from exc
-        await self.store.apply(result.changes)
+        # Events that changed nothing the projection keeps (warnings, messages mid-wait ...) cost no write.
+        current = self.projection.open
+        writes = {
+            cid: state
+            for cid, state in result.changes.items()
+            if (state != current.get(cid) if state is not None else cid in current)
+        }
+        await self.store.apply(writes)
         self.projection.commit(result)
         self.metrics.apply(result.effects)
         self.batches += 1

@@ -1,6 +1,6 @@
 """Settings of the analytics service (env prefix SWITCHBOARD_, nested with __)."""
-from pydantic import Field
 
+from pydantic import Field
 from switchboard.common.settings import ServiceSettings
 
 

@@ -46,9 +46,10 @@ class _DedupeIndexes:
 
     async def start(self) -> None:
         await self._store.ensure_indexes()
+        await self.gate.start()  # preload recent marks: a retry after a restart is still caught
 
     async def stop(self) -> None:
-        await self.gate.flush()  # write the remaining marks before the client closes
+        await self.gate.stop()  # writes the remaining marks before the client closes
 
 
 @dataclass
@@ -73,7 +74,10 @@ def bootstrap(settings: IngestSettings, *, clock: Clock | None = None, secrets: 
     producer = EventProducer(settings.kafka, source="/switchboard/ingest", clock=clock)
     mongo = MongoComponent(settings.mongo)
     store = DedupeStore(mongo.db, "ingest", ttl_days=config.dedupe.ttl_days, clock=clock)
-    gate = DedupeGate(store, cache_size=config.dedupe.cache_size)
+    gate = DedupeGate(store, cache_size=config.dedupe.cache_size, mode=config.dedupe.mode,
+                      collection=mongo.db["processed_events"], prefix="ingest|", clock=clock,
+                      preload_hours=config.dedupe.preload_hours,
+                      tail_interval_seconds=config.dedupe.tail_interval_seconds)
     deps = IngestDeps(secrets=secrets, providers=providers or PROVIDERS,
                       publisher=DurablePublisher(producer, names, timeout_seconds=config.publish_timeout_seconds),
                       dedupe=gate, clock=clock, config=config, public_base_url=settings.public_base_url)

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-import structlog
-
 from switchboard.common.clock import Clock
 from switchboard.common.cloudevents import derived_id
 from switchboard.common.config import Secrets
@@ -94,9 +92,6 @@ async def accept(deps: IngestDeps, brand_id: str, events: list[Outgoing], *, pro
         metrics.EVENTS_PUBLISHED.labels(provider, unique[i].stream).inc()
     if duplicates:
         metrics.DUPLICATES.labels(provider).inc(duplicates)
-    if fresh:
-        with structlog.contextvars.bound_contextvars(brand_id=brand_id, provider=provider):
-            log.debug("events_accepted", event_ids=fresh, duplicates=duplicates)
     return Accepted(len(fresh), duplicates)
 
 

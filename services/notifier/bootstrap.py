@@ -87,7 +87,7 @@ def bootstrap(settings: NotifierSettings, *, clock: Clock | None = None, config:
     catalog = load_catalog(settings.config_dir)
     names = TopicNames(settings.kafka.topic_prefix)
     mongo = MongoComponent(settings.mongo)
-    outbox = MongoOutbox(mongo.db)
+    outbox = MongoOutbox(mongo.db, f"{settings.collection_prefix}notifier_outbox")
     producer = EventProducer(settings.kafka, source="/switchboard/notifier", clock=clock)
     http = http or HttpSender(clock.now)
     if smtp is None:

@@ -6,6 +6,9 @@ DEMO_INBOX_DEFAULT = "http://127.0.0.1:8025"
 
 class NotifierSettings(ServiceSettings):
     consumer_group: str = "notifier"
+    # Prefix for the notifier's MongoDB collections. nx-27017 (0.8.1) ignores the database name
+    # (db1.x and db2.x are one collection), so tests sharing one server isolate by this prefix.
+    collection_prefix: str = ""
     # Overrides notifier.yaml public_base_url (the ingest origin CSAT links point at).
     public_base_url: str | None = None
     # Demo only (`make run`): where the demo inbox really listens. URLs in notifier.yaml and the

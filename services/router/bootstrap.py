@@ -1,4 +1,5 @@
 """Composition root: settings + real peers -> a runnable Service."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,8 +61,14 @@ class Router:
     service: Service
 
 
-def bootstrap(settings: RouterSettings, *, clock: Clock | None = None, detector: LanguageDetector | None = None,
-              config: RouterConfig | None = None, with_http: bool = True) -> Router:
+def bootstrap(
+    settings: RouterSettings,
+    *,
+    clock: Clock | None = None,
+    detector: LanguageDetector | None = None,
+    config: RouterConfig | None = None,
+    with_http: bool = True,
+) -> Router:
     clock = clock or SystemClock()
     config = config or load_router_config(settings.config_dir)
     topics = TopicNames(settings.kafka.topic_prefix)
@@ -71,12 +78,24 @@ def bootstrap(settings: RouterSettings, *, clock: Clock | None = None, detector:
     producer = EventProducer(settings.kafka, source="/switchboard/router", clock=clock)
     if detector is None:
         detector = LinguaDetector() if settings.detect_language else _NoDetection()
-    handler = RouterHandler(engine=Engine(config, derived_id), store=store, producer=producer, topics=topics,
-                            detector=detector)
+    handler = RouterHandler(
+        engine=Engine(config, derived_id),
+        store=store,
+        producer=producer,
+        topics=topics,
+        detector=detector,
+        dedupe=dedupe,
+    )
     runner = ConsumerRunner(
-        name="router", kafka=settings.kafka, consumer=settings.consumer,
-        topics=[topics.inbound, topics.orders, topics.agent_commands], group_id=settings.consumer_group,
-        handler=handler, producer=producer, dedupe=dedupe)
+        name="router",
+        kafka=settings.kafka,
+        consumer=settings.consumer,
+        topics=[topics.inbound, topics.orders, topics.agent_commands],
+        group_id=settings.consumer_group,
+        handler=handler,
+        producer=producer,
+        dedupe=dedupe,
+    )
     router = Router(settings, config, topics, mongo, store, dedupe, producer, runner, service=None)  # type: ignore[arg-type]
     components: list = [mongo, _Prepare(router), producer, runner]
     service = Service("router", components)

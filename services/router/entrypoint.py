@@ -1,4 +1,5 @@
 """switchboard-router: settings -> logging -> bootstrap -> run."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,13 +1,14 @@
 """Batch handler: decode -> load state ($in) -> domain engine -> bulk write -> publish."""
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
 import structlog
-
 from switchboard.common.bus import EventProducer, PermanentError
 from switchboard.common.cloudevents import Envelope
+from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
@@ -26,6 +27,7 @@ class RouterHandler:
     producer: EventProducer
     topics: TopicNames
     detector: LanguageDetector
+    dedupe: DedupeStore | None = None
 
     async def __call__(self, batch: list[Envelope]) -> None:
         started = time.perf_counter()
@@ -42,21 +44,41 @@ class RouterHandler:
                     # Nothing is written for this batch; the runner replays it record by record and
                     # sends just this one to the DLQ.
                     raise PermanentError(str(exc)) from None
-        applied = time.perf_counter()
-        await self.store.save(ws)
-        saved = time.perf_counter() - applied
+        # Publish and wait for the acks BEFORE writing state: if Kafka refuses, nothing is written and
+        # the redelivered batch is decided again from the same state (same ids). If the write fails
+        # after publishing, the redelivery re-emits the same ids, which consumers drop as duplicates.
         for effect in ws.effects:
             cause = by_id[effect.cause_id]
             if effect.topic == CONVERSATIONS:
-                await self.producer.publish(self.topics.conversations, codec.conversation_event(effect),
-                                            key=effect.key, cause=cause, event_id=effect.event_id,
-                                            time=effect.occurred_at, subject=effect.key)
+                await self.producer.publish(
+                    self.topics.conversations,
+                    codec.conversation_event(effect),
+                    key=effect.key,
+                    cause=cause,
+                    event_id=effect.event_id,
+                    time=effect.occurred_at,
+                    subject=effect.key,
+                )
                 metrics.EVENTS.labels(effect.case).inc()
             else:
-                await self.producer.publish(self.topics.notifications, codec.notification(effect, effect.occurred_at),
-                                            key=effect.key, cause=cause, event_id=effect.event_id,
-                                            time=effect.occurred_at, subject=effect.key)
+                await self.producer.publish(
+                    self.topics.notifications,
+                    codec.notification(effect, effect.occurred_at),
+                    key=effect.key,
+                    cause=cause,
+                    event_id=effect.event_id,
+                    time=effect.occurred_at,
+                    subject=effect.key,
+                )
                 metrics.NOTIFICATIONS.labels(effect.case).inc()
+        await self.producer.drain()
+        applied = time.perf_counter()
+        await self.store.save(ws)
+        # Mark right after the state write (the runner marks again after its commit path): the window
+        # in which a crash could make a redelivery see its own effects in the state is one write wide.
+        if self.dedupe is not None:
+            await self.dedupe.mark([env.id for env in batch])
+        saved = time.perf_counter() - applied
         for effect in ws.effects:
             if effect.case == "conversation_assigned":
                 metrics.ASSIGNMENTS.labels(effect.data["rule"]).inc()
@@ -69,5 +91,11 @@ class RouterHandler:
             for name, n in counts.items():
                 metrics.QUEUE_DEPTH.labels(brand, name).set(n)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-        log.debug("batch_routed", records=len(batch), effects=len(ws.effects), load_s=round(loaded, 4),
-                  save_s=round(saved, 4), total_s=round(time.perf_counter() - started, 4))
+        log.debug(
+            "batch_routed",
+            records=len(batch),
+            effects=len(ws.effects),
+            load_s=round(loaded, 4),
+            save_s=round(saved, 4),
+            total_s=round(time.perf_counter() - started, 4),
+        )

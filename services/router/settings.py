@@ -1,4 +1,5 @@
 """The router's own settings (env prefix SWITCHBOARD_, nested with __)."""
+
 from __future__ import annotations
 
 from switchboard.common.settings import ServiceSettings

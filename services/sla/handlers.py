@@ -48,11 +48,13 @@ from switchboard.sla.domain.tracker import (
     SlaOut,
     TimerArm,
     Tracker,
+    epoch_ms,
+    from_epoch_ms,
+    parse_timer_id,
 )
 from switchboard.sla.timerheap import TimerHeap
 
 log = get_logger(__name__)
-PH = {}
 
 SOURCE = "/switchboard/sla"
 _METRIC_ENUM = {
@@ -146,9 +148,7 @@ class SlaEngine:
     # --- consumed conversation events ----------------------------------------------------------
     async def handle(self, batch: list[Envelope]) -> None:
         async with self.lock:
-            import time as _t; _a = _t.perf_counter()
             states = await self.states.load(self._conversation_id(env) for env in batch)
-            _b = _t.perf_counter(); PH["load"] = PH.get("load", 0) + _b - _a; PH["n"] = PH.get("n", 0) + len(batch); PH["b"] = PH.get("b", 0) + 1
             publishes: list = []
             arms: dict[str, tuple[TimerArm | None, int]] = {}
             touched: dict[str, ConversationSla] = {}
@@ -187,48 +187,43 @@ class SlaEngine:
         """Fires every timer due now (up to `limit`); returns how many came due."""
         async with self.lock:
             now = self.clock.now()
-            entries = self.heap.pop_due(now.timestamp(), limit)
+            entries = self.heap.pop_due(epoch_ms(now), limit)
             if not entries:
                 return 0
             try:
                 await self._fire(entries, now)
             except BaseException:
-                for ts, tid, partition in entries:  # not fired: keep them for the next round
-                    self.heap.arm(partition, tid, ts)
+                for due_ms, tid, partition in entries:  # not fired: keep them for the next round
+                    self.heap.arm(partition, tid, due_ms)
                 raise
             metrics.OPEN_TIMERS.set(len(self.heap))
             return len(entries)
 
-    async def _fire(self, entries: list[tuple[float, str, int]], now: datetime) -> None:
-        docs = await self.timers.get([tid for _, tid, _ in entries])
-        live = []
-        for ts, tid, _partition in entries:
-            doc = docs.get(tid)
-            if doc is None or doc.get("state") != "pending" or abs(utc(doc["due_at"]).timestamp() - ts) > 0.01:
-                continue  # cancelled, fired or re-armed meanwhile
-            live.append(doc)
-        states = await self.states.load(d["conversation_id"] for d in live)
+    async def _fire(self, entries: list[tuple[int, str, int]], now: datetime) -> None:
+        # Everything a timer needs is in its id and due time: no timer read, one state read.
+        timers = []
+        for due_ms, tid, _partition in entries:
+            conversation_id, metric, instance, kind, level = parse_timer_id(tid)
+            timers.append((conversation_id, FiredTimer(tid, kind, metric, instance, level, from_epoch_ms(due_ms))))
+        states = await self.states.load(cid for cid, _ in timers)
         publishes: list = []
         arms: dict[str, tuple[TimerArm | None, int]] = {}
         fired: list[tuple[str, datetime]] = []
         touched: dict[str, ConversationSla] = {}
-        for doc in live:
-            due = utc(doc["due_at"])
-            timer = FiredTimer(doc["_id"], doc["kind"], doc["metric"], doc["instance"], doc["level"], due,
-                               doc.get("reason") or "")
+        for conversation_id, timer in timers:
             fired.append((timer.id, now))
-            metrics.TIMER_LATENESS.labels(timer.kind).observe(max(0.0, (now - due).total_seconds()))
-            state = states.get(doc["conversation_id"])
+            metrics.TIMER_LATENESS.labels(timer.kind).observe(max(0.0, (now - timer.due).total_seconds()))
+            state = states.get(conversation_id)
             if state is None:
                 metrics.TIMERS_STALE.labels(timer.kind).inc()
                 continue
-            with structlog.contextvars.bound_contextvars(conversation_id=state.conversation_id, timer_id=timer.id):
+            with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, timer_id=timer.id):
                 decisions = self.tracker.fire(state, timer, now)
             if not decisions.emits:
                 metrics.TIMERS_STALE.labels(timer.kind).inc()
             else:
                 metrics.TIMERS_FIRED.labels(timer.kind).inc()
-            touched[state.conversation_id] = state
+            touched[conversation_id] = state
             snapshot = common_pb2.ConversationSnapshot.FromString(state.snapshot)
             publishes.extend(self._outputs(decisions, state, snapshot, cause=None, time=now))
             self._collect(arms, decisions, state.partition)
@@ -247,20 +242,16 @@ class SlaEngine:
         for topic, payload, key, event_id, cause, time in publishes:
             await self.producer.publish(topic, payload, key=key, cause=cause, event_id=event_id, time=time,
                                         subject=key)
-        import time as _t; _a = _t.perf_counter()
         await self.producer.drain()  # 2: the broker has every event before anything is marked done
-        _b = _t.perf_counter(); PH["drain"] = PH.get("drain", 0) + _b - _a
         to_arm = [v for v in arms.values() if v[0] is not None]
         cancels = [(tid, partition) for tid, (arm, partition) in arms.items() if arm is None]
         await self.timers.write(to_arm, [tid for tid, _ in cancels], fired)  # 3
-        _c = _t.perf_counter(); PH["timers"] = PH.get("timers", 0) + _c - _b
         await self.states.save(list(states))
-        PH["states"] = PH.get("states", 0) + _t.perf_counter() - _c
         for tid, partition in cancels:  # 4
             self.heap.cancel(partition, tid)
         armed_any = False
         for arm, partition in to_arm:
-            armed_any |= self.heap.arm(partition, arm.id, arm.due.timestamp())
+            armed_any |= self.heap.arm(partition, arm.id, epoch_ms(arm.due))
         if armed_any:
             self.wake.set()
         metrics.OPEN_TIMERS.set(len(self.heap))
@@ -279,7 +270,7 @@ class SlaEngine:
                                           facts.priority if facts else "").inc()
                 if emit.event == "breached":
                     metrics.BREACH_LATE.observe(emit.detail["late_by_ms"] / 1000)
-                    log.info("sla_breached", conversation_id=cid, metric=emit.metric, instance=emit.instance,
+                    log.debug("sla_breached", conversation_id=cid, metric=emit.metric, instance=emit.instance,
                              late_by_ms=emit.detail["late_by_ms"])
             elif isinstance(emit, EscalationOut):
                 msg = escalation_pb2.EscalationRaised(
@@ -350,9 +341,9 @@ class SlaEngine:
                 return 0
             for p in new:
                 self.heap.own(p)
-            loaded: dict[int, list[tuple[float, str]]] = {p: [] for p in new}
+            loaded: dict[int, list[tuple[int, str]]] = {p: [] for p in new}
             async for doc in self.timers.pending(new):
-                loaded[doc["partition"]].append((utc(doc["due_at"]).timestamp(), doc["_id"]))
+                loaded[doc["partition"]].append((epoch_ms(utc(doc["due_at"])), doc["_id"]))
             for p, entries in loaded.items():
                 self.heap.load(p, entries)
             count = sum(len(v) for v in loaded.values())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
 
 from switchboard.common.bus import TRANSIENT_ERRORS
 from switchboard.common.clock import Clock
 from switchboard.common.logging import get_logger, mask_string
+from switchboard.sla.domain.tracker import from_epoch_ms
 from switchboard.sla.handlers import SlaEngine
 
 log = get_logger(__name__)
@@ -45,7 +45,7 @@ class Scheduler:
             if next_due is None:
                 await wake.wait()
                 continue
-            when = datetime.fromtimestamp(next_due, UTC)
+            when = from_epoch_ms(next_due)
             if when > self.clock.now():
                 await self.clock.sleep_until(when, wake)
                 continue

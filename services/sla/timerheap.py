@@ -1,6 +1,6 @@
 """In-memory timer index for the partitions this worker owns: one binary heap per partition.
 
-Entries are (due_epoch_seconds: float, timer_id: str) tuples; `_due` maps each live timer id to
+Entries are (due_epoch_ms: int, timer_id: str) tuples; `_due` maps each live timer id to
 its due time, so cancelled or re-armed timers are recognised (and skipped) when popped without
 searching the heap. Stale entries are compacted away once they outnumber the live ones.
 Only ids and due times live here; everything else stays in MongoDB (`sla_timers`).
@@ -15,8 +15,8 @@ class TimerHeap:
     __slots__ = ("_due", "_heaps", "_stale")
 
     def __init__(self) -> None:
-        self._heaps: dict[int, list[tuple[float, str]]] = {}
-        self._due: dict[int, dict[str, float]] = {}
+        self._heaps: dict[int, list[tuple[int, str]]] = {}
+        self._due: dict[int, dict[str, int]] = {}
         self._stale: dict[int, int] = {}
 
     def __len__(self) -> int:
@@ -36,7 +36,7 @@ class TimerHeap:
         self._due.pop(partition, None)
         self._stale.pop(partition, None)
 
-    def load(self, partition: int, entries: Iterable[tuple[float, str]]) -> None:
+    def load(self, partition: int, entries: Iterable[tuple[int, str]]) -> None:
         """Bulk load (restart / partition assignment): one heapify instead of n pushes."""
         self.own(partition)
         due = self._due[partition]
@@ -48,7 +48,7 @@ class TimerHeap:
             heap.append((ts, timer_id))
         heapq.heapify(heap)
 
-    def arm(self, partition: int, timer_id: str, ts: float) -> bool:
+    def arm(self, partition: int, timer_id: str, ts: int) -> bool:
         """Returns False when the partition is not owned here (the timer is someone else's)."""
         due = self._due.get(partition)
         if due is None:
@@ -75,7 +75,7 @@ class TimerHeap:
             heapq.heapify(self._heaps[partition])
             self._stale[partition] = 0
 
-    def _clean_head(self, partition: int) -> tuple[float, str] | None:
+    def _clean_head(self, partition: int) -> tuple[int, str] | None:
         heap, due = self._heaps[partition], self._due[partition]
         while heap:
             ts, tid = heap[0]
@@ -85,7 +85,7 @@ class TimerHeap:
             self._stale[partition] = max(0, self._stale[partition] - 1)
         return None
 
-    def next_due(self) -> float | None:
+    def next_due(self) -> int | None:
         best = None
         for partition in self._heaps:
             head = self._clean_head(partition)
@@ -93,9 +93,9 @@ class TimerHeap:
                 best = head[0]
         return best
 
-    def pop_due(self, now_ts: float, limit: int) -> list[tuple[float, str, int]]:
+    def pop_due(self, now_ts: int, limit: int) -> list[tuple[int, str, int]]:
         """Removes and returns up to `limit` live timers due at or before now, earliest first."""
-        out: list[tuple[float, str, int]] = []
+        out: list[tuple[int, str, int]] = []
         while len(out) < limit:
             best_partition, best = None, None
             for partition in self._heaps:

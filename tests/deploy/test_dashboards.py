@@ -3,6 +3,7 @@ only name metrics that exist (analytics catalogue, shared bus metrics, recording
 
 That every query returns data from a real Prometheus is tested in tests/e2e/test_prometheus.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,20 +38,29 @@ def query_panels(board: dict) -> list[dict]:
 
 def expand(expr: str) -> str:
     """Grafana variables -> what "All" and the default interval mean, so Prometheus can run it."""
-    return (expr.replace("$__rate_interval", "1m").replace("$brand", ".*").replace("$channel", ".*"))
+    return expr.replace("$__rate_interval", "1m").replace("$brand", ".*").replace("$channel", ".*")
 
 
 def all_queries() -> list[tuple[str, str, str]]:
-    return [(path.name, panel["title"], target["expr"]) for path in FILES for panel in query_panels(load(path))
-            for target in panel["targets"]]
+    return [
+        (path.name, panel["title"], target["expr"])
+        for path in FILES
+        for panel in query_panels(load(path))
+        for target in panel["targets"]
+    ]
 
 
 def test_the_four_dashboards_exist_and_are_fresh():
     titles = {load(p)["title"] for p in FILES}
-    assert titles == {"Switchboard / SLA overview", "Switchboard / Queues & agents",
-                      "Switchboard / Bot & customer experience", "Switchboard / Platform health"}
-    result = subprocess.run([sys.executable, str(DASHBOARDS / "generate.py"), "--check"], capture_output=True,
-                            text=True)
+    assert titles == {
+        "Switchboard / SLA overview",
+        "Switchboard / Queues & agents",
+        "Switchboard / Bot & customer experience",
+        "Switchboard / Platform health",
+    }
+    result = subprocess.run(
+        [sys.executable, str(DASHBOARDS / "generate.py"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -66,7 +76,7 @@ def test_dashboard_has_schema_and_template_variables(path):
         assert var["type"] == "query" and var["datasource"]["uid"] == "${datasource}"
         assert var["includeAll"] and var["multi"] and var["allValue"] == ".*"
         assert var["definition"].startswith("label_values(") and f", {name})" in var["definition"]
-    assert '$brand' in variables["channel"]["definition"], "channel choices follow the chosen brand"
+    assert "$brand" in variables["channel"]["definition"], "channel choices follow the chosen brand"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -104,8 +114,9 @@ def known_metric_names() -> set[str]:
 
     names = set()
     for spec in METRICS:
-        names |= {spec.name} | ({f"{spec.name}_bucket", f"{spec.name}_count", f"{spec.name}_sum"}
-                                if spec.kind == "histogram" else set())
+        names |= {spec.name} | (
+            {f"{spec.name}_bucket", f"{spec.name}_count", f"{spec.name}_sum"} if spec.kind == "histogram" else set()
+        )
     from prometheus_client.metrics import MetricWrapperBase
 
     for collector in vars(bus).values():
@@ -133,8 +144,10 @@ def test_every_query_is_valid_promql(tmp_path):
     queries = all_queries()
     variables = [v["definition"] for p in FILES for v in load(p)["templating"]["list"] if v["type"] == "query"]
     rules = [{"record": f"dashboard:query_{i}:check", "expr": expand(expr)} for i, (_, _, expr) in enumerate(queries)]
-    rules += [{"record": f"dashboard:variable_{i}:check",
-               "expr": expand(re.match(r"label_values\((.*), \w+\)$", d).group(1))} for i, d in enumerate(variables)]
+    rules += [
+        {"record": f"dashboard:variable_{i}:check", "expr": expand(re.match(r"label_values\((.*), \w+\)$", d).group(1))}
+        for i, d in enumerate(variables)
+    ]
     path = tmp_path / "dashboard-queries.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
     result = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)

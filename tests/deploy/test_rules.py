@@ -4,6 +4,7 @@ Runs the real promtool (Debian `prometheus` package): `promtool check rules` on 
 `promtool test rules` on every test file, and checks that every alert has a firing and a silent
 case in those tests, a summary, a description and a runbook that exists.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,13 +24,22 @@ needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: 
 
 
 def rules_of(kind: str) -> list[dict]:
-    return [rule for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]
-            for rule in group["rules"] if kind in rule]
+    return [
+        rule
+        for path in RULE_FILES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if kind in rule
+    ]
 
 
 def test_rule_files_exist():
-    assert {p.name for p in RULE_FILES} >= {"switchboard-sla.yaml", "switchboard-sla-alerts.yaml",
-                                            "switchboard-backlog.yaml", "switchboard-platform.yaml"}
+    assert {p.name for p in RULE_FILES} >= {
+        "switchboard-sla.yaml",
+        "switchboard-sla-alerts.yaml",
+        "switchboard-backlog.yaml",
+        "switchboard-platform.yaml",
+    }
 
 
 @needs_promtool
@@ -42,8 +52,7 @@ def test_promtool_check_rules(path):
 @needs_promtool
 @pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
 def test_promtool_test_rules(path):
-    result = subprocess.run([PROMTOOL, "test", "rules", path.name], capture_output=True, text=True,
-                            cwd=path.parent)
+    result = subprocess.run([PROMTOOL, "test", "rules", path.name], capture_output=True, text=True, cwd=path.parent)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -88,8 +97,13 @@ def test_rule_groups_load_as_a_prometheus_operator_prometheusrule():
     from cloudcoil.models.prometheus_operator import v1
 
     groups = [group for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]]
-    rule = v1.PrometheusRule.model_validate({
-        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-        "metadata": {"name": "switchboard"}, "spec": {"groups": groups}})
+    rule = v1.PrometheusRule.model_validate(
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {"name": "switchboard"},
+            "spec": {"groups": groups},
+        }
+    )
     assert len(rule.spec.groups) == len(groups)
     assert sum(len(g.rules) for g in rule.spec.groups) == len(rules_of("alert")) + len(rules_of("record"))

@@ -103,7 +103,9 @@ async def test_transcript_after_chat_end_and_csat_after_resolution_start_from_in
             env = {"PATH": "/usr/bin:/bin", **settings_env(settings),
                    "SWITCHBOARD_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['ingest']}",
                    "SWITCHBOARD_DEMO_INBOX_HTTP": inbox.http_origin,
-                   "SWITCHBOARD_DEMO_INBOX_SMTP_PORT": str(inbox.smtp_port)}
+                   "SWITCHBOARD_DEMO_INBOX_SMTP_PORT": str(inbox.smtp_port),
+                   # nx-27017 shares same-named collections across databases
+                   "SWITCHBOARD_COLLECTION_PREFIX": f"{namespace}_"}
             proc = processes.ManagedProcess(name, [sys.executable, "-m", f"switchboard.{name}.entrypoint"],
                                             ports[name], tmp_path / f"{name}.log", env=env)
             started.append(proc.start(timeout=60, ready=lambda p=ports[name]: ready(p)))

@@ -9,6 +9,7 @@ failed deliveries, a poison record). Then:
   * analytics is killed (kill -9) and restarted: straight after start-up its backlog gauges for
     acme equal the open conversations in the router's `conversations` collection.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,13 +33,12 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
-
 from switchboard.common import processes
 from switchboard.common.bus import EventProducer, ensure_topics
 from switchboard.common.testing import wait_for
 from switchboard.common.testing.plugin import make_test_settings, settings_env
 from switchboard.common.topics import TopicNames
-from switchboard.events.v1 import common_pb2, conversation_pb2, escalation_pb2, notification_pb2, sla_pb2
+from switchboard.events.v1 import common_pb2, conversation_pb2, notification_pb2, sla_pb2
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "unit" / "analytics"))
@@ -48,11 +48,11 @@ PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
 OPTIONAL = ("ingest", "router", "sla", "notifier")
 AGENT_KEY = "e2e-prometheus-agent-key"
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (PROMETHEUS and PROMTOOL), reason="apt-get install prometheus")]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (PROMETHEUS and PROMTOOL), reason="apt-get install prometheus")]
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
 
 def http_ok(url: str) -> bool:
     try:
@@ -82,12 +82,16 @@ def dashboard_queries() -> list[tuple[str, str]]:
         panels = [p for top in board["panels"] for p in ([top] + top.get("panels", []))]
         for panel in panels:
             for target in panel.get("targets", []):
-                out.append((f"{board['title']} / {panel['title']}", expand(target["expr"])))
+                out.append((f"{board['title']} / {panel['title']} / {target['refId']}", expand(target["expr"])))
         for var in board["templating"]["list"]:
             if var["type"] == "query":
                 selector = re.match(r"label_values\((.*), (\w+)\)$", var["definition"])
-                out.append((f"{board['title']} / variable {var['name']}",
-                            f"count by ({selector.group(2)}) ({expand(selector.group(1))})"))
+                out.append(
+                    (
+                        f"{board['title']} / variable {var['name']}",
+                        f"count by ({selector.group(2)}) ({expand(selector.group(1))})",
+                    )
+                )
     return out
 
 
@@ -166,17 +170,30 @@ class Stack:
         self.failed: dict[str, str] = {}
 
     def settings(self, name: str):
-        return make_test_settings(self.bootstrap, self.mongo_uri, self.namespace, config_dir=self.config_dir,
-                                  secrets_file=self.config_dir / "secrets.yaml",
-                                  http={"host": "127.0.0.1", "port": self.ports[name]})
+        return make_test_settings(
+            self.bootstrap,
+            self.mongo_uri,
+            self.namespace,
+            config_dir=self.config_dir,
+            secrets_file=self.config_dir / "secrets.yaml",
+            http={"host": "127.0.0.1", "port": self.ports[name]},
+        )
 
     def start(self, name: str, required: bool) -> None:
-        env = {"PATH": "/usr/bin:/bin", **settings_env(self.settings(name)),
-               "SWITCHBOARD_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['ingest']}",
-               "SWITCHBOARD_DEMO_INBOX_HTTP": self.inbox.http_origin,
-               "SWITCHBOARD_DEMO_INBOX_SMTP_PORT": str(self.inbox.smtp_port)}
-        proc = processes.ManagedProcess(name, [sys.executable, "-m", f"switchboard.{name}.entrypoint"],
-                                        self.ports[name], self.tmp / f"{name}.log", env=env)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            **settings_env(self.settings(name)),
+            "SWITCHBOARD_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.ports['ingest']}",
+            "SWITCHBOARD_DEMO_INBOX_HTTP": self.inbox.http_origin,
+            "SWITCHBOARD_DEMO_INBOX_SMTP_PORT": str(self.inbox.smtp_port),
+        }
+        proc = processes.ManagedProcess(
+            name,
+            [sys.executable, "-m", f"switchboard.{name}.entrypoint"],
+            self.ports[name],
+            self.tmp / f"{name}.log",
+            env=env,
+        )
         port = self.ports[name]
         try:
             self.procs[name] = proc.start(timeout=90, ready=lambda: http_ok(f"http://127.0.0.1:{port}/readyz"))
@@ -184,7 +201,7 @@ class Stack:
             if required:
                 raise
             self.failed[name] = str(exc)
-            warnings.warn(f"{name} did not start, not scraped: {exc}")
+            warnings.warn(f"{name} did not start, not scraped: {exc}", stacklevel=2)
 
     def stop(self) -> None:
         for proc in reversed(list(self.procs.values())):
@@ -203,18 +220,29 @@ def start_prometheus(tmp_path: Path, targets: dict[str, int]) -> tuple[processes
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "900ms"},
         "rule_files": [str(REPO / "observability" / "rules" / "*.yaml")],
-        "scrape_configs": [{"job_name": f"switchboard-{name}",
-                            "static_configs": [{"targets": [f"127.0.0.1:{p}"]}]} for name, p in targets.items()],
+        "scrape_configs": [
+            {"job_name": f"switchboard-{name}", "static_configs": [{"targets": [f"127.0.0.1:{p}"]}]}
+            for name, p in targets.items()
+        ],
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    proc = processes.ManagedProcess("prometheus", [
-        PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}"], port, tmp_path / "prometheus.log")
+    proc = processes.ManagedProcess(
+        "prometheus",
+        [
+            PROMETHEUS,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        port,
+        tmp_path / "prometheus.log",
+    )
     proc.start(timeout=30, ready=lambda: http_ok(f"http://127.0.0.1:{port}/-/ready"))
     return proc, port
 
 
 # ------------------------------------------------------------------------------------------ traffic
+
 
 async def chat_traffic(stack: Stack, conversations_topic: str) -> None:
     """Real conversations for brand acme through ingest -> router (-> sla, notifier, analytics)."""
@@ -223,18 +251,31 @@ async def chat_traffic(stack: Stack, conversations_topic: str) -> None:
     async with httpx.AsyncClient(timeout=15) as client:
         sessions = []
         for i in range(6):
-            r = await client.post(f"{base}/chat/sessions", json={
-                "name": f"Customer {i}", "email": f"customer{i}@example.com", "language": "en",
-                "client_session_id": f"{stack.namespace}-s{i}"})
+            r = await client.post(
+                f"{base}/chat/sessions",
+                json={
+                    "name": f"Customer {i}",
+                    "email": f"customer{i}@example.com",
+                    "language": "en",
+                    "client_session_id": f"{stack.namespace}-s{i}",
+                },
+            )
             assert r.status_code == 201, r.text
             sessions.append(r.json()["session_id"])
             text = "I want to talk to a human agent please" if i % 2 else "Where is my order A-100?"
-            r = await client.post(f"{base}/chat/sessions/{sessions[-1]}/messages",
-                                  json={"client_message_id": f"m{i}", "text": text})
+            r = await client.post(
+                f"{base}/chat/sessions/{sessions[-1]}/messages", json={"client_message_id": f"m{i}", "text": text}
+            )
             assert r.status_code == 202, r.text
-        r = await client.post(f"{base}/forms/submissions", json={
-            "submission_id": f"{stack.namespace}-f1", "email": "form@example.com", "subject": "Refund",
-            "message": "I want my money back for order A-200"})
+        r = await client.post(
+            f"{base}/forms/submissions",
+            json={
+                "submission_id": f"{stack.namespace}-f1",
+                "email": "form@example.com",
+                "subject": "Refund",
+                "message": "I want my money back for order A-200",
+            },
+        )
         assert r.status_code == 202, r.text
 
         async def acme_conversations():
@@ -251,11 +292,15 @@ async def chat_traffic(stack: Stack, conversations_topic: str) -> None:
             path = f"{base}/agent/conversations/{conversation_id}"
             if n % 3 == 0:
                 await client.post(f"{path}/assign", json={"agent_id": "lead", "assignee_id": "alice"}, headers=auth)
-                await client.post(f"{path}/reply", json={"agent_id": "alice", "reply_id": f"r{n}",
-                                                         "text": "Your parcel is on its way."}, headers=auth)
+                await client.post(
+                    f"{path}/reply",
+                    json={"agent_id": "alice", "reply_id": f"r{n}", "text": "Your parcel is on its way."},
+                    headers=auth,
+                )
             if n % 3 == 1:
-                await client.post(f"{path}/resolve", json={"agent_id": "alice", "resolution_code": "answered"},
-                                  headers=auth)
+                await client.post(
+                    f"{path}/resolve", json={"agent_id": "alice", "resolution_code": "answered"}, headers=auth
+                )
         for session in sessions[:3]:
             await client.post(f"{base}/chat/sessions/{session}/end", json={"ended_by": "customer"})
 
@@ -269,55 +314,96 @@ async def synthetic_wave(producer: EventProducer, topics: TopicNames, wave: int)
         kw = {**g, "channel": channel, "queue": "general"}
         q, a = common_pb2.CONVERSATION_STATUS_QUEUED, common_pb2.CONVERSATION_STATUS_ASSIGNED
         events = [
-            conversation("conversation_opened", cid, now - timedelta(minutes=5), status=common_pb2.CONVERSATION_STATUS_BOT, **kw),
+            conversation(
+                "conversation_opened", cid, now - timedelta(minutes=5), status=common_pb2.CONVERSATION_STATUS_BOT, **kw
+            ),
             conversation("customer_message_appended", cid, now, status=common_pb2.CONVERSATION_STATUS_BOT, **kw),
             conversation("bot_replied", cid, now, status=common_pb2.CONVERSATION_STATUS_BOT, **kw),
-            conversation("conversation_handed_off", cid, now, status=q, **kw, body=conversation_pb2.ConversationHandedOff(
-                reason=conversation_pb2.HANDOFF_REASON_REQUESTED_HUMAN)),
+            conversation(
+                "conversation_handed_off",
+                cid,
+                now,
+                status=q,
+                **kw,
+                body=conversation_pb2.ConversationHandedOff(reason=conversation_pb2.HANDOFF_REASON_REQUESTED_HUMAN),
+            ),
             conversation("conversation_queued", cid, now - timedelta(seconds=40), status=q, **kw),
             conversation("conversation_assigned", cid, now, status=a, assignee_id=f"agent-{n}", **kw),
             conversation("agent_replied", cid, now, status=a, assignee_id=f"agent-{n}", **kw),
             conversation("repeat_contact_detected", cid, now, status=a, assignee_id=f"agent-{n}", **kw),
-            conversation("chat_ended", cid, now, status=a, assignee_id=f"agent-{n}", **kw,
-                         body=conversation_pb2.ChatEnded(transcript_requested=True)),
+            conversation(
+                "chat_ended",
+                cid,
+                now,
+                status=a,
+                assignee_id=f"agent-{n}",
+                **kw,
+                body=conversation_pb2.ChatEnded(transcript_requested=True),
+            ),
             conversation("escalation_acknowledged", cid, now, status=a, assignee_id=f"agent-{n}", **kw),
         ]
         if n == 0:
-            events += [conversation("conversation_resolved", cid, now, status=common_pb2.CONVERSATION_STATUS_RESOLVED,
-                                    human_involved=True, **kw),
-                       conversation("conversation_reopened", cid, now, status=q, **kw),
-                       conversation("csat_recorded", cid, now, status=q, **kw, body=conversation_pb2.CsatRecorded(score=5)),
-                       conversation("csat_recorded", cid, now, status=q, **kw, body=conversation_pb2.CsatRecorded(score=3))]
+            events += [
+                conversation(
+                    "conversation_resolved",
+                    cid,
+                    now,
+                    status=common_pb2.CONVERSATION_STATUS_RESOLVED,
+                    human_involved=True,
+                    **kw,
+                ),
+                conversation("conversation_reopened", cid, now, status=q, **kw),
+                conversation("csat_recorded", cid, now, status=q, **kw, body=conversation_pb2.CsatRecorded(score=5)),
+                conversation("csat_recorded", cid, now, status=q, **kw, body=conversation_pb2.CsatRecorded(score=3)),
+            ]
         bot = f"gb{wave}-{n}"
-        events += [conversation("conversation_opened", bot, now, status=common_pb2.CONVERSATION_STATUS_BOT, **kw),
-                   conversation("conversation_resolved", bot, now, status=common_pb2.CONVERSATION_STATUS_RESOLVED, **kw,
-                                body=conversation_pb2.ConversationResolved(resolved_by="bot"))]
+        events += [
+            conversation("conversation_opened", bot, now, status=common_pb2.CONVERSATION_STATUS_BOT, **kw),
+            conversation(
+                "conversation_resolved",
+                bot,
+                now,
+                status=common_pb2.CONVERSATION_STATUS_RESOLVED,
+                **kw,
+                body=conversation_pb2.ConversationResolved(resolved_by="bot"),
+            ),
+        ]
         for event in events:
             await producer.publish(topics.conversations, event, key=event.conversation.conversation_id)
-        slas = [sla("sla_applied", cid, deadline=now + timedelta(minutes=2), target_seconds=600, **kw),
-                sla("sla_warning_raised", cid, deadline=now, **kw),
-                sla("sla_breached", cid, deadline=now, **kw),
-                fulfilled(cid, 700, breached=True, **kw)]
-        for metric, seconds in ((sla_pb2.SLA_METRIC_FIRST_RESPONSE, 240 + 60 * wave),
-                                (sla_pb2.SLA_METRIC_NEXT_RESPONSE, 900), (sla_pb2.SLA_METRIC_RESOLUTION, 7200),
-                                (sla_pb2.SLA_METRIC_AGENT_FIRST_RESPONSE, 90), (sla_pb2.SLA_METRIC_PHONE_ANSWER, 45)):
+        slas = [
+            sla("sla_applied", cid, deadline=now + timedelta(minutes=2), target_seconds=600, **kw),
+            sla("sla_warning_raised", cid, deadline=now, **kw),
+            sla("sla_breached", cid, deadline=now, **kw),
+            fulfilled(cid, 700, breached=True, **kw),
+        ]
+        for metric, seconds in (
+            (sla_pb2.SLA_METRIC_FIRST_RESPONSE, 240 + 60 * wave),
+            (sla_pb2.SLA_METRIC_NEXT_RESPONSE, 900),
+            (sla_pb2.SLA_METRIC_RESOLUTION, 7200),
+            (sla_pb2.SLA_METRIC_AGENT_FIRST_RESPONSE, 90),
+            (sla_pb2.SLA_METRIC_PHONE_ANSWER, 45),
+        ):
             slas.append(fulfilled(f"gf{wave}-{n}", seconds, metric=metric, **kw))
         for event in slas:
             await producer.publish(topics.sla, event, key=event.conversation.conversation_id)
         await producer.publish(topics.escalations, escalation(cid, level=1 + n % 2, **kw), key=cid)
-        for kind, outcome in ((notification_pb2.NOTIFICATION_KIND_TRANSCRIPT, notification_pb2.DELIVERY_OUTCOME_DELIVERED),
-                              (notification_pb2.NOTIFICATION_KIND_PROACTIVE_UPDATE, notification_pb2.DELIVERY_OUTCOME_DELIVERED),
-                              (notification_pb2.NOTIFICATION_KIND_AGENT_REPLY, notification_pb2.DELIVERY_OUTCOME_FAILED)):
-            await producer.publish(topics.deliveries, delivery(cid, kind=kind, outcome=outcome, channel=channel,
-                                                               brand="globex"), key=cid)
+        for kind, outcome in (
+            (notification_pb2.NOTIFICATION_KIND_TRANSCRIPT, notification_pb2.DELIVERY_OUTCOME_DELIVERED),
+            (notification_pb2.NOTIFICATION_KIND_PROACTIVE_UPDATE, notification_pb2.DELIVERY_OUTCOME_DELIVERED),
+            (notification_pb2.NOTIFICATION_KIND_AGENT_REPLY, notification_pb2.DELIVERY_OUTCOME_FAILED),
+        ):
+            await producer.publish(
+                topics.deliveries, delivery(cid, kind=kind, outcome=outcome, channel=channel, brand="globex"), key=cid
+            )
     await producer.drain()
 
 
 async def poison(bootstrap: str, topics: TopicNames, producer: EventProducer) -> None:
     raw = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await raw.start()
-    await raw.send_and_wait(topics.deliveries, b"\x00not a cloudevent", key=b"poison",
-                            headers=[("ce_specversion", b"1.0")])
+    await raw.send_and_wait(
+        topics.deliveries, b"\x00not a cloudevent", key=b"poison", headers=[("ce_specversion", b"1.0")]
+    )
     await raw.stop()
     await producer.publish(topics.conversations, conversation("conversation_opened", "", datetime.now(UTC)), key="x")
     await producer.drain()
@@ -325,8 +411,10 @@ async def poison(bootstrap: str, topics: TopicNames, producer: EventProducer) ->
 
 # ------------------------------------------------------------------------------------------ the test
 
+
 async def test_dashboards_and_recording_rules_return_data_and_backlog_survives_a_crash(
-        stack, tmp_path, kafka_bootstrap, namespace):
+    stack, tmp_path, kafka_bootstrap, namespace
+):
     topics = TopicNames(f"{namespace}.")
     await ensure_topics(stack.settings("analytics").kafka, topics)
     stack.start("analytics", required=True)
@@ -336,6 +424,7 @@ async def test_dashboards_and_recording_rules_return_data_and_backlog_survives_a
     producer = EventProducer(stack.settings("analytics").kafka, source="/tests/e2e")
     await producer.start()
     try:
+
         def scraped():
             return len([r for r in prom_query(prom_port, "up == 1")]) == len(stack.procs)
 
@@ -349,9 +438,7 @@ async def test_dashboards_and_recording_rules_return_data_and_backlog_survives_a
             await asyncio.sleep(1.5)  # spread increases over several scrapes so rate() has something to see
 
         # Every dashboard query, variable and recording rule returns data (polled: rules evaluate each 1 s).
-        pending = dict(dashboard_queries())
-        pending = {**{f"record {name}": name for name in recording_rules()}, **{k: v for k, v in pending.items()}}
-        pending = {title: expr for title, expr in pending.items()}
+        pending = {f"recording rule {name}": name for name in recording_rules()} | dict(dashboard_queries())
         deadline = time.monotonic() + 60
         while pending and time.monotonic() < deadline:
             for title, expr in list(pending.items()):
@@ -359,8 +446,10 @@ async def test_dashboards_and_recording_rules_return_data_and_backlog_survives_a
                     del pending[title]
             if pending:
                 await asyncio.sleep(1)
-        print(f"services scraped: {sorted(stack.procs)}; not started: {stack.failed}; "
-              f"queries checked: {len(dashboard_queries())}, recording rules: {len(recording_rules())}")
+        print(
+            f"services scraped: {sorted(stack.procs)}; not started: {stack.failed}; "
+            f"queries checked: {len(dashboard_queries())}, recording rules: {len(recording_rules())}"
+        )
         assert not pending, "no data for:\n" + "\n".join(f"{t}: {e}" for t, e in pending.items())
 
         # Every /metrics page passes promtool's linter.
@@ -398,7 +487,9 @@ async def test_dashboards_and_recording_rules_return_data_and_backlog_survives_a
             print(f"acme open conversations by (channel, status) after kill -9 + restart: {dict(expected)}")
             await client_db.close()
         else:
-            warnings.warn(f"ingest/router not running ({stack.failed}); crash check against the router skipped")
+            warnings.warn(
+                f"ingest/router not running ({stack.failed}); crash check against the router skipped", stacklevel=2
+            )
     finally:
         await producer.stop()
         prometheus.stop()

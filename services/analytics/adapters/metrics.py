@@ -1,15 +1,15 @@
 """Prometheus side of analytics: counters/histograms fed with domain effects, and a collector that
-computes the backlog gauges from the open-conversation projection at scrape time."""
+reads the backlog gauges from the incrementally maintained BacklogIndex at scrape time."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
-
-from switchboard.analytics.domain.backlog import SeriesMemory, compute_backlog
+from switchboard.analytics.domain.backlog import BacklogIndex, SeriesMemory
 from switchboard.analytics.domain.catalogue import GAUGES, METRICS
-from switchboard.analytics.domain.projection import Effect, Inc, Projection
+from switchboard.analytics.domain.projection import Effect, Inc
 from switchboard.common.clock import Clock
 
 SLA_OUTCOMES = ("fulfilled", "fulfilled_late", "breached", "warning")
@@ -18,20 +18,17 @@ SLA_OUTCOMES = ("fulfilled", "fulfilled_late", "breached", "warning")
 class BacklogCollector:
     """Gauges computed on each scrape: correct right after a restart and moving with time."""
 
-    def __init__(self, projection: Projection, clock: Clock, *, agent_capacity: int, at_risk_fraction: float):
-        self._projection = projection
+    def __init__(self, index: BacklogIndex, clock: Clock, *, agent_capacity: int):
         self._clock = clock
         self._agent_capacity = agent_capacity
-        self._at_risk_fraction = at_risk_fraction
         self._memory = SeriesMemory()
+        self.index = index
 
     def describe(self):
         return [GaugeMetricFamily(spec.name, spec.help, labels=spec.labels) for spec in GAUGES]
 
     def collect(self):
-        snapshot = compute_backlog(self._projection.open.values(), self._clock.now(), self._projection.labeller,
-                                   agent_capacity=self._agent_capacity, at_risk_fraction=self._at_risk_fraction)
-        snapshot = self._memory.fill(snapshot)
+        snapshot = self._memory.fill(self.index.snapshot(self._clock.now(), agent_capacity=self._agent_capacity))
         for spec in GAUGES:
             family = GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
             for labels, value in sorted(snapshot.values.get(spec.name, {}).items()):
@@ -44,19 +41,21 @@ class AnalyticsMetrics:
 
     name = "metrics"
 
-    def __init__(self, projection: Projection, clock: Clock, *, agent_capacity: int = 5,
-                 at_risk_fraction: float = 0.25, registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(
+        self, index: BacklogIndex, clock: Clock, *, agent_capacity: int = 5, registry: CollectorRegistry = REGISTRY
+    ) -> None:
         self._registry = registry
         self.collectors: dict[str, Counter | Histogram] = {}
         for spec in METRICS:
             if spec.kind == "counter":
-                self.collectors[spec.name] = Counter(spec.name.removesuffix("_total"), spec.help, spec.labels,
-                                                     registry=None)
+                self.collectors[spec.name] = Counter(
+                    spec.name.removesuffix("_total"), spec.help, spec.labels, registry=None
+                )
             elif spec.kind == "histogram":
-                self.collectors[spec.name] = Histogram(spec.name, spec.help, spec.labels, buckets=spec.buckets,
-                                                       registry=None)
-        self.backlog = BacklogCollector(projection, clock, agent_capacity=agent_capacity,
-                                        at_risk_fraction=at_risk_fraction)
+                self.collectors[spec.name] = Histogram(
+                    spec.name, spec.help, spec.labels, buckets=spec.buckets, registry=None
+                )
+        self.backlog = BacklogCollector(index, clock, agent_capacity=agent_capacity)
         self._sla_series_seen: set[tuple[str, ...]] = set()
         self.ready = False
 

@@ -1,10 +1,10 @@
 """MongoDB collection analytics_open_conversations: the projection that backlog gauges are rebuilt from."""
+
 from __future__ import annotations
 
 from typing import Protocol
 
 from pymongo import DeleteOne, ReplaceOne
-
 from switchboard.analytics.domain.documents import from_document, to_document
 from switchboard.analytics.domain.projection import OpenConversation
 
@@ -44,6 +44,8 @@ class MongoOpenConversationStore:
         """One bulk_write per consumed batch; replace/delete by id, so a replayed batch is harmless."""
         if not changes:
             return
-        ops = [DeleteOne({"_id": cid}) if state is None else ReplaceOne({"_id": cid}, to_document(state), upsert=True)
-               for cid, state in changes.items()]
+        ops = [
+            DeleteOne({"_id": cid}) if state is None else ReplaceOne({"_id": cid}, to_document(state), upsert=True)
+            for cid, state in changes.items()
+        ]
         await self._collection.bulk_write(ops, ordered=False)

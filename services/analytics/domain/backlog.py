@@ -4,13 +4,14 @@ Computed at scrape time (the clock is passed in), so "at risk" and "oldest waiti
 even when no event arrives, and they are right straight after a restart because the projection is
 reloaded from MongoDB before the first scrape.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
 
 from . import labels as L
 from .projection import OpenConversation
@@ -34,13 +35,19 @@ def clock_state(conversation: OpenConversation, now: datetime, at_risk_fraction:
         left = (clock.deadline - now).total_seconds()
         if clock.breached or left <= 0:
             overdue = True
-        elif clock.target_seconds > 0 and left < at_risk_fraction * clock.target_seconds:
+        elif clock.target_seconds > 0 and left <= at_risk_fraction * clock.target_seconds:
             at_risk = True
     return at_risk and not overdue, overdue
 
 
-def compute_backlog(conversations: Iterable[OpenConversation], now: datetime, labeller: L.Labeller, *,
-                    agent_capacity: int = 5, at_risk_fraction: float = AT_RISK_FRACTION) -> BacklogSnapshot:
+def compute_backlog(
+    conversations: Iterable[OpenConversation],
+    now: datetime,
+    labeller: L.Labeller,
+    *,
+    agent_capacity: int = 5,
+    at_risk_fraction: float = AT_RISK_FRACTION,
+) -> BacklogSnapshot:
     backlog: dict[tuple[str, ...], float] = defaultdict(float)
     queue_depth: dict[tuple[str, ...], float] = defaultdict(float)
     at_risk: dict[tuple[str, ...], float] = defaultdict(float)
@@ -55,8 +62,7 @@ def compute_backlog(conversations: Iterable[OpenConversation], now: datetime, la
         if labels is None:
             labels = common_cache[key] = labeller.common(*key)
         backlog[(*labels, L.enum_word(L.STATUSES, conv.status))] += 1
-        if conv.status == L.QUEUED:
-            queue_depth[labels] += 1
+        queue_depth[labels] += conv.status == L.QUEUED
         risky, late = clock_state(conv, now, at_risk_fraction)
         at_risk[labels] += risky
         overdue[labels] += late
@@ -136,7 +142,7 @@ class BacklogIndex:
             self._rows[conversation_id] = row
             self._apply(row, +1)
 
-    def _row(self, conv: OpenConversation) -> "_Row":
+    def _row(self, conv: OpenConversation) -> _Row:
         labels = self._labeller.common(conv.brand_id, conv.channel, conv.queue, conv.priority)
         risk_from = overdue_from = None
         for clock in conv.clocks.values():
@@ -146,20 +152,31 @@ class BacklogIndex:
             risk = deadline - self._fraction * max(0, clock.target_seconds)
             overdue_from = deadline if overdue_from is None else min(overdue_from, deadline)
             risk_from = risk if risk_from is None else min(risk_from, risk)
-        waiting = (conv.waiting_since.timestamp()
-                   if conv.waiting_since is not None and conv.status not in L.NOT_OWED else None)
+        waiting = (
+            conv.waiting_since.timestamp() if conv.waiting_since is not None and conv.status not in L.NOT_OWED else None
+        )
         assignee = conv.assignee_id if conv.status == L.ASSIGNED and conv.assignee_id else None
-        return _Row(labels, L.enum_word(L.STATUSES, conv.status), conv.status == L.QUEUED, risk_from,
-                    overdue_from, waiting, assignee)
+        return _Row(
+            labels,
+            L.enum_word(L.STATUSES, conv.status),
+            conv.status == L.QUEUED,
+            risk_from,
+            overdue_from,
+            waiting,
+            assignee,
+        )
 
-    def _apply(self, row: "_Row", sign: int) -> None:
+    def _apply(self, row: _Row, sign: int) -> None:
         key = row.labels
         self._keys.add(key)
         self._status[(*key, row.status)] += sign
         if row.queued:
             self._queued[key] += sign
-        for values, value in ((self._risk[key], row.risk_from), (self._overdue[key], row.overdue_from),
-                              (self._waiting[key], row.waiting_since)):
+        for values, value in (
+            (self._risk[key], row.risk_from),
+            (self._overdue[key], row.overdue_from),
+            (self._waiting[key], row.waiting_since),
+        ):
             if value is None:
                 continue
             if sign > 0:
@@ -182,7 +199,8 @@ class BacklogIndex:
             overdue = bisect_right(self._overdue.get(key, ()), t)
             values["switchboard_backlog_overdue_conversations"][key] = float(overdue)
             values["switchboard_backlog_at_risk_conversations"][key] = float(
-                bisect_right(self._risk.get(key, ()), t) - overdue)
+                bisect_right(self._risk.get(key, ()), t) - overdue
+            )
             waiting = self._waiting.get(key)
             values["switchboard_backlog_oldest_waiting_seconds"][key] = max(0.0, t - waiting[0]) if waiting else 0.0
         for brand, agents in self._assignees.items():

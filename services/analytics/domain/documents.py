@@ -3,6 +3,7 @@
 Enum fields are stored as words (status "queued", channel "email") so the collection is readable
 and can be compared directly with the router's `conversations` collection.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,9 +33,17 @@ def to_document(conv: OpenConversation) -> dict[str, Any]:
         "human_involved": conv.human_involved,
         "handed_off": conv.handed_off,
         "sla_next_deadline": min(running) if running else None,
-        "sla": [{"metric": L.enum_word(L.SLA_METRICS, c.metric), "instance": c.instance, "deadline": c.deadline,
-                 "target_seconds": c.target_seconds, "paused": c.paused, "breached": c.breached}
-                for c in conv.clocks.values()],
+        "sla": [
+            {
+                "metric": L.enum_word(L.SLA_METRICS, c.metric),
+                "instance": c.instance,
+                "deadline": c.deadline,
+                "target_seconds": c.target_seconds,
+                "paused": c.paused,
+                "breached": c.breached,
+            }
+            for c in conv.clocks.values()
+        ],
     }
 
 
@@ -42,13 +51,26 @@ def from_document(doc: dict[str, Any]) -> OpenConversation:
     clocks = {}
     for item in doc.get("sla") or ():
         metric = _METRIC_NUMBERS.get(item.get("metric"), 0)
-        clocks[metric] = SlaClock(metric=metric, instance=int(item.get("instance", 1)),
-                                  deadline=item.get("deadline"), target_seconds=int(item.get("target_seconds", 0)),
-                                  paused=bool(item.get("paused")), breached=bool(item.get("breached")))
+        clocks[metric] = SlaClock(
+            metric=metric,
+            instance=int(item.get("instance", 1)),
+            deadline=item.get("deadline"),
+            target_seconds=int(item.get("target_seconds", 0)),
+            paused=bool(item.get("paused")),
+            breached=bool(item.get("breached")),
+        )
     return OpenConversation(
-        conversation_id=str(doc["_id"]), brand_id=doc.get("brand_id", ""),
-        channel=_CHANNEL_NUMBERS.get(doc.get("channel"), 0), queue=doc.get("queue", ""),
-        priority=_PRIORITY_NUMBERS.get(doc.get("priority"), 0), status=_STATUS_NUMBERS.get(doc.get("status"), 0),
-        opened_at=doc.get("opened_at"), waiting_since=doc.get("waiting_since"),
-        queued_since=doc.get("queued_since"), assignee_id=doc.get("assignee_id", ""),
-        human_involved=bool(doc.get("human_involved")), handed_off=bool(doc.get("handed_off")), clocks=clocks)
+        conversation_id=str(doc["_id"]),
+        brand_id=doc.get("brand_id", ""),
+        channel=_CHANNEL_NUMBERS.get(doc.get("channel"), 0),
+        queue=doc.get("queue", ""),
+        priority=_PRIORITY_NUMBERS.get(doc.get("priority"), 0),
+        status=_STATUS_NUMBERS.get(doc.get("status"), 0),
+        opened_at=doc.get("opened_at"),
+        waiting_since=doc.get("waiting_since"),
+        queued_since=doc.get("queued_since"),
+        assignee_id=doc.get("assignee_id", ""),
+        human_involved=bool(doc.get("human_involved")),
+        handed_off=bool(doc.get("handed_off")),
+        clocks=clocks,
+    )

@@ -4,6 +4,7 @@ Labels are brand, channel, queue, priority (+ a few bounded ones such as metric,
 outcome). Brand and queue come from configuration, but a misbehaving producer could still send
 thousands of distinct values; LabelGuard caps them so one bad input cannot blow up Prometheus.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,9 @@ RESOLVED = common_pb2.CONVERSATION_STATUS_RESOLVED
 QUEUED = common_pb2.CONVERSATION_STATUS_QUEUED
 ASSIGNED = common_pb2.CONVERSATION_STATUS_ASSIGNED
 # Statuses in which the customer is not waiting on the brand (SLA clocks pause there too).
-NOT_OWED = frozenset({common_pb2.CONVERSATION_STATUS_WAITING_ON_CUSTOMER,
-                      common_pb2.CONVERSATION_STATUS_WAITING_ON_THIRD_PARTY})
+NOT_OWED = frozenset(
+    {common_pb2.CONVERSATION_STATUS_WAITING_ON_CUSTOMER, common_pb2.CONVERSATION_STATUS_WAITING_ON_THIRD_PARTY}
+)
 
 
 def enum_word(words: dict[int, str], number: int) -> str:
@@ -70,5 +72,9 @@ class Labeller:
     queues: LabelGuard = field(default_factory=lambda: LabelGuard(100))
 
     def common(self, brand_id: str, channel: int, queue: str, priority: int) -> tuple[str, str, str, str]:
-        return (self.brands(brand_id), enum_word(CHANNELS, channel), self.queues(queue),
-                enum_word(PRIORITIES, priority))
+        return (
+            self.brands(brand_id),
+            enum_word(CHANNELS, channel),
+            self.queues(queue),
+            enum_word(PRIORITIES, priority),
+        )

@@ -4,23 +4,29 @@ Pure: no I/O, no clock. A batch is applied to an overlay (copies of the touched 
 the caller can persist the changes first and only then commit them to memory and to the metrics;
 a failed write and a retried batch therefore never count anything twice.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Iterable, Union
+from datetime import UTC, datetime
 
 from switchboard.events.v1 import common_pb2, conversation_pb2, escalation_pb2, notification_pb2, sla_pb2
 
 from . import labels as L
 from .catalogue import SLA_HISTOGRAMS
 
-Event = Union[conversation_pb2.ConversationEvent, sla_pb2.SlaEvent, escalation_pb2.EscalationRaised,
-              notification_pb2.DeliveryRecorded]
+Event = (
+    conversation_pb2.ConversationEvent
+    | sla_pb2.SlaEvent
+    | escalation_pb2.EscalationRaised
+    | notification_pb2.DeliveryRecorded
+)
 
-CUSTOMER_FACING = frozenset({"bot_answer", "agent_reply", "transcript", "csat_survey", "proactive_update",
-                             "queue_position"})
+CUSTOMER_FACING = frozenset(
+    {"bot_answer", "agent_reply", "transcript", "csat_survey", "proactive_update", "queue_position"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +43,7 @@ class Observe:
     value: float
 
 
-Effect = Union[Inc, Observe]
+Effect = Inc | Observe
 
 
 @dataclass(slots=True)
@@ -59,14 +65,14 @@ class OpenConversation:
     priority: int
     status: int
     opened_at: datetime | None = None
-    waiting_since: datetime | None = None   # oldest customer message not yet answered
+    waiting_since: datetime | None = None  # oldest customer message not yet answered
     queued_since: datetime | None = None
     assignee_id: str = ""
     human_involved: bool = False
     handed_off: bool = False
     clocks: dict[int, SlaClock] = field(default_factory=dict)
 
-    def copy(self) -> "OpenConversation":
+    def copy(self) -> OpenConversation:
         return replace(self, clocks={m: replace(c) for m, c in self.clocks.items()})
 
 
@@ -82,15 +88,23 @@ def ts(timestamp) -> datetime | None:
     """protobuf Timestamp -> aware UTC datetime; unset -> None."""
     if timestamp is None or (timestamp.seconds == 0 and timestamp.nanos == 0):
         return None
-    return datetime.fromtimestamp(timestamp.seconds + timestamp.nanos / 1e9, tz=timezone.utc)
+    return datetime.fromtimestamp(timestamp.seconds + timestamp.nanos / 1e9, tz=UTC)
 
 
 class Projection:
     """Open conversations (in memory, mirrored to MongoDB by the caller) plus metric effects."""
 
-    def __init__(self, labeller: L.Labeller | None = None, *, max_orphans: int = 50_000,
-                 max_recently_resolved: int = 100_000):
+    def __init__(
+        self,
+        labeller: L.Labeller | None = None,
+        *,
+        max_orphans: int = 50_000,
+        max_recently_resolved: int = 100_000,
+        on_change: Callable[[str, OpenConversation | None], None] | None = None,
+    ):
         self.labeller = labeller or L.Labeller()
+        # Told about every committed change (the backlog index keeps its aggregates with it).
+        self.on_change = on_change
         self.open: dict[str, OpenConversation] = {}
         # SLA events travel on another topic than conversation events, so one may overtake the other:
         # clocks for conversations not yet seen wait here; clocks for just-resolved ones are ignored.
@@ -102,6 +116,9 @@ class Projection:
     # -- loading and committing -------------------------------------------------------------
     def load(self, conversations: Iterable[OpenConversation]) -> None:
         self.open = {c.conversation_id: c for c in conversations}
+        if self.on_change is not None:
+            for conversation_id, state in self.open.items():
+                self.on_change(conversation_id, state)
 
     def commit(self, result: BatchResult) -> None:
         for conversation_id, state in result.changes.items():
@@ -110,6 +127,8 @@ class Projection:
             else:
                 self.open[conversation_id] = state
                 self.orphan_clocks.pop(conversation_id, None)
+            if self.on_change is not None:
+                self.on_change(conversation_id, state)
         for conversation_id in result.resolved_ids:
             self.orphan_clocks.pop(conversation_id, None)
             self.recently_resolved[conversation_id] = None
@@ -144,8 +163,9 @@ class Projection:
     def _labels(self, brand_id: str, snapshot: common_pb2.ConversationSnapshot) -> tuple[str, ...]:
         return self.labeller.common(brand_id, snapshot.channel, snapshot.queue, snapshot.priority)
 
-    def _conversation(self, overlay: "_Overlay", event: conversation_pb2.ConversationEvent,
-                      effects: list[Effect]) -> None:
+    def _conversation(
+        self, overlay: _Overlay, event: conversation_pb2.ConversationEvent, effects: list[Effect]
+    ) -> None:
         snap = event.conversation
         conversation_id = snap.conversation_id
         if not conversation_id:
@@ -198,8 +218,9 @@ class Projection:
             state.waiting_since = state.waiting_since or at
         elif kind == "csat_recorded":
             score = event.csat_recorded.score
-            effects.append(Inc("switchboard_csat_responses_total",
-                               (*labels, str(score) if 1 <= score <= 5 else "out_of_range")))
+            effects.append(
+                Inc("switchboard_csat_responses_total", (*labels, str(score) if 1 <= score <= 5 else "out_of_range"))
+            )
         elif kind == "chat_ended":
             requested = "true" if event.chat_ended.transcript_requested else "false"
             effects.append(Inc("switchboard_conversation_chats_ended_total", (*labels, requested)))
@@ -221,7 +242,7 @@ class Projection:
         else:
             overlay.put(state)
 
-    def _sla(self, overlay: "_Overlay", event: sla_pb2.SlaEvent, effects: list[Effect]) -> None:
+    def _sla(self, overlay: _Overlay, event: sla_pb2.SlaEvent, effects: list[Effect]) -> None:
         snap = event.conversation
         labels = self._labels(event.brand_id, snap)
         metric_word = L.enum_word(L.SLA_METRICS, event.metric)
@@ -241,18 +262,27 @@ class Projection:
         conversation_id = snap.conversation_id
         if not conversation_id or overlay.was_resolved(conversation_id):
             return
+        ending = kind in ("sla_fulfilled", "sla_cancelled")
+        if ending and not overlay.knows(conversation_id):
+            return  # nothing to stop: never open here, or resolved long ago
         clocks = overlay.clocks_for_update(conversation_id)
         current = clocks.get(event.metric)
         if current is not None and current.instance > event.instance:
             return  # an older clock's late event
         deadline = ts(event.deadline)
-        if kind in ("sla_fulfilled", "sla_cancelled"):
+        if ending:
             if current is not None and current.instance == event.instance:
                 del clocks[event.metric]
             return
         if current is None or current.instance < event.instance:
-            clocks[event.metric] = SlaClock(event.metric, event.instance, deadline, event.target_seconds,
-                                            paused=kind == "sla_paused", breached=kind == "sla_breached")
+            clocks[event.metric] = SlaClock(
+                event.metric,
+                event.instance,
+                deadline,
+                event.target_seconds,
+                paused=kind == "sla_paused",
+                breached=kind == "sla_breached",
+            )
             return
         current.deadline = deadline or current.deadline
         current.target_seconds = event.target_seconds or current.target_seconds
@@ -268,9 +298,17 @@ class Projection:
     def _escalation(self, event: escalation_pb2.EscalationRaised, effects: list[Effect]) -> None:
         labels = self._labels(event.brand_id, event.conversation)
         level = str(event.level) if 0 < event.level <= 9 else "other"
-        effects.append(Inc("switchboard_escalations_total",
-                           (*labels, level, L.enum_word(L.ESCALATION_REASONS, event.reason),
-                            L.enum_word(L.SLA_METRICS, event.metric))))
+        effects.append(
+            Inc(
+                "switchboard_escalations_total",
+                (
+                    *labels,
+                    level,
+                    L.enum_word(L.ESCALATION_REASONS, event.reason),
+                    L.enum_word(L.SLA_METRICS, event.metric),
+                ),
+            )
+        )
 
     def _delivery(self, event: notification_pb2.DeliveryRecorded, effects: list[Effect]) -> None:
         kind = L.enum_word(L.NOTIFICATION_KINDS, event.kind)
@@ -282,10 +320,17 @@ class Projection:
 
 
 def _from_snapshot(brand_id: str, snap: common_pb2.ConversationSnapshot) -> OpenConversation:
-    return OpenConversation(conversation_id=snap.conversation_id, brand_id=brand_id, channel=snap.channel,
-                            queue=snap.queue, priority=snap.priority, status=snap.status,
-                            opened_at=ts(snap.opened_at), assignee_id=snap.assignee_id,
-                            human_involved=snap.human_involved)
+    return OpenConversation(
+        conversation_id=snap.conversation_id,
+        brand_id=brand_id,
+        channel=snap.channel,
+        queue=snap.queue,
+        priority=snap.priority,
+        status=snap.status,
+        opened_at=ts(snap.opened_at),
+        assignee_id=snap.assignee_id,
+        human_involved=snap.human_involved,
+    )
 
 
 class _Overlay:
@@ -314,6 +359,14 @@ class _Overlay:
         if conversation_id in self.changes:
             return self.changes[conversation_id] is None
         return conversation_id in self.projection.recently_resolved
+
+    def knows(self, conversation_id: str) -> bool:
+        """Open, or holding stashed clocks."""
+        return (
+            self.get(conversation_id) is not None
+            or conversation_id in self.orphans
+            or conversation_id in self.projection.orphan_clocks
+        )
 
     def take_orphans(self, conversation_id: str) -> dict[int, SlaClock]:
         if conversation_id in self.orphans:

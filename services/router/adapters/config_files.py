@@ -1,5 +1,6 @@
 """Reads the router's versioned YAML (routing.yaml, bot.yaml from SWITCHBOARD_CONFIG_DIR) and the
 bot answer templates shipped with the package."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Offline language detection with lingua, restricted to the supported languages, built once per process."""
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,12 @@ def _lingua():
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
     languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in SUPPORTED_LANGUAGES]
-    return (LanguageDetectorBuilder.from_languages(*languages).with_minimum_relative_distance(0.1)
-            .with_preloaded_language_models().build())
+    return (
+        LanguageDetectorBuilder.from_languages(*languages)
+        .with_minimum_relative_distance(0.1)
+        .with_preloaded_language_models()
+        .build()
+    )
 
 
 def _distinctive_script(text: str) -> bool:

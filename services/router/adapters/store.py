@@ -4,22 +4,42 @@ Collections (indexes in README):
   customers, customer_handles (unique brand_id+kind+value), conversations, conversation_messages,
   agents, queue_entries, queue_stats, orders, chat_sessions, message_deliveries.
 """
+
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
 
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
-
+from pymongo.errors import BulkWriteError
 from switchboard.router.domain import identity, threads
 from switchboard.router.domain.config import RouterConfig
 from switchboard.router.domain.engine import Workspace
 from switchboard.router.domain.inputs import (
-    CallIn, ChatEndIn, ChatStartIn, CommandIn, CsatIn, DeliveryIn, Input, MessageIn, OrderIn,
+    CallIn,
+    ChatEndIn,
+    ChatStartIn,
+    CommandIn,
+    CsatIn,
+    DeliveryIn,
+    Input,
+    MessageIn,
+    OrderIn,
 )
 from switchboard.router.domain.model import (
-    CHAT_SESSION, EMAIL, Agent, ChatSession, Conversation, Customer, Handle, OrderRecord, QueueEntry, QueueStats,
+    CHAT_SESSION,
+    EMAIL,
+    Agent,
+    ChatSession,
+    Conversation,
+    Customer,
+    Handle,
+    OrderRecord,
+    QueueEntry,
+    QueueStats,
 )
+
+DUPLICATE_KEY = 11000
 
 
 def handle_id(brand_id: str, h: Handle) -> str:
@@ -52,8 +72,9 @@ class RouterStore:
 
     async def ensure_indexes(self) -> None:
         await asyncio.gather(
-            self.handles.create_index([("brand_id", ASCENDING), ("kind", ASCENDING), ("value", ASCENDING)],
-                                      unique=True),
+            self.handles.create_index(
+                [("brand_id", ASCENDING), ("kind", ASCENDING), ("value", ASCENDING)], unique=True
+            ),
             self.handles.create_index("customer_id"),
             self.conversations.create_index([("brand_id", ASCENDING), ("thread_keys", ASCENDING)]),
             self.conversations.create_index("customer_id"),
@@ -73,13 +94,26 @@ class RouterStore:
             if brand_id == "*":
                 continue
             for a in brand.agents:
-                ops.append(UpdateOne(
-                    {"_id": f"{brand_id}/{a.agent_id}"},
-                    {"$set": {"brand_id": brand_id, "agent_id": a.agent_id, "name": a.name, "queues": list(a.queues),
-                              "languages": list(a.languages), "channels": list(a.channels),
-                              "product_lines": list(a.product_lines), "vip": a.vip, "capacity": dict(a.capacity)},
-                     "$setOnInsert": {"presence": a.presence, "load": {}, "active": [], "idle_since": None}},
-                    upsert=True))
+                ops.append(
+                    UpdateOne(
+                        {"_id": f"{brand_id}/{a.agent_id}"},
+                        {
+                            "$set": {
+                                "brand_id": brand_id,
+                                "agent_id": a.agent_id,
+                                "name": a.name,
+                                "queues": list(a.queues),
+                                "languages": list(a.languages),
+                                "channels": list(a.channels),
+                                "product_lines": list(a.product_lines),
+                                "vip": a.vip,
+                                "capacity": dict(a.capacity),
+                            },
+                            "$setOnInsert": {"presence": a.presence, "load": {}, "active": [], "idle_since": None},
+                        },
+                        upsert=True,
+                    )
+                )
         if ops:
             await self.agents.bulk_write(ops, ordered=False)
         return len(ops)
@@ -104,9 +138,13 @@ class RouterStore:
                     hs.append(Handle(CHAT_SESSION, inp.chat_session_id))
                     session_ids.add(f"{brand}/{inp.chat_session_id}")
                 handle_ids.update(handle_id(brand, h) for h in _norm(hs))
-                keys.update(threads.lookup_keys(email_in_reply_to=inp.email_in_reply_to,
-                                                email_references=inp.email_references,
-                                                chat_session_id=inp.chat_session_id))
+                keys.update(
+                    threads.lookup_keys(
+                        email_in_reply_to=inp.email_in_reply_to,
+                        email_references=inp.email_references,
+                        chat_session_id=inp.chat_session_id,
+                    )
+                )
             elif isinstance(inp, CallIn):
                 keys.add(threads.call_key(inp.call_id))
                 if inp.caller:
@@ -133,11 +171,21 @@ class RouterStore:
                         customer_ids.add(inp.fields[name])
 
         brand_list = sorted(brands)
-        (handle_docs, key_convs, id_convs, session_docs, agent_docs, queue_docs, stats_docs, order_docs,
-         delivery_docs) = await asyncio.gather(
+        (
+            handle_docs,
+            key_convs,
+            id_convs,
+            session_docs,
+            agent_docs,
+            queue_docs,
+            stats_docs,
+            order_docs,
+            delivery_docs,
+        ) = await asyncio.gather(
             self._find(self.handles, {"_id": {"$in": sorted(handle_ids)}}),
             self._find(self.conversations, {"brand_id": {"$in": brand_list}, "thread_keys": {"$in": sorted(keys)}})
-            if keys else _none(),
+            if keys
+            else _none(),
             self._find(self.conversations, {"_id": {"$in": sorted(conv_ids)}}),
             self._find(self.sessions, {"_id": {"$in": sorted(session_ids)}}),
             self._find(self.agents, {"brand_id": {"$in": brand_list}}),
@@ -153,6 +201,7 @@ class RouterStore:
             ws.agents.setdefault(agent.brand_id, {})[agent.agent_id] = agent
         for doc in queue_docs:
             entry = QueueEntry.from_doc(doc)
+            ws.persisted.add("queue/" + entry.id)
             ws.queue.setdefault(entry.brand_id, {})[entry.id] = entry
         for doc in stats_docs:
             ws.stats[doc["_id"]] = QueueStats.from_doc(doc)
@@ -175,11 +224,15 @@ class RouterStore:
             wanted.update(queue)
         wanted -= ws.conversations.keys()
         queries = [self._find(self.conversations, {"_id": {"$in": sorted(wanted)}})] if wanted else []
-        merged = [i.fields["merged_customer_id"] for i in inputs
-                  if isinstance(i, CommandIn) and i.kind == "merge_customers" and i.fields.get("merged_customer_id")]
+        merged = [
+            i.fields["merged_customer_id"]
+            for i in inputs
+            if isinstance(i, CommandIn) and i.kind == "merge_customers" and i.fields.get("merged_customer_id")
+        ]
         if merged:
-            queries.append(self._find(self.conversations, {"customer_id": {"$in": merged},
-                                                           "status": {"$ne": "resolved"}}))
+            queries.append(
+                self._find(self.conversations, {"customer_id": {"$in": merged}, "status": {"$ne": "resolved"}})
+            )
         for docs in await asyncio.gather(*queries):
             self._add_conversations(ws, docs)
         await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
@@ -187,8 +240,11 @@ class RouterStore:
         wanted_orders = {f"{c.brand_id}/{o}" for c in ws.conversations.values() for o in c.order_ids}
         wanted_orders |= {f"{c.brand_id}/{o}" for c in ws.customers.values() for o in c.order_ids[-5:]}
         wanted_orders -= ws.orders.keys()
-        ended = {ws.thread_index.get((i.brand_id, threads.chat_key(i.chat_session_id)))
-                 for i in inputs if isinstance(i, ChatEndIn)} - {None}
+        ended = {
+            ws.thread_index.get((i.brand_id, threads.chat_key(i.chat_session_id)))
+            for i in inputs
+            if isinstance(i, ChatEndIn)
+        } - {None}
         order_more, history = await asyncio.gather(
             self._find(self.orders, {"_id": {"$in": sorted(wanted_orders)}}) if wanted_orders else _none(),
             self._find(self.messages, {"conversation_id": {"$in": sorted(ended)}}) if ended else _none(),
@@ -206,6 +262,7 @@ class RouterStore:
                 return
             for doc in await self._find(self.customers, {"_id": {"$in": missing}}):
                 ws.customers[doc["_id"]] = Customer.from_doc(doc)
+                ws.persisted.add("customer/" + doc["_id"])
             ids = {c.merged_into for c in ws.customers.values() if c.merged_into}
 
     @staticmethod
@@ -215,6 +272,7 @@ class RouterStore:
                 continue
             conv = Conversation.from_doc(doc)
             ws.conversations[conv.id] = conv
+            ws.persisted.add("conversation/" + conv.id)
             for key in conv.thread_keys:
                 ws.thread_index[(conv.brand_id, key)] = conv.id
 
@@ -226,41 +284,66 @@ class RouterStore:
     async def save(self, ws: Workspace) -> None:
         writes = []
 
+        def insert(collection, docs: list[dict]) -> None:
+            if docs:
+                writes.append(_insert_new(collection, docs))
+
         def replace(collection, docs: list[dict]) -> None:
             if docs:
-                writes.append(collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs],
-                                                    ordered=False))
+                writes.append(
+                    collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+                )
 
-        replace(self.conversations, [ws.conversations[i].to_doc() for i in sorted(ws.dirty_conversations)
-                                     if ws.conversations[i].id])
-        replace(self.customers, [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
+        def upsert(collection, kind: str, docs: list[dict]) -> None:
+            """Documents new in this batch are inserted (cheaper than upserts); known ones replaced."""
+            replace(collection, [d for d in docs if f"{kind}/{d['_id']}" in ws.persisted])
+            insert(collection, [d for d in docs if f"{kind}/{d['_id']}" not in ws.persisted])
+
+        upsert(
+            self.conversations,
+            "conversation",
+            [ws.conversations[i].to_doc() for i in sorted(ws.dirty_conversations) if ws.conversations[i].id],
+        )
+        upsert(self.customers, "customer", [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
         replace(self.agents, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])
         replace(self.stats, [ws.stats[i].to_doc() for i in sorted(ws.dirty_stats)])
         replace(self.orders, [ws.orders[i].to_doc() for i in sorted(ws.dirty_orders)])
         replace(self.sessions, [ws.sessions[i].to_doc() for i in sorted(ws.dirty_sessions)])
         replace(self.deliveries, [ws.deliveries[i] for i in sorted(ws.dirty_deliveries)])
-        queue_ops = [ReplaceOne({"_id": c}, ws.queue[b][c].to_doc(), upsert=True)
-                     for b, c in sorted(ws.dirty_queue) if c in ws.queue.get(b, {})]
-        queue_ops += [DeleteOne({"_id": c}) for _, c in sorted(ws.removed_queue)]
+        queue_ops = [
+            ReplaceOne({"_id": c}, ws.queue[b][c].to_doc(), upsert=True)
+            for b, c in sorted(ws.dirty_queue)
+            if c in ws.queue.get(b, {})
+        ]
+        queue_ops += [DeleteOne({"_id": c}) for _, c in sorted(ws.removed_queue) if "queue/" + c in ws.persisted]
         if queue_ops:
             writes.append(self.queue.bulk_write(queue_ops, ordered=False))
-        if ws.new_handles:
-            # $setOnInsert: an existing mapping is never overwritten (no silent re-pointing of identities).
-            writes.append(self.handles.bulk_write([
-                UpdateOne({"_id": handle_id(b, h)},
-                          {"$setOnInsert": {"brand_id": b, "kind": h.kind, "value": h.value, "customer_id": cid}},
-                          upsert=True) for b, h, cid in ws.new_handles], ordered=False))
-        if ws.new_messages:
-            writes.append(self.messages.bulk_write([
-                UpdateOne({"_id": m["_id"]}, {"$setOnInsert": {k: v for k, v in m.items() if k != "_id"}}, upsert=True)
-                for m in ws.new_messages],
-                ordered=False))
+        # Inserts that ignore duplicates: an existing handle mapping is never overwritten (no silent
+        # re-pointing of identities) and a message already stored stays as it is.
+        insert(
+            self.handles,
+            [
+                {"_id": handle_id(b, h), "brand_id": b, "kind": h.kind, "value": h.value, "customer_id": cid}
+                for b, h, cid in ws.new_handles
+            ],
+        )
+        insert(self.messages, ws.new_messages)
         await asyncio.gather(*writes)
         for brand_id, merged_id, surviving_id in ws.merges:
-            await self.handles.update_many({"brand_id": brand_id, "customer_id": merged_id},
-                                           {"$set": {"customer_id": surviving_id}})
-            await self.conversations.update_many({"brand_id": brand_id, "customer_id": merged_id},
-                                                 {"$set": {"customer_id": surviving_id}})
+            await self.handles.update_many(
+                {"brand_id": brand_id, "customer_id": merged_id}, {"$set": {"customer_id": surviving_id}}
+            )
+            await self.conversations.update_many(
+                {"brand_id": brand_id, "customer_id": merged_id}, {"$set": {"customer_id": surviving_id}}
+            )
+
+
+async def _insert_new(collection, docs: list[dict]) -> None:
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise
 
 
 async def _none() -> list[dict]:

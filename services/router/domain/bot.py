@@ -5,6 +5,7 @@
 - an answer (by key and by text) is never sent twice in a conversation: asking again hands off;
 - the second turn the bot does not understand hands off.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,10 +62,10 @@ def find(keywords: tuple[str, ...], folded_text: str) -> str | None:
 class OrderFacts:
     order_id: str
     order_number: str
-    kind: str                  # created, shipped, delayed, ...
+    kind: str  # created, shipped, delayed, ...
     carrier: str = ""
     tracking_url: str = ""
-    estimated_delivery: str = ""   # ISO date or ""
+    estimated_delivery: str = ""  # ISO date or ""
     reason: str = ""
 
 
@@ -82,7 +83,7 @@ class Answer:
 class Handoff:
     reason: str
     raise_priority: bool
-    matched: str = ""          # the keyword or rule that fired (for the explanation)
+    matched: str = ""  # the keyword or rule that fired (for the explanation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,14 @@ def digest(text: str) -> str:
     return hashlib.sha1(fold(" ".join(text.split())).encode()).hexdigest()[:16]
 
 
-def _answer(config: BrandBot, conversation: Conversation, answer_key: str, template_key: str,
-            language: str, variables: dict[str, str]) -> Answer | None:
+def _answer(
+    config: BrandBot,
+    conversation: Conversation,
+    answer_key: str,
+    template_key: str,
+    language: str,
+    variables: dict[str, str],
+) -> Answer | None:
     lang, text = render(config, language, template_key, variables)
     d = digest(text)
     if answer_key in conversation.bot_answer_keys or d in conversation.bot_text_digests:
@@ -129,16 +136,28 @@ def _intent_answer(config: BrandBot, conversation: Conversation, intent: str, tu
         if not turn.orders:
             return _answer(config, conversation, "order_status", "order_status_unknown", turn.language, {})
         order = turn.orders[-1]
-        variables = {"order_number": order.order_number or order.order_id, "status": order.kind,
-                     "carrier": order.carrier, "tracking_url": order.tracking_url,
-                     "estimated_delivery": order.estimated_delivery, "reason": order.reason}
-        template = {"delayed": "order_status_delayed", "shipped": "order_status_shipped",
-                    "delivered": "order_status_delivered"}.get(order.kind, "order_status")
+        variables = {
+            "order_number": order.order_number or order.order_id,
+            "status": order.kind,
+            "carrier": order.carrier,
+            "tracking_url": order.tracking_url,
+            "estimated_delivery": order.estimated_delivery,
+            "reason": order.reason,
+        }
+        template = {
+            "delayed": "order_status_delayed",
+            "shipped": "order_status_shipped",
+            "delivered": "order_status_delivered",
+        }.get(order.kind, "order_status")
         # Keyed by order and state: a later state of the same order is news, the same one is not.
-        return _answer(config, conversation, f"order_status:{order.order_id}:{order.kind}", template,
-                       turn.language, variables)
+        return _answer(
+            config, conversation, f"order_status:{order.order_id}:{order.kind}", template, turn.language, variables
+        )
     if intent == "shipping_time":
-        variables = {"min_days": str(faq.get("shipping_days_min", 5)), "max_days": str(faq.get("shipping_days_max", 12))}
+        variables = {
+            "min_days": str(faq.get("shipping_days_min", 5)),
+            "max_days": str(faq.get("shipping_days_max", 12)),
+        }
         return _answer(config, conversation, "shipping_time", "shipping_time", turn.language, variables)
     if intent == "return_policy":
         variables = {"return_days": str(faq.get("return_days", 30)), "return_url": str(faq.get("return_url", ""))}
@@ -175,21 +194,42 @@ def decide(config: BrandBot, conversation: Conversation, turn: BotTurn) -> Answe
     return answer if answer is not None else Handoff(UNMATCHED_TWICE, raise_priority=False)
 
 
-def handoff_summary(conversation: Conversation, *, reason: str, orders: list[OrderFacts],
-                    channel_history: list[dict], customer_name: str) -> dict:
+def handoff_summary(
+    conversation: Conversation,
+    *,
+    reason: str,
+    orders: list[OrderFacts],
+    channel_history: list[dict],
+    customer_name: str,
+) -> dict:
     """What the agent sees first: who, where they wrote, their orders, what the bot already said and
     what the customer already sent (attachments), so nobody asks for the same photo again.
     Stored in MongoDB; the bus carries only the text-free `as_text` form."""
     return {
         "reason": reason,
-        "customer": {"customer_id": conversation.customer_id, "name": customer_name,
-                     "vip": conversation.vip, "language": conversation.language},
+        "customer": {
+            "customer_id": conversation.customer_id,
+            "name": customer_name,
+            "vip": conversation.vip,
+            "language": conversation.language,
+        },
         "channels": channel_history,
-        "orders": [{"order_id": o.order_id, "order_number": o.order_number, "status": o.kind,
-                    "carrier": o.carrier, "tracking_url": o.tracking_url, "reason": o.reason} for o in orders],
+        "orders": [
+            {
+                "order_id": o.order_id,
+                "order_number": o.order_number,
+                "status": o.kind,
+                "carrier": o.carrier,
+                "tracking_url": o.tracking_url,
+                "reason": o.reason,
+            }
+            for o in orders
+        ],
         "bot_said": list(conversation.bot_answer_keys),
-        "customer_sent": {"messages": conversation.message_count,
-                          "attachments": [dict(a) for a in conversation.attachments]},
+        "customer_sent": {
+            "messages": conversation.message_count,
+            "attachments": [dict(a) for a in conversation.attachments],
+        },
     }
 
 
@@ -204,5 +244,7 @@ def summary_text(summary: dict) -> str:
     if attachments:
         sent += "; attachments: " + ", ".join(a.get("filename") or a.get("content_type", "file") for a in attachments)
     vip = " VIP" if cust["vip"] else ""
-    return (f"Handoff ({summary['reason']}). Customer {cust['customer_id']}{vip}, language {cust['language'] or '?'}. "
-            f"Channels: {channels}. Orders: {orders}. Bot already said: {said}. Customer already sent: {sent}.")
+    return (
+        f"Handoff ({summary['reason']}). Customer {cust['customer_id']}{vip}, language {cust['language'] or '?'}. "
+        f"Channels: {channels}. Orders: {orders}. Bot already said: {said}. Customer already sent: {sent}."
+    )

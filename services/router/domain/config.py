@@ -3,6 +3,7 @@
 routing.yaml: queues (match rules + skills), agents bootstrap, channel capacity classes, windows.
 bot.yaml: human-request / angry / urgent keywords, intents, FAQ facts, answer templates per language.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,8 +15,16 @@ from .model import CHANNELS
 SUPPORTED_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "ru", "ja", "ko", "zh")
 
 DEFAULT_CAPACITY_CLASSES = {
-    "chat": "chat", "whatsapp": "chat", "messenger": "chat", "telegram": "chat", "vk": "chat", "sms": "chat",
-    "email": "email", "web_form": "email", "marketplace": "email", "phone": "phone",
+    "chat": "chat",
+    "whatsapp": "chat",
+    "messenger": "chat",
+    "telegram": "chat",
+    "vk": "chat",
+    "sms": "chat",
+    "email": "email",
+    "web_form": "email",
+    "marketplace": "email",
+    "phone": "phone",
 }
 # Synchronous channels first at equal priority: a person is waiting on the other end.
 DEFAULT_CLASS_RANK = {"phone": 0, "chat": 0, "email": 1}
@@ -44,16 +53,18 @@ def parse_duration(value: Any, where: str) -> timedelta:
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
     name: str
-    languages: tuple[str, ...] = ()       # match rules; empty = any
+    languages: tuple[str, ...] = ()  # match rules; empty = any
     channels: tuple[str, ...] = ()
     product_lines: tuple[str, ...] = ()
     vip: bool | None = None
 
     def matches(self, *, language: str, channel: str, product_line: str, vip: bool) -> bool:
-        return ((not self.languages or language in self.languages)
-                and (not self.channels or channel in self.channels)
-                and (not self.product_lines or product_line in self.product_lines)
-                and (self.vip is None or self.vip == vip))
+        return (
+            (not self.languages or language in self.languages)
+            and (not self.channels or channel in self.channels)
+            and (not self.product_lines or product_line in self.product_lines)
+            and (self.vip is None or self.vip == vip)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +94,7 @@ class BrandRouting:
     repeat_contact_threshold: int = 3
     csat_delay: timedelta = timedelta(hours=1)
     default_language: str = "en"
-    vip_customers: tuple[str, ...] = ()   # handle values (emails / phones) of VIP customers
+    vip_customers: tuple[str, ...] = ()  # handle values (emails / phones) of VIP customers
     product_line_keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def capacity_class(self, channel: str) -> str:
@@ -112,8 +123,8 @@ class BrandBot:
     intents: tuple[Intent, ...]
     repeat_window: timedelta = timedelta(minutes=2)
     repeat_count: int = 3
-    faq: dict[str, Any] = field(default_factory=dict)   # return_days, shipping_days_min/max, return_url ...
-    templates: dict[str, dict[str, str]] = field(default_factory=dict)   # language -> key -> text
+    faq: dict[str, Any] = field(default_factory=dict)  # return_days, shipping_days_min/max, return_url ...
+    templates: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> key -> text
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +182,15 @@ def parse_routing(doc: dict, file: str = "routing.yaml") -> dict[str, BrandRouti
             for ch in _strings(match.get("channels"), f"{where}.queues[{i}].match.channels"):
                 if ch not in CHANNELS:
                     raise ConfigError(f"{where}.queues[{i}].match.channels: unknown channel {ch!r}")
-            queues.append(QueueConfig(
-                name=str(q["name"]),
-                languages=_strings(match.get("languages"), f"{where}.queues[{i}].match.languages"),
-                channels=_strings(match.get("channels"), f"{where}.queues[{i}].match.channels"),
-                product_lines=_strings(match.get("product_lines"), f"{where}.queues[{i}].match.product_lines"),
-                vip=match.get("vip"),
-            ))
+            queues.append(
+                QueueConfig(
+                    name=str(q["name"]),
+                    languages=_strings(match.get("languages"), f"{where}.queues[{i}].match.languages"),
+                    channels=_strings(match.get("channels"), f"{where}.queues[{i}].match.channels"),
+                    product_lines=_strings(match.get("product_lines"), f"{where}.queues[{i}].match.product_lines"),
+                    vip=match.get("vip"),
+                )
+            )
         if not queues:
             raise ConfigError(f"{where}.queues: at least one queue is required (the last one is the fallback)")
         queue_names = {q.name for q in queues}
@@ -194,26 +207,36 @@ def parse_routing(doc: dict, file: str = "routing.yaml") -> dict[str, BrandRouti
             presence = a.get("presence", "offline")
             if presence not in ("online", "away", "offline"):
                 raise ConfigError(f"{where}.agents[{i}].presence: use online, away or offline")
-            agents.append(AgentConfig(
-                agent_id=str(a["id"]), name=str(a.get("name", a["id"])), queues=agent_queues,
-                languages=_strings(a.get("languages"), f"{where}.agents[{i}].languages") or ("*",),
-                channels=_strings(a.get("channels"), f"{where}.agents[{i}].channels") or tuple(capacity),
-                product_lines=_strings(a.get("product_lines"), f"{where}.agents[{i}].product_lines"),
-                vip=bool(a.get("vip", False)), capacity=capacity, presence=presence,
-            ))
+            agents.append(
+                AgentConfig(
+                    agent_id=str(a["id"]),
+                    name=str(a.get("name", a["id"])),
+                    queues=agent_queues,
+                    languages=_strings(a.get("languages"), f"{where}.agents[{i}].languages") or ("*",),
+                    channels=_strings(a.get("channels"), f"{where}.agents[{i}].channels") or tuple(capacity),
+                    product_lines=_strings(a.get("product_lines"), f"{where}.agents[{i}].product_lines"),
+                    vip=bool(a.get("vip", False)),
+                    capacity=capacity,
+                    presence=presence,
+                )
+            )
         classes = dict(DEFAULT_CAPACITY_CLASSES)
         classes.update(raw.get("capacity_classes") or {})
         rank = dict(DEFAULT_CLASS_RANK)
         rank.update(raw.get("class_rank") or {})
         windows = raw.get("windows") or {}
         result[brand_id] = BrandRouting(
-            brand_id=brand_id, queues=tuple(queues), agents=tuple(agents), capacity_classes=classes,
+            brand_id=brand_id,
+            queues=tuple(queues),
+            agents=tuple(agents),
+            capacity_classes=classes,
             class_rank=rank,
             reopen_window=parse_duration(windows.get("reopen", "7d"), f"{where}.windows.reopen"),
             position_step=int(raw.get("queue_position_step", 1)),
             eta_window=parse_duration(windows.get("eta", "30m"), f"{where}.windows.eta"),
             eta_default_per_position=parse_duration(
-                windows.get("eta_default_per_position", "3m"), f"{where}.windows.eta_default_per_position"),
+                windows.get("eta_default_per_position", "3m"), f"{where}.windows.eta_default_per_position"
+            ),
             repeat_contact_threshold=int(raw.get("repeat_contact_threshold", 3)),
             csat_delay=parse_duration(windows.get("csat_delay", "1h"), f"{where}.windows.csat_delay"),
             default_language=str(raw.get("default_language", "en")),
@@ -240,8 +263,9 @@ def parse_bot(doc: dict, templates: dict[str, dict[str, str]], file: str = "bot.
             raise ConfigError(f"{where}.templates: English templates are required (the fallback)")
         result[brand_id] = BrandBot(
             brand_id=brand_id,
-            enabled_channels=frozenset(_strings(raw.get("channels"), f"{where}.channels")
-                                       or tuple(c for c in CHANNELS if c != "phone")),
+            enabled_channels=frozenset(
+                _strings(raw.get("channels"), f"{where}.channels") or tuple(c for c in CHANNELS if c != "phone")
+            ),
             human_keywords=_strings(keywords.get("human"), f"{where}.keywords.human"),
             angry_keywords=_strings(keywords.get("angry"), f"{where}.keywords.angry"),
             urgent_keywords=_strings(keywords.get("urgent"), f"{where}.keywords.urgent"),

@@ -5,6 +5,7 @@ input in order with `Engine.apply`, then writes the dirty documents in bulk and 
 effects. Nothing here does I/O or reads a clock: time comes from the inputs (event time).
 Effect ids are derived from the input's event id, so replaying an input yields the same ids.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,12 +15,37 @@ from datetime import datetime
 from . import bot, identity, routing, threads
 from .config import SUPPORTED_LANGUAGES, BrandRouting, RouterConfig
 from .inputs import (
-    CallIn, ChatEndIn, ChatStartIn, CommandIn, CsatIn, DeliveryIn, Input, MessageIn, OrderIn,
+    CallIn,
+    ChatEndIn,
+    ChatStartIn,
+    CommandIn,
+    CsatIn,
+    DeliveryIn,
+    Input,
+    MessageIn,
+    OrderIn,
 )
 from .model import (
-    ASSIGNED, BOT, CHAT_SESSION, EMAIL, OFFLINE, ONLINE, PHONE, QUEUED, RESOLVED, URGENT,
-    WAITING_ON_CUSTOMER, WAITING_ON_THIRD_PARTY, Agent, ChatSession, Conversation, Customer, Handle,
-    OrderRecord, QueueEntry, QueueStats, raise_priority,
+    ASSIGNED,
+    BOT,
+    CHAT_SESSION,
+    EMAIL,
+    OFFLINE,
+    ONLINE,
+    QUEUED,
+    RESOLVED,
+    URGENT,
+    WAITING_ON_CUSTOMER,
+    WAITING_ON_THIRD_PARTY,
+    Agent,
+    ChatSession,
+    Conversation,
+    Customer,
+    Handle,
+    OrderRecord,
+    QueueEntry,
+    QueueStats,
+    raise_priority,
 )
 
 CONVERSATIONS = "conversations"
@@ -30,6 +56,7 @@ AGENT_SETTABLE = {WAITING_ON_CUSTOMER, WAITING_ON_THIRD_PARTY, ASSIGNED}
 RECENT_TURNS_KEPT = 10
 REPLY_IDS_KEPT = 200
 DEQUEUES_KEPT = 50
+ASSIGNMENTS_KEPT = 20
 
 
 class Rejected(ValueError):
@@ -38,8 +65,8 @@ class Rejected(ValueError):
 
 @dataclass(slots=True)
 class Effect:
-    topic: str            # conversations | notifications
-    case: str             # ConversationEvent oneof case, or notification kind (bot_answer, ...)
+    topic: str  # conversations | notifications
+    case: str  # ConversationEvent oneof case, or notification kind (bot_answer, ...)
     event_id: str
     key: str
     brand_id: str
@@ -54,16 +81,16 @@ class Workspace:
     """State a batch needs, loaded up front; `dirty_*` name what to write back."""
 
     conversations: dict[str, Conversation] = field(default_factory=dict)
-    thread_index: dict[tuple[str, str], str] = field(default_factory=dict)   # (brand, key) -> conversation id
+    thread_index: dict[tuple[str, str], str] = field(default_factory=dict)  # (brand, key) -> conversation id
     customers: dict[str, Customer] = field(default_factory=dict)
-    handles: dict[tuple[str, Handle], str] = field(default_factory=dict)     # (brand, handle) -> customer id
-    agents: dict[str, dict[str, Agent]] = field(default_factory=dict)        # brand -> agent id -> agent
-    queue: dict[str, dict[str, QueueEntry]] = field(default_factory=dict)    # brand -> conversation id -> entry
-    stats: dict[str, QueueStats] = field(default_factory=dict)               # "<brand>/<queue>"
-    orders: dict[str, OrderRecord] = field(default_factory=dict)             # "<brand>/<order_id>"
-    sessions: dict[str, ChatSession] = field(default_factory=dict)           # "<brand>/<session id>"
-    deliveries: dict[str, dict] = field(default_factory=dict)                # "<brand>/<provider>/<id>"
-    history: dict[str, list[dict]] = field(default_factory=dict)             # conversation id -> messages
+    handles: dict[tuple[str, Handle], str] = field(default_factory=dict)  # (brand, handle) -> customer id
+    agents: dict[str, dict[str, Agent]] = field(default_factory=dict)  # brand -> agent id -> agent
+    queue: dict[str, dict[str, QueueEntry]] = field(default_factory=dict)  # brand -> conversation id -> entry
+    stats: dict[str, QueueStats] = field(default_factory=dict)  # "<brand>/<queue>"
+    orders: dict[str, OrderRecord] = field(default_factory=dict)  # "<brand>/<order_id>"
+    sessions: dict[str, ChatSession] = field(default_factory=dict)  # "<brand>/<session id>"
+    deliveries: dict[str, dict] = field(default_factory=dict)  # "<brand>/<provider>/<id>"
+    history: dict[str, list[dict]] = field(default_factory=dict)  # conversation id -> messages
     new_messages: list[dict] = field(default_factory=list)
     new_handles: list[tuple[str, Handle, str]] = field(default_factory=list)
     dirty_conversations: set[str] = field(default_factory=set)
@@ -75,8 +102,9 @@ class Workspace:
     dirty_orders: set[str] = field(default_factory=set)
     dirty_sessions: set[str] = field(default_factory=set)
     dirty_deliveries: set[str] = field(default_factory=set)
-    merges: list[tuple[str, str, str]] = field(default_factory=list)         # (brand, merged, surviving)
+    merges: list[tuple[str, str, str]] = field(default_factory=list)  # (brand, merged, surviving)
     effects: list[Effect] = field(default_factory=list)
+    persisted: set[str] = field(default_factory=set)  # ids of documents that came from the store
     assignments: list[tuple[str, str, datetime]] = field(default_factory=list)  # (conversation, input id, at)
 
     def customer_of(self, brand_id: str, handle: Handle) -> str | None:
@@ -91,12 +119,22 @@ class Workspace:
 
 def snapshot(conv: Conversation) -> dict:
     return {
-        "conversation_id": conv.id, "customer_id": conv.customer_id, "channel": conv.channel,
-        "status": conv.status, "priority": conv.priority, "queue": conv.queue, "language": conv.language,
-        "assignee_id": conv.assignee_id, "opened_at": conv.opened_at, "reopen_count": conv.reopen_count,
-        "region": conv.region, "reply_handle": dict(conv.reply_handle),
-        "email_threading": dict(conv.email_threading), "customer_name": conv.customer_name,
-        "order_ids": list(conv.order_ids), "human_involved": conv.human_involved,
+        "conversation_id": conv.id,
+        "customer_id": conv.customer_id,
+        "channel": conv.channel,
+        "status": conv.status,
+        "priority": conv.priority,
+        "queue": conv.queue,
+        "language": conv.language,
+        "assignee_id": conv.assignee_id,
+        "opened_at": conv.opened_at,
+        "reopen_count": conv.reopen_count,
+        "region": conv.region,
+        "reply_handle": dict(conv.reply_handle),
+        "email_threading": dict(conv.email_threading),
+        "customer_name": conv.customer_name,
+        "order_ids": list(conv.order_ids),
+        "human_involved": conv.human_involved,
     }
 
 
@@ -115,8 +153,9 @@ class _Emitter:
     def event(self, conv: Conversation, case: str, **data) -> str:
         event_id = self._id(case, conv.id or conv.customer_id)
         key = conv.id or f"customer/{conv.customer_id}"  # a merge of customers without any conversation
-        self.ws.effects.append(Effect(CONVERSATIONS, case, event_id, key, self.brand_id, self.at,
-                                      snapshot(conv), data, self.input_id))
+        self.ws.effects.append(
+            Effect(CONVERSATIONS, case, event_id, key, self.brand_id, self.at, snapshot(conv), data, self.input_id)
+        )
         return event_id
 
     def notify(self, conv: Conversation, kind: str, *, intent_id: str | None = None, **data) -> str:
@@ -124,8 +163,9 @@ class _Emitter:
         data.setdefault("recipient", dict(conv.reply_handle))
         data.setdefault("channel", conv.channel)
         data.setdefault("language", conv.language)
-        self.ws.effects.append(Effect(NOTIFICATIONS, kind, intent_id, conv.id, self.brand_id, self.at,
-                                      snapshot(conv), data, self.input_id))
+        self.ws.effects.append(
+            Effect(NOTIFICATIONS, kind, intent_id, conv.id, self.brand_id, self.at, snapshot(conv), data, self.input_id)
+        )
         return intent_id
 
 
@@ -180,8 +220,9 @@ class Engine:
             raise Rejected(f"unsupported input {type(inp).__name__}")
 
     # ------------------------------------------------------------------ identity
-    def _customer(self, ws: Workspace, brand: str, handles: list[Handle], at: datetime, input_id: str,
-                  name: str = "") -> Customer:
+    def _customer(
+        self, ws: Workspace, brand: str, handles: list[Handle], at: datetime, input_id: str, name: str = ""
+    ) -> Customer:
         handles = self._normalized(handles)
         expanded = identity.expand(handles)
         index = {h: cid for h in expanded if (cid := ws.customer_of(brand, h))}
@@ -220,34 +261,66 @@ class Engine:
         if inp.is_echo:
             return  # sent by the brand from the provider's own UI: not a customer turn
         handles = [inp.sender, *inp.extra_handles]
+        language_hint = inp.language_hint
         if inp.chat_session_id:
             handles.append(Handle(CHAT_SESSION, inp.chat_session_id))
             session = ws.sessions.get(f"{inp.brand_id}/{inp.chat_session_id}")
             if session and session.email:
                 handles.append(Handle(EMAIL, session.email))
+            if session and not language_hint:
+                language_hint = session.language_hint  # the widget's language, given at chat start
         own_keys = []
         if inp.email_message_id:
             own_keys.append(threads.email_key(inp.email_message_id))
         if inp.chat_session_id:
             own_keys.append(threads.chat_key(inp.chat_session_id))
-        lookup = threads.lookup_keys(email_in_reply_to=inp.email_in_reply_to, email_references=inp.email_references,
-                                     chat_session_id=inp.chat_session_id)
+        lookup = threads.lookup_keys(
+            email_in_reply_to=inp.email_in_reply_to,
+            email_references=inp.email_references,
+            chat_session_id=inp.chat_session_id,
+        )
         email_threading = None
         if inp.channel == "email":
-            email_threading = {"message_id": inp.email_message_id, "in_reply_to": inp.email_in_reply_to,
-                               "references": list(inp.email_references), "subject": inp.email_subject}
-        message = {"author": "customer", "channel": inp.channel, "provider": inp.provider,
-                   "provider_message_id": inp.provider_message_id, "text": inp.text,
-                   "attachments": [dict(a) for a in inp.attachments], "auto_reply": inp.auto_reply,
-                   "chat_session_id": inp.chat_session_id}
+            email_threading = {
+                "message_id": inp.email_message_id,
+                "in_reply_to": inp.email_in_reply_to,
+                "references": list(inp.email_references),
+                "subject": inp.email_subject,
+            }
+        message = {
+            "author": "customer",
+            "channel": inp.channel,
+            "provider": inp.provider,
+            "provider_message_id": inp.provider_message_id,
+            "text": inp.text,
+            "attachments": [dict(a) for a in inp.attachments],
+            "auto_reply": inp.auto_reply,
+            "chat_session_id": inp.chat_session_id,
+        }
         if email_threading:
             message["email"] = email_threading
-        self._contact(ws, _Contact(
-            event_id=inp.event_id, brand_id=inp.brand_id, channel=inp.channel, sender=inp.sender, at=inp.sent_at,
-            handles=tuple(handles), lookup_keys=tuple(lookup), own_keys=tuple(own_keys), message=message,
-            text=inp.text, language=inp.language, language_hint=inp.language_hint, display_name=inp.display_name,
-            auto_reply=inp.auto_reply, postback=inp.postback, attachments=inp.attachments,
-            email_threading=email_threading))
+        self._contact(
+            ws,
+            _Contact(
+                event_id=inp.event_id,
+                brand_id=inp.brand_id,
+                channel=inp.channel,
+                sender=inp.sender,
+                at=inp.sent_at,
+                handles=tuple(handles),
+                lookup_keys=tuple(lookup),
+                own_keys=tuple(own_keys),
+                message=message,
+                text=inp.text,
+                language=inp.language,
+                language_hint=language_hint,
+                display_name=inp.display_name,
+                auto_reply=inp.auto_reply,
+                postback=inp.postback,
+                attachments=inp.attachments,
+                email_threading=email_threading,
+            ),
+        )
 
     def _contact(self, ws: Workspace, c: _Contact) -> Conversation:
         brand, at = c.brand_id, c.at
@@ -255,18 +328,31 @@ class Engine:
         emit = _Emitter(ws, self.derive, c.event_id, brand, at)
         customer = self._customer(ws, brand, list(c.handles), at, c.event_id, c.display_name)
         sender = self._normalized([c.sender])[0]
-        by_key = next((ws.conversations.get(ws.thread_index.get((brand, k), "")) for k in c.lookup_keys
-                       if (brand, k) in ws.thread_index), None)
+        by_key = next(
+            (
+                ws.conversations.get(ws.thread_index.get((brand, k), ""))
+                for k in c.lookup_keys
+                if (brand, k) in ws.thread_index
+            ),
+            None,
+        )
         latest = ws.conversations.get(customer.last_conversation_id)
-        decision = threads.decide(by_key=by_key, latest_of_customer=latest, now=at,
-                                  reopen_window=routing_cfg.reopen_window)
+        decision = threads.decide(
+            by_key=by_key, latest_of_customer=latest, now=at, reopen_window=routing_cfg.reopen_window
+        )
         message_id = self.derive(c.event_id, "message")
         reply_handle = {"kind": sender.kind, "value": sender.value}
         if decision.action == threads.OPEN:
             conv = Conversation(
-                id=self.derive(c.event_id, "conversation"), brand_id=brand, customer_id=customer.id, opened_at=at,
-                channel=c.channel, customer_name=customer.name, vip=customer.vip,
-                order_ids=list(customer.order_ids[-5:]), reply_handle=reply_handle,
+                id=self.derive(c.event_id, "conversation"),
+                brand_id=brand,
+                customer_id=customer.id,
+                opened_at=at,
+                channel=c.channel,
+                customer_name=customer.name,
+                vip=customer.vip,
+                order_ids=list(customer.order_ids[-5:]),
+                reply_handle=reply_handle,
             )
             ws.conversations[conv.id] = conv
             customer.last_conversation_id = conv.id
@@ -310,9 +396,15 @@ class Engine:
         doc = dict(c.message, _id=message_id, conversation_id=conv.id, brand_id=brand, at=at)
         ws.new_messages.append(doc)
         ws.history.setdefault(conv.id, []).append(doc)
-        emit.event(conv, "customer_message_appended", message_id=message_id,
-                   provider_message_id=c.message.get("provider_message_id", ""), text_length=len(c.text),
-                   attachment_count=len(c.attachments), auto_reply=c.auto_reply)
+        emit.event(
+            conv,
+            "customer_message_appended",
+            message_id=message_id,
+            provider_message_id=c.message.get("provider_message_id", ""),
+            text_length=len(c.text),
+            attachment_count=len(c.attachments),
+            auto_reply=c.auto_reply,
+        )
         if decision.action == threads.REOPEN:
             self._reopen(ws, conv, emit, "customer wrote back")
         if c.auto_reply:
@@ -343,8 +435,7 @@ class Engine:
     def _count_repeat_contact(self, conv: Conversation, emit: _Emitter, routing_cfg: BrandRouting) -> None:
         """Messages while waiting for people (not the bot) with no human reply since: chasing."""
         conv.contacts_since_human_reply += 1
-        if (conv.contacts_since_human_reply >= routing_cfg.repeat_contact_threshold
-                and not conv.repeat_contact_reported):
+        if conv.contacts_since_human_reply >= routing_cfg.repeat_contact_threshold and not conv.repeat_contact_reported:
             conv.repeat_contact_reported = True
             emit.event(conv, "repeat_contact_detected", contacts_without_resolution=conv.contacts_since_human_reply)
 
@@ -355,15 +446,24 @@ class Engine:
             rec = ws.orders.get(f"{conv.brand_id}/{order_id}")
             if rec is not None:
                 eta = rec.estimated_delivery.date().isoformat() if rec.estimated_delivery else ""
-                facts.append(bot.OrderFacts(rec.order_id, rec.order_number, rec.kind, rec.carrier, rec.tracking_url,
-                                            eta, rec.reason))
+                facts.append(
+                    bot.OrderFacts(
+                        rec.order_id, rec.order_number, rec.kind, rec.carrier, rec.tracking_url, eta, rec.reason
+                    )
+                )
         return facts
 
     def _bot_turn(self, ws: Workspace, conv: Conversation, c: _Contact, emit: _Emitter) -> None:
         config = self.config.brand_bot(conv.brand_id)
-        turn = bot.BotTurn(text=c.text, language=conv.language or "en", channel=c.channel, at=c.at,
-                           orders=tuple(self._order_facts(ws, conv)), postback=c.postback,
-                           recent_customer_times=tuple(conv.recent_customer_times))
+        turn = bot.BotTurn(
+            text=c.text,
+            language=conv.language or "en",
+            channel=c.channel,
+            at=c.at,
+            orders=tuple(self._order_facts(ws, conv)),
+            postback=c.postback,
+            recent_customer_times=tuple(conv.recent_customer_times),
+        )
         outcome = bot.decide(config, conv, turn)
         if isinstance(outcome, bot.Handoff):
             self._handoff(ws, conv, emit, outcome.reason, outcome.raise_priority)
@@ -374,11 +474,26 @@ class Engine:
             conv.bot_unmatched_turns += 1
         intent_id = self.derive(c.event_id, "bot_answer")
         emit.event(conv, "bot_replied", answer_key=outcome.answer_key, intent_id=intent_id)
-        emit.notify(conv, "bot_answer", intent_id=intent_id, template="", language=outcome.language,
-                    variables=dict(outcome.variables, answer_key=outcome.answer_key), text=outcome.text)
-        doc = {"_id": self.derive(c.event_id, "bot_message"), "conversation_id": conv.id, "brand_id": conv.brand_id,
-               "author": "bot", "channel": conv.channel, "text": outcome.text, "answer_key": outcome.answer_key,
-               "intent_id": intent_id, "at": c.at}
+        emit.notify(
+            conv,
+            "bot_answer",
+            intent_id=intent_id,
+            template="",
+            language=outcome.language,
+            variables=dict(outcome.variables, answer_key=outcome.answer_key),
+            text=outcome.text,
+        )
+        doc = {
+            "_id": self.derive(c.event_id, "bot_message"),
+            "conversation_id": conv.id,
+            "brand_id": conv.brand_id,
+            "author": "bot",
+            "channel": conv.channel,
+            "text": outcome.text,
+            "answer_key": outcome.answer_key,
+            "intent_id": intent_id,
+            "at": c.at,
+        }
         ws.new_messages.append(doc)
         ws.history.setdefault(conv.id, []).append(doc)
 
@@ -389,9 +504,12 @@ class Engine:
             emit.event(conv, "priority_changed", previous=previous, current=conv.priority, reason=f"bot: {reason}")
         customer = ws.customers.get(conv.customer_id)
         summary = bot.handoff_summary(
-            conv, reason=reason, orders=self._order_facts(ws, conv),
+            conv,
+            reason=reason,
+            orders=self._order_facts(ws, conv),
             channel_history=[{"channel": ch, "messages": n} for ch, n in conv.channel_counts.items()],
-            customer_name=customer.name if customer else conv.customer_name)
+            customer_name=customer.name if customer else conv.customer_name,
+        )
         conv.handoffs.append({"at": emit.at, "reason": reason, "summary": summary})
         emit.event(conv, "conversation_handed_off", reason=reason, summary=bot.summary_text(summary))
         self._enqueue(ws, conv, emit)
@@ -399,17 +517,27 @@ class Engine:
     # ------------------------------------------------------------------ queue and routing
     def _enqueue(self, ws: Workspace, conv: Conversation, emit: _Emitter) -> None:
         cfg = self.config.brand_routing(conv.brand_id)
-        conv.queue = cfg.choose_queue(language=conv.language, channel=conv.channel, product_line=conv.product_line,
-                                      vip=conv.vip)
+        conv.queue = cfg.choose_queue(
+            language=conv.language, channel=conv.channel, product_line=conv.product_line, vip=conv.vip
+        )
         conv.status = QUEUED
         conv.updated_at = emit.at
         queue = ws.queue.setdefault(conv.brand_id, {})
         entry = queue.get(conv.id)
         if entry is None:
-            entry = QueueEntry(id=conv.id, brand_id=conv.brand_id, queue=conv.queue, priority=conv.priority,
-                               channel=conv.channel, capacity_class=cfg.capacity_class(conv.channel),
-                               language=conv.language, enqueued_at=emit.at, product_line=conv.product_line,
-                               vip=conv.vip, preferred_agent=conv.assignee_id or conv.previous_assignee_id)
+            entry = QueueEntry(
+                id=conv.id,
+                brand_id=conv.brand_id,
+                queue=conv.queue,
+                priority=conv.priority,
+                channel=conv.channel,
+                capacity_class=cfg.capacity_class(conv.channel),
+                language=conv.language,
+                enqueued_at=emit.at,
+                product_line=conv.product_line,
+                vip=conv.vip,
+                preferred_agent=conv.assignee_id or conv.previous_assignee_id,
+            )
             queue[conv.id] = entry
         ws.removed_queue.discard((conv.brand_id, conv.id))
         ws.dirty_queue.add((conv.brand_id, conv.id))
@@ -420,8 +548,9 @@ class Engine:
 
     def _eta(self, ws: Workspace, cfg: BrandRouting, brand: str, queue: str, position: int, at: datetime) -> int:
         stats = ws.stats.get(f"{brand}/{queue}")
-        return routing.eta_seconds(position, stats.dequeued_at if stats else [], at, cfg.eta_window,
-                                   cfg.eta_default_per_position)
+        return routing.eta_seconds(
+            position, stats.dequeued_at if stats else [], at, cfg.eta_window, cfg.eta_default_per_position
+        )
 
     def _stats(self, ws: Workspace, brand: str, queue: str) -> QueueStats:
         key = f"{brand}/{queue}"
@@ -463,12 +592,21 @@ class Engine:
             eta = self._eta(ws, cfg, brand, queue_name, position, emit.at)
             if not first:
                 emit.event(conv, "queue_position_changed", queue=queue_name, position=position, eta_seconds=eta)
-            emit.notify(conv, "queue_position", template="queue_position",
-                        variables={"queue": queue_name, "position": str(position), "eta_seconds": str(eta),
-                                   "eta_minutes": str(max(1, -(-eta // 60)))})
+            emit.notify(
+                conv,
+                "queue_position",
+                template="queue_position",
+                variables={
+                    "queue": queue_name,
+                    "position": str(position),
+                    "eta_seconds": str(eta),
+                    "eta_minutes": str(max(1, -(-eta // 60))),
+                },
+            )
 
-    def _assigned(self, ws: Workspace, conv: Conversation, choice: routing.Choice, capacity_class: str,
-                  emit: _Emitter) -> None:
+    def _assigned(
+        self, ws: Workspace, conv: Conversation, choice: routing.Choice, capacity_class: str, emit: _Emitter
+    ) -> None:
         """Records an assignment whose capacity was already booked on the new agent."""
         previous = conv.assignee_id
         if previous and previous != choice.agent_id:
@@ -483,8 +621,20 @@ class Engine:
         conv.updated_at = emit.at
         ws.dirty_conversations.add(conv.id)
         ws.assignments.append((conv.id, emit.input_id, emit.at))
-        emit.event(conv, "conversation_assigned", assignee_id=choice.agent_id, previous_assignee_id=previous,
-                   rule=choice.rule, explanation=choice.explanation, reassignment_count=conv.reassignment_count)
+        conv.assignment_history = [
+            *conv.assignment_history,
+            {"at": emit.at, "agent_id": choice.agent_id, "previous": previous, "rule": choice.rule,
+             "explanation": choice.explanation},
+        ][-ASSIGNMENTS_KEPT:]
+        emit.event(
+            conv,
+            "conversation_assigned",
+            assignee_id=choice.agent_id,
+            previous_assignee_id=previous,
+            rule=choice.rule,
+            explanation=choice.explanation,
+            reassignment_count=conv.reassignment_count,
+        )
 
     def _release(self, ws: Workspace, conv: Conversation) -> None:
         agent = ws.agents.get(conv.brand_id, {}).get(conv.assignee_id)
@@ -493,8 +643,9 @@ class Engine:
             ws.dirty_agents.add((conv.brand_id, agent.agent_id))
         conv.booked_class = ""
 
-    def _assign_directly(self, ws: Workspace, conv: Conversation, agent_id: str, rule: str, explanation: str,
-                         emit: _Emitter) -> None:
+    def _assign_directly(
+        self, ws: Workspace, conv: Conversation, agent_id: str, rule: str, explanation: str, emit: _Emitter
+    ) -> None:
         """Manual or implicit assignment (an agent replied, answered the call): books capacity even
         beyond the limit, because the agent chose to take it."""
         if conv.assignee_id == agent_id and conv.status not in (BOT, QUEUED):
@@ -507,9 +658,21 @@ class Engine:
         agent = ws.agents.get(conv.brand_id, {}).get(agent_id)
         booked = ""
         if agent is not None and conv.id not in agent.active:
-            routing.take(agent, QueueEntry(id=conv.id, brand_id=conv.brand_id, queue=conv.queue, priority=0,
-                                           channel=conv.channel, capacity_class=capacity_class, language="",
-                                           enqueued_at=emit.at), conv.id, emit.at)
+            routing.take(
+                agent,
+                QueueEntry(
+                    id=conv.id,
+                    brand_id=conv.brand_id,
+                    queue=conv.queue,
+                    priority=0,
+                    channel=conv.channel,
+                    capacity_class=capacity_class,
+                    language="",
+                    enqueued_at=emit.at,
+                ),
+                conv.id,
+                emit.at,
+            )
             ws.dirty_agents.add((conv.brand_id, agent_id))
             booked = capacity_class
         elif agent is not None:
@@ -545,9 +708,16 @@ class Engine:
             conv.csat_requested = True
             cfg = self.config.brand_routing(conv.brand_id)
             recipient, channel = self._preferred_address(ws, conv)
-            emit.notify(conv, "csat_survey", intent_id=self.derive("csat", conv.brand_id, conv.id),
-                        template="csat_survey", variables={"conversation_id": conv.id},
-                        recipient=recipient, channel=channel, not_before=emit.at + cfg.csat_delay)
+            emit.notify(
+                conv,
+                "csat_survey",
+                intent_id=self.derive("csat", conv.brand_id, conv.id),
+                template="csat_survey",
+                variables={"conversation_id": conv.id},
+                recipient=recipient,
+                channel=channel,
+                not_before=emit.at + cfg.csat_delay,
+            )
 
     def _preferred_address(self, ws: Workspace, conv: Conversation) -> tuple[dict, str]:
         """Email when we know one (surveys and transcripts outlive a chat window), else the reply handle."""
@@ -568,8 +738,9 @@ class Engine:
         elif record is not None and record.customer_id:
             customer = ws.customers.get(record.customer_id)
         if record is None:
-            record = OrderRecord(id=key, brand_id=brand, order_id=inp.order_id, kind=inp.kind,
-                                 occurred_at=inp.occurred_at)
+            record = OrderRecord(
+                id=key, brand_id=brand, order_id=inp.order_id, kind=inp.kind, occurred_at=inp.occurred_at
+            )
             ws.orders[key] = record
         if inp.occurred_at >= record.occurred_at or not record.history:
             record.kind = inp.kind  # the latest fact wins; an older one arriving late only joins the history
@@ -617,11 +788,27 @@ class Engine:
             if conv_id is None:
                 if inp.caller is None:
                     raise Rejected("CallStatusReported.caller is required to open a phone conversation")
-                conv = self._contact(ws, _Contact(
-                    event_id=inp.event_id, brand_id=inp.brand_id, channel="phone", sender=inp.caller,
-                    at=inp.occurred_at, handles=(inp.caller,), lookup_keys=(key,), own_keys=(key,),
-                    message={"author": "customer", "channel": "phone", "kind": "call", "call_id": inp.call_id,
-                             "provider_message_id": inp.call_id, "text": ""}))
+                conv = self._contact(
+                    ws,
+                    _Contact(
+                        event_id=inp.event_id,
+                        brand_id=inp.brand_id,
+                        channel="phone",
+                        sender=inp.caller,
+                        at=inp.occurred_at,
+                        handles=(inp.caller,),
+                        lookup_keys=(key,),
+                        own_keys=(key,),
+                        message={
+                            "author": "customer",
+                            "channel": "phone",
+                            "kind": "call",
+                            "call_id": inp.call_id,
+                            "provider_message_id": inp.call_id,
+                            "text": "",
+                        },
+                    ),
+                )
                 conv.calls[inp.call_id] = {"ringing_at": inp.occurred_at, "state": inp.state}
                 conv_id = conv.id
             if inp.state != "in_progress":
@@ -636,11 +823,17 @@ class Engine:
                 return
             call.update(state="in_progress", answered_at=inp.occurred_at)
             emit = _Emitter(ws, self.derive, inp.event_id, inp.brand_id, inp.occurred_at)
-            emit.event(conv, "call_answered", call_id=inp.call_id, ringing_at=call.get("ringing_at"),
-                       answered_at=inp.occurred_at)
+            emit.event(
+                conv,
+                "call_answered",
+                call_id=inp.call_id,
+                ringing_at=call.get("ringing_at"),
+                answered_at=inp.occurred_at,
+            )
             if inp.agent_id and inp.agent_id in ws.agents.get(inp.brand_id, {}) and conv.status != RESOLVED:
-                self._assign_directly(ws, conv, inp.agent_id, "answered_call",
-                                      f"{inp.agent_id} answered the call", emit)
+                self._assign_directly(
+                    ws, conv, inp.agent_id, "answered_call", f"{inp.agent_id} answered the call", emit
+                )
                 self._route(ws, inp.brand_id, emit)
         else:
             call["state"] = inp.state
@@ -658,9 +851,16 @@ class Engine:
         customer = self._customer(ws, inp.brand_id, handles, inp.started_at, inp.event_id, inp.customer_name)
         key = f"{inp.brand_id}/{inp.chat_session_id}"
         ws.sessions[key] = ChatSession(
-            id=key, brand_id=inp.brand_id, chat_session_id=inp.chat_session_id, started_at=inp.started_at,
-            customer_id=customer.id, customer_name=inp.customer_name, email=email,
-            language_hint=inp.language_hint, transcript_opt_out=inp.transcript_opt_out)
+            id=key,
+            brand_id=inp.brand_id,
+            chat_session_id=inp.chat_session_id,
+            started_at=inp.started_at,
+            customer_id=customer.id,
+            customer_name=inp.customer_name,
+            email=email,
+            language_hint=inp.language_hint,
+            transcript_opt_out=inp.transcript_opt_out,
+        )
         ws.dirty_sessions.add(key)
 
     def _chat_ended(self, ws: Workspace, inp: ChatEndIn) -> None:
@@ -682,9 +882,15 @@ class Engine:
         emit.event(conv, "chat_ended", chat_session_id=inp.chat_session_id, transcript_requested=requested)
         if requested:
             transcript = self._transcript(ws, conv, session.started_at if session else None)
-            emit.notify(conv, "transcript", template="chat_transcript", text=transcript,
-                        variables={"transcript": transcript, "chat_session_id": inp.chat_session_id},
-                        recipient={"kind": EMAIL, "value": email}, channel="email")
+            emit.notify(
+                conv,
+                "transcript",
+                template="chat_transcript",
+                text=transcript,
+                variables={"transcript": transcript, "chat_session_id": inp.chat_session_id},
+                recipient={"kind": EMAIL, "value": email},
+                channel="email",
+            )
 
     def _transcript(self, ws: Workspace, conv: Conversation, since: datetime | None) -> str:
         labels = {"customer": "Customer", "bot": "Bot", "agent": "Agent"}
@@ -706,16 +912,22 @@ class Engine:
             raise Rejected(f"CsatAnswered.score must be 1..5, got {inp.score}")
         conv.csat_score = inp.score
         ws.dirty_conversations.add(conv.id)
-        _Emitter(ws, self.derive, inp.event_id, inp.brand_id, inp.answered_at).event(conv, "csat_recorded",
-                                                                                  score=inp.score)
+        _Emitter(ws, self.derive, inp.event_id, inp.brand_id, inp.answered_at).event(
+            conv, "csat_recorded", score=inp.score
+        )
 
     def _delivery(self, ws: Workspace, inp: DeliveryIn) -> None:
         key = f"{inp.brand_id}/{inp.provider}/{inp.provider_message_id}"
         doc = ws.deliveries.get(key)
         if doc is None:
-            doc = ws.deliveries[key] = {"_id": key, "brand_id": inp.brand_id, "provider": inp.provider,
-                                        "provider_message_id": inp.provider_message_id, "state": "",
-                                        "updated_at": inp.occurred_at}
+            doc = ws.deliveries[key] = {
+                "_id": key,
+                "brand_id": inp.brand_id,
+                "provider": inp.provider,
+                "provider_message_id": inp.provider_message_id,
+                "state": "",
+                "updated_at": inp.occurred_at,
+            }
         current = DELIVERY_RANK.get(doc["state"], 0)
         if inp.state == "failed":
             if current >= DELIVERY_RANK["delivered"]:
@@ -741,8 +953,9 @@ class Engine:
             raise Rejected(f"{cmd.kind}.conversation_id is required")
         conv = ws.conversations.get(cmd.conversation_id)
         if conv is None or conv.brand_id != cmd.brand_id:
-            raise Rejected(f"{cmd.kind}.conversation_id {cmd.conversation_id!r} is not a conversation of brand "
-                           f"{cmd.brand_id!r}")
+            raise Rejected(
+                f"{cmd.kind}.conversation_id {cmd.conversation_id!r} is not a conversation of brand {cmd.brand_id!r}"
+            )
         f = cmd.fields
         ws.dirty_conversations.add(conv.id)
         if cmd.kind == "assign_conversation":
@@ -757,9 +970,16 @@ class Engine:
         elif cmd.kind == "reply_to_conversation":
             self._reply(ws, conv, cmd, emit)
         elif cmd.kind == "add_internal_note":
-            doc = {"_id": self.derive(cmd.event_id, "note"), "conversation_id": conv.id, "brand_id": conv.brand_id,
-                   "author": "agent", "agent_id": cmd.agent_id, "internal": True, "text": f.get("text", ""),
-                   "at": cmd.at}
+            doc = {
+                "_id": self.derive(cmd.event_id, "note"),
+                "conversation_id": conv.id,
+                "brand_id": conv.brand_id,
+                "author": "agent",
+                "agent_id": cmd.agent_id,
+                "internal": True,
+                "text": f.get("text", ""),
+                "at": cmd.at,
+            }
             ws.new_messages.append(doc)
             ws.history.setdefault(conv.id, []).append(doc)
             emit.event(conv, "internal_note_added", agent_id=cmd.agent_id)
@@ -772,7 +992,9 @@ class Engine:
         elif cmd.kind == "set_conversation_status":
             status = f.get("status", "")
             if status not in AGENT_SETTABLE:
-                raise Rejected(f"set_conversation_status.status must be one of {sorted(AGENT_SETTABLE)}, got {status!r}")
+                raise Rejected(
+                    f"set_conversation_status.status must be one of {sorted(AGENT_SETTABLE)}, got {status!r}"
+                )
             if conv.status == RESOLVED:
                 raise Rejected("set_conversation_status: the conversation is resolved; reopen it first")
             if status == ASSIGNED and not conv.assignee_id:
@@ -814,33 +1036,50 @@ class Engine:
         if not cmd.agent_id:
             raise Rejected("AgentCommand.agent_id is required for a reply")
         if conv.status == BOT:
-            emit.event(conv, "conversation_handed_off", reason=bot.AGENT_TOOK_OVER,
-                       summary=f"Agent {cmd.agent_id} took over from the bot.")
-        if conv.status in (BOT, QUEUED) or (conv.status != RESOLVED and conv.assignee_id != cmd.agent_id
-                                            and not conv.assignee_id):
-            self._assign_directly(ws, conv, cmd.agent_id, routing.AGENT_REPLIED,
-                                  f"{cmd.agent_id} replied to the customer", emit)
+            emit.event(
+                conv,
+                "conversation_handed_off",
+                reason=bot.AGENT_TOOK_OVER,
+                summary=f"Agent {cmd.agent_id} took over from the bot.",
+            )
+        if conv.status in (BOT, QUEUED) or (
+            conv.status != RESOLVED and conv.assignee_id != cmd.agent_id and not conv.assignee_id
+        ):
+            self._assign_directly(
+                ws, conv, cmd.agent_id, routing.AGENT_REPLIED, f"{cmd.agent_id} replied to the customer", emit
+            )
         conv.reply_ids = [*conv.reply_ids, reply_id][-REPLY_IDS_KEPT:]
         conv.human_involved = True
         conv.contacts_since_human_reply = 0
         conv.repeat_contact_reported = False
         conv.updated_at = cmd.at
         intent_id = self.derive("agent_reply", conv.brand_id, conv.id, reply_id)
-        doc = {"_id": self.derive("agent_reply_message", conv.brand_id, conv.id, reply_id),
-               "conversation_id": conv.id, "brand_id": conv.brand_id, "author": "agent", "agent_id": cmd.agent_id,
-               "channel": conv.channel, "text": text, "attachments": list(f.get("attachments", [])),
-               "reply_id": reply_id, "intent_id": intent_id, "at": cmd.at}
+        doc = {
+            "_id": self.derive("agent_reply_message", conv.brand_id, conv.id, reply_id),
+            "conversation_id": conv.id,
+            "brand_id": conv.brand_id,
+            "author": "agent",
+            "agent_id": cmd.agent_id,
+            "channel": conv.channel,
+            "text": text,
+            "attachments": list(f.get("attachments", [])),
+            "reply_id": reply_id,
+            "intent_id": intent_id,
+            "at": cmd.at,
+        }
         ws.new_messages.append(doc)
         ws.history.setdefault(conv.id, []).append(doc)
         emit.event(conv, "agent_replied", agent_id=cmd.agent_id, reply_id=reply_id, intent_id=intent_id)
-        emit.notify(conv, "agent_reply", intent_id=intent_id, template="", text=text,
-                    variables={"agent_id": cmd.agent_id})
+        emit.notify(
+            conv, "agent_reply", intent_id=intent_id, template="", text=text, variables={"agent_id": cmd.agent_id}
+        )
 
     def _presence(self, ws: Workspace, cmd: CommandIn, emit: _Emitter) -> None:
         agent = ws.agents.get(cmd.brand_id, {}).get(cmd.agent_id)
         if agent is None:
-            raise Rejected(f"set_agent_presence: {cmd.agent_id!r} is not an agent of {cmd.brand_id!r} "
-                           f"(add it to routing.yaml)")
+            raise Rejected(
+                f"set_agent_presence: {cmd.agent_id!r} is not an agent of {cmd.brand_id!r} (add it to routing.yaml)"
+            )
         presence = cmd.fields.get("presence", "")
         if presence not in (ONLINE, "away", OFFLINE):
             raise Rejected(f"set_agent_presence.presence must be online, away or offline, got {presence!r}")
@@ -857,8 +1096,10 @@ class Engine:
         merged_id = cmd.fields.get("merged_customer_id", "")
         surviving, merged = ws.customers.get(surviving_id), ws.customers.get(merged_id)
         if surviving is None or merged is None or surviving.brand_id != cmd.brand_id or merged.brand_id != cmd.brand_id:
-            raise Rejected(f"merge_customers: both customers must exist in brand {cmd.brand_id!r} "
-                           f"(surviving {surviving_id!r}, merged {merged_id!r})")
+            raise Rejected(
+                f"merge_customers: both customers must exist in brand {cmd.brand_id!r} "
+                f"(surviving {surviving_id!r}, merged {merged_id!r})"
+            )
         if surviving_id == merged_id:
             raise Rejected("merge_customers: a customer cannot be merged into itself")
         if merged.merged_into == surviving_id:
@@ -885,6 +1126,7 @@ class Engine:
         ws.dirty_customers.update({surviving_id, merged_id})
         target = ws.conversations.get(surviving.last_conversation_id)
         if target is None:
-            target = Conversation(id="", brand_id=cmd.brand_id, customer_id=surviving_id, opened_at=cmd.at,
-                                  channel="", status="")
+            target = Conversation(
+                id="", brand_id=cmd.brand_id, customer_id=surviving_id, opened_at=cmd.at, channel="", status=""
+            )
         emit.event(target, "customers_merged", surviving_customer_id=surviving_id, merged_customer_id=merged_id)

@@ -4,6 +4,7 @@ Strong signals only: an email address, a phone number (WhatsApp ids are phone nu
 provider id, a chat session id, or handles that arrive together on one order or chat start.
 A display name is never a signal. Two profiles are joined only by an explicit merge command.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,7 @@ def expand(handles: list[Handle]) -> list[Handle]:
 class IdentityDecision:
     customer_id: str
     created: bool
-    new_handles: list[Handle] = field(default_factory=list)      # to add to the index for customer_id
+    new_handles: list[Handle] = field(default_factory=list)  # to add to the index for customer_id
     conflicting_customers: list[str] = field(default_factory=list)  # other profiles seen; never auto-merged
 
 

@@ -1,4 +1,5 @@
 """What the router reacts to, decoded from the wire into plain values (see adapters/codec.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ class MessageIn:
     sent_at: datetime
     text: str = ""
     display_name: str = ""
-    language: str = ""               # detected (adapter) or "" when unknown
+    language: str = ""  # detected (adapter) or "" when unknown
     language_hint: str = ""
     attachments: tuple[dict, ...] = ()
     email_message_id: str = ""
@@ -37,7 +38,7 @@ class CallIn:
     event_id: str
     brand_id: str
     call_id: str
-    state: str                        # queued, ringing, in_progress, completed, ...
+    state: str  # queued, ringing, in_progress, completed, ...
     occurred_at: datetime
     caller: Handle | None
     agent_id: str = ""
@@ -79,7 +80,7 @@ class DeliveryIn:
     brand_id: str
     provider: str
     provider_message_id: str
-    state: str                        # queued, sent, delivered, read, failed
+    state: str  # queued, sent, delivered, read, failed
     occurred_at: datetime
     error_code: str = ""
 

@@ -3,6 +3,7 @@
 Enumerations are strings here (mapped to protobuf enums at the edge) so the domain stays free of
 generated code and every document stored in MongoDB is readable by a person.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -23,15 +24,22 @@ OPEN_STATUSES = frozenset(STATUSES) - {RESOLVED}
 LOW, NORMAL, HIGH, URGENT = 1, 2, 3, 4
 PRIORITY_NAMES = {LOW: "low", NORMAL: "normal", HIGH: "high", URGENT: "urgent"}
 
-CHANNELS = ("email", "chat", "phone", "sms", "whatsapp", "messenger", "vk", "telegram", "web_form",
-            "marketplace")
+CHANNELS = ("email", "chat", "phone", "sms", "whatsapp", "messenger", "vk", "telegram", "web_form", "marketplace")
 
 # Agent presence.
 ONLINE, AWAY, OFFLINE = "online", "away", "offline"
 
 # Handle kinds (values of the wire enum, lower-case).
 EMAIL, PHONE, WHATSAPP_ID, MESSENGER_PSID, VK_ID, TELEGRAM_ID, CHAT_SESSION, MARKETPLACE_ID = (
-    "email", "phone", "whatsapp_id", "messenger_psid", "vk_id", "telegram_id", "chat_session", "marketplace_id")
+    "email",
+    "phone",
+    "whatsapp_id",
+    "messenger_psid",
+    "vk_id",
+    "telegram_id",
+    "chat_session",
+    "marketplace_id",
+)
 
 
 def raise_priority(priority: int, levels: int = 1) -> int:
@@ -69,7 +77,7 @@ class Customer(_Doc):
     brand_id: str
     created_at: datetime
     name: str = ""
-    handles: list[dict] = field(default_factory=list)   # [{"kind":..., "value":...}]
+    handles: list[dict] = field(default_factory=list)  # [{"kind":..., "value":...}]
     order_ids: list[str] = field(default_factory=list)
     vip: bool = False
     last_conversation_id: str = ""
@@ -94,7 +102,7 @@ class Conversation(_Doc):
     reassignment_count: int = 0
     reopen_count: int = 0
     region: str = ""
-    reply_handle: dict = field(default_factory=dict)        # {"kind":..., "value":...}
+    reply_handle: dict = field(default_factory=dict)  # {"kind":..., "value":...}
     email_threading: dict = field(default_factory=dict)
     customer_name: str = ""
     order_ids: list[str] = field(default_factory=list)
@@ -116,15 +124,16 @@ class Conversation(_Doc):
     repeat_contact_reported: bool = False
     csat_requested: bool = False
     message_count: int = 0
-    attachments: list[dict] = field(default_factory=list)   # what the customer already sent
+    attachments: list[dict] = field(default_factory=list)  # what the customer already sent
     handoffs: list[dict] = field(default_factory=list)
     chat_session_id: str = ""
-    calls: dict = field(default_factory=dict)               # call_id -> {"ringing_at": ...}
+    calls: dict = field(default_factory=dict)  # call_id -> {"ringing_at": ...}
     escalations_acknowledged: list[str] = field(default_factory=list)
     csat_score: int = 0
-    booked_class: str = ""                                   # capacity class booked on the assignee
+    booked_class: str = ""  # capacity class booked on the assignee
     channel_counts: dict[str, int] = field(default_factory=dict)
-    reply_ids: list[str] = field(default_factory=list)       # agent replies applied (client idempotency)
+    reply_ids: list[str] = field(default_factory=list)  # agent replies applied (client idempotency)
+    assignment_history: list[dict] = field(default_factory=list)  # who got it, when, by which rule and why
 
     @property
     def is_open(self) -> bool:
@@ -140,15 +149,15 @@ class Agent(_Doc):
     agent_id: str
     name: str = ""
     queues: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)        # "*" = any
-    channels: list[str] = field(default_factory=list)         # capacity classes: chat, email, phone
-    product_lines: list[str] = field(default_factory=list)    # empty = any
+    languages: list[str] = field(default_factory=list)  # "*" = any
+    channels: list[str] = field(default_factory=list)  # capacity classes: chat, email, phone
+    product_lines: list[str] = field(default_factory=list)  # empty = any
     vip: bool = False
-    capacity: dict[str, int] = field(default_factory=dict)    # per capacity class
-    load: dict[str, int] = field(default_factory=dict)        # per capacity class
-    active: list[str] = field(default_factory=list)           # conversation ids held
+    capacity: dict[str, int] = field(default_factory=dict)  # per capacity class
+    load: dict[str, int] = field(default_factory=dict)  # per capacity class
+    active: list[str] = field(default_factory=list)  # conversation ids held
     presence: str = OFFLINE
-    idle_since: datetime | None = None                        # last assignment, or coming online
+    idle_since: datetime | None = None  # last assignment, or coming online
 
     def spare(self, capacity_class: str) -> int:
         return self.capacity.get(capacity_class, 0) - self.load.get(capacity_class, 0)
@@ -168,7 +177,7 @@ class QueueEntry(_Doc):
     enqueued_at: datetime
     product_line: str = ""
     vip: bool = False
-    preferred_agent: str = ""        # sticky: the previous assignee
+    preferred_agent: str = ""  # sticky: the previous assignee
     last_notified_position: int = 0
 
 
@@ -198,7 +207,7 @@ class OrderRecord(_Doc):
     tracking_url: str = ""
     estimated_delivery: datetime | None = None
     reason: str = ""
-    history: list[dict] = field(default_factory=list)   # [{"kind":..., "at":...}]
+    history: list[dict] = field(default_factory=list)  # [{"kind":..., "at":...}]
 
 
 @dataclass(slots=True)

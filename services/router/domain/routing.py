@@ -10,6 +10,7 @@ Rules, in order:
 Waiting order: priority (high first), then synchronous channels (chat, phone) before email,
 then age (oldest first).
 """
+
 from __future__ import annotations
 
 import math
@@ -67,22 +68,34 @@ def choose_agent(entry: QueueEntry, agents: Iterable[Agent]) -> Choice | None:
     if entry.preferred_agent:
         for agent in eligible:
             if agent.agent_id == entry.preferred_agent:
-                return Choice(agent.agent_id, STICKY,
-                              f"previous agent {agent.agent_id} is online with {agent.spare(cls)} spare {cls} slot(s)")
+                return Choice(
+                    agent.agent_id,
+                    STICKY,
+                    f"previous agent {agent.agent_id} is online with {agent.spare(cls)} spare {cls} slot(s)",
+                )
     if len(eligible) == 1:
         only = eligible[0]
-        return Choice(only.agent_id, ONLY_ELIGIBLE,
-                      f"{only.agent_id} is the only eligible agent in queue {entry.queue} "
-                      f"({only.spare(cls)} spare {cls} slot(s))")
+        return Choice(
+            only.agent_id,
+            ONLY_ELIGIBLE,
+            f"{only.agent_id} is the only eligible agent in queue {entry.queue} "
+            f"({only.spare(cls)} spare {cls} slot(s))",
+        )
     ranked = sorted(eligible, key=lambda a: (-a.spare(cls), _idle_key(a), a.agent_id))
     best, runner_up = ranked[0], ranked[1]
     if best.spare(cls) > runner_up.spare(cls):
-        return Choice(best.agent_id, MOST_SPARE_CAPACITY,
-                      f"{best.agent_id} has the most spare {cls} capacity ({best.spare(cls)} of "
-                      f"{best.capacity.get(cls, 0)}) among {len(eligible)} eligible agents in queue {entry.queue}")
-    return Choice(best.agent_id, LONGEST_IDLE,
-                  f"{len([a for a in eligible if a.spare(cls) == best.spare(cls)])} agents tie at {best.spare(cls)} "
-                  f"spare {cls} slot(s); {best.agent_id} has been idle longest")
+        return Choice(
+            best.agent_id,
+            MOST_SPARE_CAPACITY,
+            f"{best.agent_id} has the most spare {cls} capacity ({best.spare(cls)} of "
+            f"{best.capacity.get(cls, 0)}) among {len(eligible)} eligible agents in queue {entry.queue}",
+        )
+    return Choice(
+        best.agent_id,
+        LONGEST_IDLE,
+        f"{len([a for a in eligible if a.spare(cls) == best.spare(cls)])} agents tie at {best.spare(cls)} "
+        f"spare {cls} slot(s); {best.agent_id} has been idle longest",
+    )
 
 
 def waiting_order_key(entry: QueueEntry, class_rank: dict[str, int]) -> tuple:
@@ -107,8 +120,9 @@ def release(agent: Agent, capacity_class: str, conversation_id: str) -> None:
         agent.load[capacity_class] = max(0, agent.load.get(capacity_class, 0) - 1)
 
 
-def drain(entries: Iterable[QueueEntry], agents: list[Agent], class_rank: dict[str, int],
-          now: datetime) -> list[tuple[QueueEntry, Choice]]:
+def drain(
+    entries: Iterable[QueueEntry], agents: list[Agent], class_rank: dict[str, int], now: datetime
+) -> list[tuple[QueueEntry, Choice]]:
     """Serves waiting conversations in waiting order while anyone eligible has capacity.
     A conversation nobody can take does not block the ones behind it (they may need other skills)."""
     assigned = []
@@ -132,8 +146,13 @@ def positions(entries: Iterable[QueueEntry], class_rank: dict[str, int]) -> dict
     return out
 
 
-def eta_seconds(position: int, recent_dequeues: Iterable[datetime], now: datetime, window: timedelta,
-                default_per_position: timedelta) -> int:
+def eta_seconds(
+    position: int,
+    recent_dequeues: Iterable[datetime],
+    now: datetime,
+    window: timedelta,
+    default_per_position: timedelta,
+) -> int:
     """ETA from the queue's recent handling rate: position / (conversations taken per second over the
     window). With fewer than two recent dequeues there is no rate yet: use the configured default."""
     recent = sorted(t for t in recent_dequeues if now - window <= t <= now)

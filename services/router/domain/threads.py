@@ -7,6 +7,7 @@
 A resolved conversation reopens when the customer writes back inside the reopen window;
 later, a new conversation opens.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,13 @@ def call_key(call_id: str) -> str:
     return "call:" + call_id
 
 
-def lookup_keys(*, email_in_reply_to: str = "", email_references: list[str] | tuple = (),
-                chat_session_id: str = "", call_id: str = "") -> list[str]:
+def lookup_keys(
+    *,
+    email_in_reply_to: str = "",
+    email_references: list[str] | tuple = (),
+    chat_session_id: str = "",
+    call_id: str = "",
+) -> list[str]:
     """Keys that point at an existing conversation, most specific first."""
     keys = []
     if call_id:
@@ -45,13 +51,14 @@ def lookup_keys(*, email_in_reply_to: str = "", email_references: list[str] | tu
 
 @dataclass(frozen=True, slots=True)
 class ThreadDecision:
-    action: str                       # append | reopen | open
+    action: str  # append | reopen | open
     conversation: Conversation | None  # None when action is open
-    matched_by: str                   # thread_key | customer | none
+    matched_by: str  # thread_key | customer | none
 
 
-def decide(*, by_key: Conversation | None, latest_of_customer: Conversation | None, now: datetime,
-           reopen_window: timedelta) -> ThreadDecision:
+def decide(
+    *, by_key: Conversation | None, latest_of_customer: Conversation | None, now: datetime, reopen_window: timedelta
+) -> ThreadDecision:
     for candidate, how in ((by_key, "thread_key"), (latest_of_customer, "customer")):
         if candidate is None:
             continue

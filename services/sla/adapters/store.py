@@ -44,13 +44,14 @@ class MongoTimerStore:
         for arm, partition in arms:
             # _id repeated in the replacement: nx-27017 does not copy it from the filter on upsert
             ops.append(ReplaceOne({"_id": arm.id}, {
-                "_id": arm.id, "partition": partition, "due_at": arm.due, "state": PENDING, "conversation_id": arm.conversation_id,
-                "kind": arm.kind, "metric": arm.metric, "instance": arm.instance, "level": arm.level,
+                "_id": arm.id, "partition": partition, "due_at": arm.due, "state": PENDING,
+                "conversation_id": arm.conversation_id, "kind": arm.kind, "metric": arm.metric,
+                "instance": arm.instance, "level": arm.level,
                 "reason": arm.reason}, upsert=True))
         ops.extend(DeleteOne({"_id": tid, "state": PENDING}) for tid in cancels)
         ops.extend(UpdateOne({"_id": tid}, {"$set": {"state": FIRED, "fired_at": at}}) for tid, at in fired)
         if ops:
-            await self.collection.bulk_write(ops, ordered=True)  # arm-then-cancel of one id must keep order
+            await self.collection.bulk_write(ops, ordered=False)  # one op per timer id (callers dedupe)
 
     async def pending(self, partitions):
         cursor = self.collection.find({"partition": {"$in": list(partitions)}, "state": PENDING},

@@ -12,15 +12,15 @@ no-op, so cancelling is an optimisation, never a correctness requirement.
 from __future__ import annotations
 
 import base64
-
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .calendar import Calendar, add_business_time, business_time_between
 from .policy import Policy, PolicyBook
 
 ZERO = timedelta(0)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MS = timedelta(milliseconds=1)
 # MongoDB keeps datetimes to the millisecond: a timer read back may differ from the state's
 # deadline by under 2 ms. Re-applied deadlines move by whole seconds, so 10 ms tells them apart.
@@ -161,6 +161,11 @@ class TimerArm:
     due: datetime
     reason: str = ""
 
+    def __post_init__(self) -> None:
+        # Whole milliseconds: what MongoDB keeps, so a timer reloaded after a crash has the very
+        # same due time (and therefore the same event ids) as before it.
+        self.due = self.due.replace(microsecond=self.due.microsecond - self.due.microsecond % 1000)
+
 
 @dataclass(slots=True)
 class FiredTimer:
@@ -233,6 +238,21 @@ def timer_id(conversation_id: str, metric: str, instance: int, kind: str, level:
 
 def escalation_id(conversation_id: str, metric: str, instance: int, level: int) -> str:
     return f"{conversation_id}:{metric}:{instance}:{level}"
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Exact integer milliseconds since the epoch (no float rounding)."""
+    return (moment - EPOCH) // ONE_MS
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def parse_timer_id(tid: str) -> tuple[str, str, int, str, int]:
+    """conversation|metric|instance|kind|level -> its parts (the conversation id may contain '|')."""
+    conversation_id, metric, instance, kind, level = tid.rsplit("|", 4)
+    return conversation_id, metric, int(instance), kind, int(level)
 
 
 def _us(delta: timedelta) -> int:
@@ -606,7 +626,7 @@ class Tracker:
                 template="proactive_update_third_party",
                 variables={"waiting_hours": str(round(self._policy(state.facts).proactive_update_after
                                                       .total_seconds() / 3600, 1))},
-                requested_at=now, id_parts=(timer.id, timer.due.isoformat())))
+                requested_at=now, id_parts=(timer.id, epoch_ms(timer.due))))
             out.extend(self._arm_proactive(state, timer.due))  # next update on the same schedule
             return out
         clock = state.clocks.get(timer.metric)
@@ -624,7 +644,7 @@ class Tracker:
             if fraction <= clock.warned_fraction + 1e-9 or abs(expected - timer.due) > SAME_TIME:
                 return out
             clock.warned_fraction = fraction
-            out.emits.append(self._sla(state, clock, "warning", (timer.id, timer.due.isoformat()),
+            out.emits.append(self._sla(state, clock, "warning", (timer.id, epoch_ms(timer.due)),
                                        fraction_elapsed=round(fraction, 4),
                                        seconds_left=max(0, _secs(_us(self._remaining_at(clock, now)))),
                                        detected_at=now))
@@ -634,7 +654,7 @@ class Tracker:
             clock.breached = True
             clock.breached_at = now
             clock.warned_fraction = 1.0
-            out.emits.append(self._sla(state, clock, "breached", (timer.id, timer.due.isoformat()),
+            out.emits.append(self._sla(state, clock, "breached", (timer.id, epoch_ms(timer.due)),
                                        detected_at=now,
                                        late_by_ms=int((now - clock.deadline) / ONE_MS)))
             out.extend(self._arm(state, clock, policy))
@@ -645,7 +665,8 @@ class Tracker:
                 return out
             lv = levels[timer.level - 1]
             clock.escalated_level = lv.level
-            reason = timer.reason or "sla_breached"
+            # Armed earlier than the ladder says: the ack timeout of the level below ran out.
+            reason = "not_acknowledged" if timer.due < clock.deadline + lv.after_breach - SAME_TIME else "sla_breached"
             esc_id = escalation_id(state.conversation_id, clock.metric, clock.instance, lv.level)
             late = now - clock.deadline
             out.emits.append(EscalationOut(

@@ -5,10 +5,10 @@ shared by every database on the server (reproduced: insert into dbA.coll, dbB.co
 shared session server therefore cannot isolate tests by database name; analytics' restart test
 needs a store nobody else writes to, so each test gets its own server (~0.7 s).
 """
+
 from __future__ import annotations
 
 import pytest
-
 from switchboard.common import processes
 
 

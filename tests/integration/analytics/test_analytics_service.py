@@ -4,6 +4,7 @@ Input events are published with the shared producer exactly as the router / SLA 
 publish them. The restart test compares the backlog gauges with the open conversations in the
 router's `conversations` collection (written here the way the router stores them).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,18 +19,20 @@ from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "analytics"))
 from analytics_events import T0, conversation, delivery, escalation, fulfilled, sla  # noqa: E402
-
 from switchboard.analytics.bootstrap import bootstrap  # noqa: E402
 from switchboard.analytics.settings import AnalyticsSettings  # noqa: E402
-from switchboard.common.clock import ManualClock  # noqa: E402
 from switchboard.common import metrics as bus_metrics  # noqa: E402
+from switchboard.common.clock import ManualClock  # noqa: E402
 from switchboard.common.testing import wait_for  # noqa: E402
 from switchboard.common.testing.helpers import read_raw  # noqa: E402
 from switchboard.events.v1 import common_pb2, conversation_pb2, notification_pb2  # noqa: E402
 
-STATUS = {common_pb2.CONVERSATION_STATUS_QUEUED: "queued", common_pb2.CONVERSATION_STATUS_ASSIGNED: "assigned",
-          common_pb2.CONVERSATION_STATUS_BOT: "bot",
-          common_pb2.CONVERSATION_STATUS_WAITING_ON_CUSTOMER: "waiting_on_customer"}
+STATUS = {
+    common_pb2.CONVERSATION_STATUS_QUEUED: "queued",
+    common_pb2.CONVERSATION_STATUS_ASSIGNED: "assigned",
+    common_pb2.CONVERSATION_STATUS_BOT: "bot",
+    common_pb2.CONVERSATION_STATUS_WAITING_ON_CUSTOMER: "waiting_on_customer",
+}
 CHANNELS = {common_pb2.CHANNEL_EMAIL: "email", common_pb2.CHANNEL_CHAT: "chat", common_pb2.CHANNEL_PHONE: "phone"}
 
 
@@ -41,7 +44,7 @@ class Running:
         self.app = bootstrap(settings, clock=clock, http=False, registry=self.registry)
         self.task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "Running":
+    async def __aenter__(self) -> Running:
         self.task = asyncio.create_task(self.app.service.run())
         await wait_for(lambda: all(self.app.service.readiness().values()) or self.task.done(), timeout=30)
         assert not self.task.done(), "analytics stopped during start-up"
@@ -83,9 +86,16 @@ async def publish_conversation(producer, topics, mongo_db, event) -> None:
     await mongo_db["conversations"].replace_one(
         {"_id": snap.conversation_id},
         # _id repeated in the document: nx-27017 ignores the filter's _id on an upsert
-        {"_id": snap.conversation_id, "brand_id": event.brand_id, "status": "resolved" if snap.status == common_pb2.CONVERSATION_STATUS_RESOLVED
-         else STATUS[snap.status], "channel": CHANNELS[snap.channel], "queue": snap.queue,
-         "priority": snap.priority}, upsert=True)
+        {
+            "_id": snap.conversation_id,
+            "brand_id": event.brand_id,
+            "status": "resolved" if snap.status == common_pb2.CONVERSATION_STATUS_RESOLVED else STATUS[snap.status],
+            "channel": CHANNELS[snap.channel],
+            "queue": snap.queue,
+            "priority": snap.priority,
+        },
+        upsert=True,
+    )
 
 
 @pytest.fixture
@@ -93,22 +103,33 @@ def settings(service_settings):
     return service_settings(AnalyticsSettings)
 
 
-async def test_backlog_gauges_after_restart_equal_the_true_open_counts_in_mongodb(
-        settings, producer, topics, mongo_db):
+async def test_backlog_gauges_after_restart_equal_the_true_open_counts_in_mongodb(settings, producer, topics, mongo_db):
     clock = ManualClock(T0 + timedelta(hours=1))
     brands, channels = ("acme", "globex"), list(CHANNELS)
     statuses = list(STATUS)
     async with Running(settings, clock) as first:
         for i in range(60):
-            kw = dict(brand=brands[i % 2], channel=channels[i % 3], status=statuses[i % 4],
-                      queue="vip" if i % 5 == 0 else "general",
-                      assignee_id=f"agent-{i % 7}" if statuses[i % 4] == common_pb2.CONVERSATION_STATUS_ASSIGNED else "")
-            await publish_conversation(producer, topics, mongo_db,
-                                       conversation("conversation_opened", f"c{i}", T0 + timedelta(seconds=i), **kw))
+            kw = dict(
+                brand=brands[i % 2],
+                channel=channels[i % 3],
+                status=statuses[i % 4],
+                queue="vip" if i % 5 == 0 else "general",
+                assignee_id=f"agent-{i % 7}" if statuses[i % 4] == common_pb2.CONVERSATION_STATUS_ASSIGNED else "",
+            )
+            await publish_conversation(
+                producer,
+                topics,
+                mongo_db,
+                conversation("conversation_opened", f"c{i}", T0 + timedelta(seconds=i), **kw),
+            )
             if i % 4 == 3:  # a quarter of them get resolved
                 kw["status"] = common_pb2.CONVERSATION_STATUS_RESOLVED
-                await publish_conversation(producer, topics, mongo_db,
-                                           conversation("conversation_resolved", f"c{i}", T0 + timedelta(minutes=30), **kw))
+                await publish_conversation(
+                    producer,
+                    topics,
+                    mongo_db,
+                    conversation("conversation_resolved", f"c{i}", T0 + timedelta(minutes=30), **kw),
+                )
         await producer.drain()
         truth = await true_open_counts(mongo_db)
         assert sum(truth.values()) == 45
@@ -119,18 +140,36 @@ async def test_backlog_gauges_after_restart_equal_the_true_open_counts_in_mongod
         # Straight after start-up, before any new event: rebuilt from analytics_open_conversations.
         assert second.backlog_by() == truth
         assert second.gauge("switchboard_queue_depth") == sum(v for k, v in truth.items() if k[3] == "queued")
-        assert second.gauge("switchboard_backlog_oldest_waiting_seconds", brand="acme", channel="email") == oldest_before
+        assert (
+            second.gauge("switchboard_backlog_oldest_waiting_seconds", brand="acme", channel="email") == oldest_before
+        )
         assert second.gauge("switchboard_agent_assigned_conversations") == sum(
-            v for k, v in truth.items() if k[3] == "assigned")
+            v for k, v in truth.items() if k[3] == "assigned"
+        )
         # ... and it keeps following the stream: resolve three more, open one.
         for i in (0, 1, 2):
-            await publish_conversation(producer, topics, mongo_db, conversation(
-                "conversation_resolved", f"c{i}", T0 + timedelta(hours=1), brand=brands[i % 2],
-                channel=channels[i % 3], queue="vip" if i % 5 == 0 else "general",
-                status=common_pb2.CONVERSATION_STATUS_RESOLVED))
-        await publish_conversation(producer, topics, mongo_db, conversation(
-            "conversation_opened", "c-new", T0 + timedelta(hours=1), brand="acme",
-            channel=common_pb2.CHANNEL_CHAT))
+            await publish_conversation(
+                producer,
+                topics,
+                mongo_db,
+                conversation(
+                    "conversation_resolved",
+                    f"c{i}",
+                    T0 + timedelta(hours=1),
+                    brand=brands[i % 2],
+                    channel=channels[i % 3],
+                    queue="vip" if i % 5 == 0 else "general",
+                    status=common_pb2.CONVERSATION_STATUS_RESOLVED,
+                ),
+            )
+        await publish_conversation(
+            producer,
+            topics,
+            mongo_db,
+            conversation(
+                "conversation_opened", "c-new", T0 + timedelta(hours=1), brand="acme", channel=common_pb2.CHANNEL_CHAT
+            ),
+        )
         await producer.drain()
         truth = await true_open_counts(mongo_db)
         assert sum(truth.values()) == 43
@@ -142,14 +181,18 @@ async def test_sla_figures_at_risk_and_breaches_follow_the_clock(settings, produ
     async with Running(settings, clock) as running:
         chat = dict(channel=common_pb2.CHANNEL_CHAT)
         await producer.publish(topics.conversations, conversation("conversation_opened", "s1", T0, **chat), key="s1")
-        await producer.publish(topics.sla, sla("sla_applied", "s1", deadline=T0 + timedelta(hours=1),
-                                               target_seconds=3600, **chat), key="s1")
+        await producer.publish(
+            topics.sla,
+            sla("sla_applied", "s1", deadline=T0 + timedelta(hours=1), target_seconds=3600, **chat),
+            key="s1",
+        )
         await producer.publish(topics.sla, fulfilled("s2", 300, **chat), key="s2")
         await producer.publish(topics.sla, sla("sla_breached", "s3", deadline=T0, **chat), key="s3")
         await producer.drain()
         await wait_for(lambda: running.gauge("switchboard_sla_events_total", outcome="breached") == 1, timeout=30)
-        await wait_for(lambda: "s1" in running.app.projection.open
-                       and running.app.projection.open["s1"].clocks, timeout=30)
+        await wait_for(
+            lambda: "s1" in running.app.projection.open and running.app.projection.open["s1"].clocks, timeout=30
+        )
         assert running.gauge("switchboard_sla_events_total", channel="chat", outcome="fulfilled") == 1
         assert running.gauge("switchboard_sla_first_response_seconds_bucket", channel="chat", le="300.0") == 1
         assert running.gauge("switchboard_sla_first_response_seconds_bucket", channel="chat", le="180.0") == 0
@@ -169,11 +212,20 @@ async def test_escalations_deliveries_and_csat_are_counted(settings, producer, t
     async with Running(settings, ManualClock(T0)) as running:
         await producer.publish(topics.escalations, escalation("e1", level=2), key="e1")
         await producer.publish(topics.deliveries, delivery("e1"), key="e1")
-        await producer.publish(topics.deliveries, delivery(
-            "e1", kind=notification_pb2.NOTIFICATION_KIND_PROACTIVE_UPDATE,
-            outcome=notification_pb2.DELIVERY_OUTCOME_FAILED), key="e1")
-        await producer.publish(topics.conversations, conversation(
-            "csat_recorded", "e1", T0, body=conversation_pb2.CsatRecorded(score=5)), key="e1")
+        await producer.publish(
+            topics.deliveries,
+            delivery(
+                "e1",
+                kind=notification_pb2.NOTIFICATION_KIND_PROACTIVE_UPDATE,
+                outcome=notification_pb2.DELIVERY_OUTCOME_FAILED,
+            ),
+            key="e1",
+        )
+        await producer.publish(
+            topics.conversations,
+            conversation("csat_recorded", "e1", T0, body=conversation_pb2.CsatRecorded(score=5)),
+            key="e1",
+        )
         await producer.drain()
         await wait_for(lambda: running.gauge("switchboard_csat_responses_total", score="5") == 1, timeout=30)
         await wait_for(lambda: running.gauge("switchboard_delivery_outcomes_total") == 2, timeout=30)
@@ -183,8 +235,7 @@ async def test_escalations_deliveries_and_csat_are_counted(settings, producer, t
         assert running.gauge("switchboard_delivery_outcomes_total", kind="proactive_update", outcome="failed") == 1
 
 
-async def test_poison_records_go_to_the_dlq_and_the_consumer_keeps_going(
-        settings, producer, topics, kafka_bootstrap):
+async def test_poison_records_go_to_the_dlq_and_the_consumer_keeps_going(settings, producer, topics, kafka_bootstrap):
     async with Running(settings, ManualClock(T0)) as running:
         raw = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
         await raw.start()

@@ -64,16 +64,34 @@ async def test_broker_down_gives_503_and_the_retry_is_stored_exactly_once(ingest
         replacement.stop()
 
 
-async def test_dedupe_survives_a_restart(ingest_factory, kafka_bootstrap):
+@pytest.mark.parametrize("mode", ["preload_and_tail", "lookup"])
+async def test_dedupe_survives_a_restart(ingest_factory, kafka_bootstrap, mode):
     req = p.telegram_message("once only", int(uuid.uuid4().int % 10**9))
-    first = await ingest_factory()
+    config = IngestConfig(dedupe={"mode": mode})
+    first = await ingest_factory(config)
     assert (await post(first, req)).status_code == 200
     await first.deps.dedupe.flush()
-    # A second ingest process (fresh memory) on the same store: the provider retry is caught there too.
-    second = await ingest_factory()
+    # A restarted ingest (fresh memory) on the same store: the provider retry is caught there too.
+    second = await ingest_factory(config)
     assert (await post(second, req)).status_code == 200
     stored = await records(kafka_bootstrap, first.names.inbound, min_count=1)
     assert len(stored) == 1
+
+
+async def test_replicas_learn_each_others_marks_within_the_tail_interval(ingest_factory, kafka_bootstrap):
+    config = IngestConfig(dedupe={"tail_interval_seconds": 0.2})
+    a, b = await ingest_factory(config), await ingest_factory(config)
+    req = p.whatsapp_cloud("replica A took it", "wamid." + uuid.uuid4().hex)
+    assert (await post(a, req)).status_code == 200
+    accepted_id = event_id(p.BRAND, req_dedupe_id(req))
+    await wait_for(lambda: b.deps.dedupe.knows(accepted_id), timeout=10)
+    assert (await post(b, req)).status_code == 200  # the provider's retry lands on replica B
+    assert len(await records(kafka_bootstrap, a.names.inbound, min_count=1)) == 1
+
+
+def req_dedupe_id(req) -> str:
+    import json
+    return "meta_whatsapp:" + json.loads(req.body)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
 
 
 async def test_concurrent_copies_of_one_message_store_one_event(ingest, kafka_bootstrap):
@@ -84,10 +102,11 @@ async def test_concurrent_copies_of_one_message_store_one_event(ingest, kafka_bo
     assert len(await records(kafka_bootstrap, ingest.names.inbound, min_count=1)) == 1
 
 
-async def test_dedupe_store_down_gives_503_not_a_second_event(ingest_factory, tmp_path, kafka_bootstrap):
+async def test_lookup_mode_store_down_gives_503_not_a_second_event(ingest_factory, tmp_path, kafka_bootstrap):
     port = processes.free_port()
     mongo = processes.mongo(port, tmp_path / "m.db", tmp_path).start()
-    svc = await ingest_factory(mongo={"uri": processes.mongo_uri(port), "server_selection_timeout_ms": 500})
+    svc = await ingest_factory(IngestConfig(dedupe={"mode": "lookup"}),
+                               mongo={"uri": processes.mongo_uri(port), "server_selection_timeout_ms": 500})
     mongo.stop()
     response = await post(svc, p.telegram_message("store is down", 77))
     assert response.status_code == 503 and "Retry-After" in response.headers

@@ -173,10 +173,12 @@ class RunningNotifier:
 
 
 @pytest.fixture
-async def start_notifier(service_settings):
+async def start_notifier(service_settings, namespace):
     running: list[RunningNotifier] = []
 
     async def start(config: NotifierConfig, secrets: Secrets, clock=None, **settings_overrides) -> RunningNotifier:
+        # nx-27017 shares same-named collections across databases: isolate by collection prefix.
+        settings_overrides.setdefault("collection_prefix", f"{namespace}_")
         settings = service_settings(NotifierSettings, **settings_overrides)
         svc = bootstrap(settings, clock=clock, config=config, secrets=secrets, with_http=False)
         notifier = await RunningNotifier(svc).start()

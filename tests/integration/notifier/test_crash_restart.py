@@ -24,7 +24,7 @@ def spawn(env: dict, log_path) -> processes.ManagedProcess:
 
 
 async def test_killing_the_notifier_mid_batch_and_restarting_sends_no_duplicate_customer_message(
-        receiver, smtp_server, producer, bus_topics, service_settings, tmp_path, kafka_bootstrap):
+        receiver, smtp_server, producer, bus_topics, service_settings, tmp_path, kafka_bootstrap, namespace):
     receiver.delay = 0.2
     receiver.dedupe_by_key = True  # a provider honouring Idempotency-Key, as Twilio does
     config = notifier_config(receiver.base_url, smtp_server.port,
@@ -34,7 +34,7 @@ async def test_killing_the_notifier_mid_batch_and_restarting_sends_no_duplicate_
                "brands": {"acme": {"telegram_bot_token": "1:tg"}}}
     (tmp_path / "secrets.yaml").write_text(yaml.safe_dump(secrets))
     settings = service_settings(NotifierSettings, config_dir=tmp_path, secrets_file=tmp_path / "secrets.yaml",
-                                consumer={"max_batch_records": 20})
+                                consumer={"max_batch_records": 20}, collection_prefix=f"{namespace}_")
     env = {"PATH": "/usr/bin:/bin", **settings_env(settings)}
 
     for i in range(COUNT):

@@ -1,16 +1,15 @@
 """The router on the real broker (Tansu) and store (nx-27017): every "Must show" scenario."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import httpx
-
+from router_it_kit import T0, brand_of, inbound_message, order_event, presence, resolve, running_router
 from switchboard.common import metrics as bus_metrics
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.common.testing.helpers import read_raw
 from switchboard.events.v1 import agent_pb2, common_pb2, conversation_pb2, notification_pb2, orders_pb2
-
-from router_it_kit import T0, brand_of, inbound_message, order_event, presence, resolve, running_router
 
 ONLINE = agent_pb2.PRESENCE_ONLINE
 
@@ -21,29 +20,62 @@ async def send(producer, topic, payload, key, **kw):
 
 
 async def conversation_of(db, reply_value: str, brand: str) -> dict:
-    return await wait_for(lambda: db["conversations"].find_one({"brand_id": brand, "reply_handle.value": reply_value}),
-                          timeout=20,
-                          message=f"conversation of {reply_value}")
+    return await wait_for(
+        lambda: db["conversations"].find_one({"brand_id": brand, "reply_handle.value": reply_value}),
+        timeout=20,
+        message=f"conversation of {reply_value}",
+    )
 
 
 async def test_the_same_customer_by_email_then_whatsapp_has_one_profile_and_one_history(
-        service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap):
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+):
     brand = brand_of(namespace)
     async with running_router(service_settings, namespace):
         # The shop knows both the email address and the phone number of the buyer.
-        await send(producer, topics.orders, order_event("o-1", orders_pb2.ORDER_EVENT_KIND_SHIPPED,
-                                                        ("email", "ann@example.com"), ("phone", "+49 151 12345678"),
-                                                        order_number="#1001", carrier="DHL",
-                                                        tracking_url="https://t.example/1", brand=brand), f"{brand}/o-1")
+        await send(
+            producer,
+            topics.orders,
+            order_event(
+                "o-1",
+                orders_pb2.ORDER_EVENT_KIND_SHIPPED,
+                ("email", "ann@example.com"),
+                ("phone", "+49 151 12345678"),
+                order_number="#1001",
+                carrier="DHL",
+                tracking_url="https://t.example/1",
+                brand=brand,
+            ),
+            f"{brand}/o-1",
+        )
         await wait_for(lambda: mongo_db["orders"].find_one({"_id": f"{brand}/o-1"}), timeout=20)
         email = common_pb2.EmailThreading(message_id="<m1@mail.example>", subject="My order")
-        await send(producer, topics.inbound, inbound_message(
-            "Hello, where is my order? I bought it two weeks ago.", channel="email",
-            sender=("email", "Ann@Example.com"), at=T0, email=email, brand=brand), f"{brand}/ann@example.com")
+        await send(
+            producer,
+            topics.inbound,
+            inbound_message(
+                "Hello, where is my order? I bought it two weeks ago.",
+                channel="email",
+                sender=("email", "Ann@Example.com"),
+                at=T0,
+                email=email,
+                brand=brand,
+            ),
+            f"{brand}/ann@example.com",
+        )
         conv = await conversation_of(mongo_db, "ann@example.com", brand)
-        await send(producer, topics.inbound, inbound_message(
-            "Any news? I am still waiting for the parcel.", channel="whatsapp", sender=("whatsapp_id", "4915112345678"),
-            at=T0 + timedelta(hours=1), brand=brand), f"{brand}/4915112345678")
+        await send(
+            producer,
+            topics.inbound,
+            inbound_message(
+                "Any news? I am still waiting for the parcel.",
+                channel="whatsapp",
+                sender=("whatsapp_id", "4915112345678"),
+                at=T0 + timedelta(hours=1),
+                brand=brand,
+            ),
+            f"{brand}/4915112345678",
+        )
         await wait_for(lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "message_count": 2}), timeout=20)
     assert await mongo_db["customers"].count_documents({"brand_id": brand}) == 1
     assert await mongo_db["conversations"].count_documents({"brand_id": brand}) == 1
@@ -51,29 +83,48 @@ async def test_the_same_customer_by_email_then_whatsapp_has_one_profile_and_one_
     assert stored["channels"] == ["email", "whatsapp"] and stored["order_ids"] == ["o-1"]
     history = [m async for m in mongo_db["conversation_messages"].find({"conversation_id": conv["_id"]}).sort("at", 1)]
     assert [(m["author"], m["channel"]) for m in history if m["author"] == "customer"] == [
-        ("customer", "email"), ("customer", "whatsapp")]
+        ("customer", "email"),
+        ("customer", "whatsapp"),
+    ]
     # The bot answered the order question from the linked order, once; the second turn was not repeated.
-    answers = [n for n in await read_topic(kafka_bootstrap, topics.notifications, 1, timeout=10)
-               if n.payload.kind == notification_pb2.NOTIFICATION_KIND_BOT_ANSWER]
+    answers = [
+        n
+        for n in await read_topic(kafka_bootstrap, topics.notifications, 1, timeout=10)
+        if n.payload.kind == notification_pb2.NOTIFICATION_KIND_BOT_ANSWER
+    ]
     assert "#1001" in answers[0].payload.text and "DHL" in answers[0].payload.text
     assert len({a.payload.text for a in answers}) == len(answers)
 
 
-async def test_a_renggong_fuwu_message_hands_off_on_that_turn(service_settings, namespace, producer, topics, mongo_db,
-                                                              kafka_bootstrap):
+async def test_a_renggong_fuwu_message_hands_off_on_that_turn(
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+):
     brand = brand_of(namespace)
     async with running_router(service_settings, namespace):
-        await send(producer, topics.inbound, inbound_message("我的订单在哪里？", channel="chat",
-                                                             sender=("chat_session", "s-zh"), at=T0, brand=brand), f"{brand}/s-zh")
+        await send(
+            producer,
+            topics.inbound,
+            inbound_message("我的订单在哪里？", channel="chat", sender=("chat_session", "s-zh"), at=T0, brand=brand),
+            f"{brand}/s-zh",
+        )
         conv = await conversation_of(mongo_db, "s-zh", brand)
         await wait_for(lambda: _answered(mongo_db, conv["_id"]), timeout=20)
-        await send(producer, topics.inbound, inbound_message("人工服务", channel="chat", sender=("chat_session", "s-zh"),
-                                                             at=T0 + timedelta(seconds=30), brand=brand), f"{brand}/s-zh")
+        await send(
+            producer,
+            topics.inbound,
+            inbound_message(
+                "人工服务", channel="chat", sender=("chat_session", "s-zh"), at=T0 + timedelta(seconds=30), brand=brand
+            ),
+            f"{brand}/s-zh",
+        )
         await wait_for(lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "status": "queued"}), timeout=20)
-    events = [e for e in await read_topic(kafka_bootstrap, topics.conversations, 6, timeout=10)
-              if e.key == conv["_id"].encode()]
+    events = [
+        e
+        for e in await read_topic(kafka_bootstrap, topics.conversations, 6, timeout=10)
+        if e.key == conv["_id"].encode()
+    ]
     cases = [e.case for e in events]
-    second_turn = cases[cases.index("customer_message_appended", cases.index("customer_message_appended") + 1):]
+    second_turn = cases[cases.index("customer_message_appended", cases.index("customer_message_appended") + 1) :]
     assert second_turn[:3] == ["customer_message_appended", "conversation_handed_off", "conversation_queued"]
     handoff = events[cases.index("conversation_handed_off")].payload
     assert handoff.conversation_handed_off.reason == conversation_pb2.HANDOFF_REASON_REQUESTED_HUMAN
@@ -84,7 +135,8 @@ async def test_a_renggong_fuwu_message_hands_off_on_that_turn(service_settings, 
 
 
 async def test_three_agents_two_queues_by_skill_and_capacity_hold_when_full_and_serve_on_release(
-        service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap):
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+):
     brand = brand_of(namespace)
     async with running_router(service_settings, namespace):
         for agent in ("alice", "bob", "chen"):
@@ -92,10 +144,24 @@ async def test_three_agents_two_queues_by_skill_and_capacity_hold_when_full_and_
         await wait_for(lambda: _online(mongo_db, brand), timeout=20)
 
         async def chat(session: str, text: str, offset_s: int) -> dict:
-            await send(producer, topics.inbound, inbound_message(text, channel="chat", sender=("chat_session", session),
-                                                                 at=T0 + timedelta(seconds=offset_s), brand=brand), f"{brand}/{session}")
-            return await wait_for(lambda: mongo_db["conversations"].find_one(
-                {"brand_id": brand, "reply_handle.value": session, "status": {"$in": ["assigned", "queued"]}}), timeout=20)
+            await send(
+                producer,
+                topics.inbound,
+                inbound_message(
+                    text,
+                    channel="chat",
+                    sender=("chat_session", session),
+                    at=T0 + timedelta(seconds=offset_s),
+                    brand=brand,
+                ),
+                f"{brand}/{session}",
+            )
+            return await wait_for(
+                lambda: mongo_db["conversations"].find_one(
+                    {"brand_id": brand, "reply_handle.value": session, "status": {"$in": ["assigned", "queued"]}}
+                ),
+                timeout=20,
+            )
 
         z1 = await chat("z1", "人工服务", 1)
         z2 = await chat("z2", "人工服务", 2)
@@ -113,24 +179,32 @@ async def test_three_agents_two_queues_by_skill_and_capacity_hold_when_full_and_
         assert e4["priority"] == common_pb2.PRIORITY_HIGH
         # Alice resolves one: the highest-priority waiting conversation (e4, newer than e3) is hers at once.
         await send(producer, topics.agent_commands, resolve("alice", e1["_id"], brand=brand), e1["_id"])
-        e4 = await wait_for(lambda: mongo_db["conversations"].find_one({"_id": e4["_id"], "status": "assigned"}),
-                            timeout=20)
+        e4 = await wait_for(
+            lambda: mongo_db["conversations"].find_one({"_id": e4["_id"], "status": "assigned"}), timeout=20
+        )
         assert e4["assignee_id"] == "alice"
         assert (await mongo_db["conversations"].find_one({"_id": e3["_id"]}))["status"] == "queued"
         # Chen resolves: the oldest zh conversation goes to a zh speaker with capacity.
         zh_of_chen = z1 if z1["assignee_id"] == "chen" else z2
         await send(producer, topics.agent_commands, resolve("chen", zh_of_chen["_id"], brand=brand), zh_of_chen["_id"])
-        z3 = await wait_for(lambda: mongo_db["conversations"].find_one({"_id": z3["_id"], "status": "assigned"}),
-                            timeout=20)
+        z3 = await wait_for(
+            lambda: mongo_db["conversations"].find_one({"_id": z3["_id"], "status": "assigned"}), timeout=20
+        )
         assert z3["assignee_id"] == "chen"
-    assigned = [e for e in await read_topic(kafka_bootstrap, topics.conversations, 20, timeout=10)
-                if e.case == "conversation_assigned"]
+    assigned = [
+        e
+        for e in await read_topic(kafka_bootstrap, topics.conversations, 20, timeout=10)
+        if e.case == "conversation_assigned"
+    ]
     by_conv = {e.key.decode(): e for e in assigned}
     assert all(e.payload.conversation_assigned.rule and e.payload.conversation_assigned.explanation for e in assigned)
     # Assigned the moment capacity freed: the resolve command is the cause, and the time is its time.
     release = by_conv[e4["_id"]]
     assert release.payload.conversation_assigned.rule == "only_eligible"
-    assert release.causation_id is not None and release.payload.conversation.status == common_pb2.CONVERSATION_STATUS_ASSIGNED
+    assert (
+        release.causation_id is not None
+        and release.payload.conversation.status == common_pb2.CONVERSATION_STATUS_ASSIGNED
+    )
 
 
 async def _answered(db, conversation_id: str) -> bool:
@@ -143,14 +217,24 @@ async def _online(db, brand: str) -> bool:
 
 
 async def test_queue_position_messages_are_sent_and_decrease_as_the_queue_drains(
-        service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap):
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+):
     brand = brand_of(namespace)
     async with running_router(service_settings, namespace):
         sessions = [f"q{i}" for i in range(4)]
         for i, s in enumerate(sessions):
-            await send(producer, topics.inbound, inbound_message("human please", channel="chat",
-                                                                 sender=("chat_session", s),
-                                                                 at=T0 + timedelta(seconds=i), brand=brand), f"{brand}/{s}")
+            await send(
+                producer,
+                topics.inbound,
+                inbound_message(
+                    "human please",
+                    channel="chat",
+                    sender=("chat_session", s),
+                    at=T0 + timedelta(seconds=i),
+                    brand=brand,
+                ),
+                f"{brand}/{s}",
+            )
             await conversation_of(mongo_db, s, brand)
         await wait_for(lambda: _queued(mongo_db, brand, 4), timeout=20)
         await send(producer, topics.agent_commands, presence("alice", ONLINE, brand=brand), "agent/alice")
@@ -158,8 +242,11 @@ async def test_queue_position_messages_are_sent_and_decrease_as_the_queue_drains
         taken = await mongo_db["conversations"].find_one({"brand_id": brand, "assignee_id": "alice"})
         await send(producer, topics.agent_commands, resolve("alice", taken["_id"], brand=brand), taken["_id"])
         await wait_for(lambda: _queued(mongo_db, brand, 1), timeout=20)
-    notices = [n.payload for n in await read_topic(kafka_bootstrap, topics.notifications, 1, timeout=10)
-               if n.payload.kind == notification_pb2.NOTIFICATION_KIND_QUEUE_POSITION]
+    notices = [
+        n.payload
+        for n in await read_topic(kafka_bootstrap, topics.notifications, 1, timeout=10)
+        if n.payload.kind == notification_pb2.NOTIFICATION_KIND_QUEUE_POSITION
+    ]
     last = [int(n.variables["position"]) for n in notices if n.recipient.value == "q3"]
     assert last == [4, 2, 1]
     assert {n.recipient.value for n in notices} == set(sessions)  # everyone heard on entering the queue
@@ -171,19 +258,41 @@ async def _queued(db, brand: str, n: int) -> bool:
 
 
 async def test_replaying_the_same_1000_inbound_events_changes_nothing(
-        service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap):
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+):
     brand = brand_of(namespace)
-    texts = ["where is my order?", "how long does shipping take", "I want to return it", "human please",
-             "¿dónde está mi pedido? lo necesito pronto", "人工服务", "Wo ist meine Bestellung bitte?", "hello there"]
+    texts = [
+        "where is my order?",
+        "how long does shipping take",
+        "I want to return it",
+        "human please",
+        "¿dónde está mi pedido? lo necesito pronto",
+        "人工服务",
+        "Wo ist meine Bestellung bitte?",
+        "hello there",
+    ]
     events = []
     for i in range(1000):
         customer = i % 250
         channel, kind = (("email", "email"), ("whatsapp", "whatsapp_id"), ("chat", "chat_session"))[customer % 3]
-        value = {"email": f"c{customer}@example.com", "whatsapp_id": f"4915100{customer:05d}",
-                 "chat_session": f"sess-{customer}"}[kind]
-        events.append((f"replay-{i}", inbound_message(texts[(i // 250 + customer) % len(texts)], channel=channel,
-                                                      sender=(kind, value), at=T0 + timedelta(seconds=i), brand=brand),
-                       f"{brand}/{value}"))
+        value = {
+            "email": f"c{customer}@example.com",
+            "whatsapp_id": f"4915100{customer:05d}",
+            "chat_session": f"sess-{customer}",
+        }[kind]
+        events.append(
+            (
+                f"replay-{i}",
+                inbound_message(
+                    texts[(i // 250 + customer) % len(texts)],
+                    channel=channel,
+                    sender=(kind, value),
+                    at=T0 + timedelta(seconds=i),
+                    brand=brand,
+                ),
+                f"{brand}/{value}",
+            )
+        )
 
     async def publish_all():
         for event_id, payload, key in events:
@@ -219,12 +328,22 @@ async def _state(db, brand: str) -> dict:
 
 
 async def test_bad_commands_go_to_the_dlq_and_the_ops_endpoints_answer(
-        service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap):
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+):
     brand = brand_of(namespace)
     async with running_router(service_settings, namespace, with_http=True) as router:
-        await send(producer, topics.agent_commands, resolve("alice", "no-such-conversation", brand=brand), "no-such-conversation")
-        await send(producer, topics.inbound, inbound_message("human please", channel="chat", sender=("chat_session", "ok"), brand=brand),
-                   f"{brand}/ok")
+        await send(
+            producer,
+            topics.agent_commands,
+            resolve("alice", "no-such-conversation", brand=brand),
+            "no-such-conversation",
+        )
+        await send(
+            producer,
+            topics.inbound,
+            inbound_message("human please", channel="chat", sender=("chat_session", "ok"), brand=brand),
+            f"{brand}/ok",
+        )
         await conversation_of(mongo_db, "ok", brand)
         dead = await read_topic(kafka_bootstrap, topics.dlq("agent_commands"), 1, timeout=20)
         assert b"not a conversation of brand" in dict(dead[0].raw_headers)["dlq_error"]

@@ -1,4 +1,5 @@
 """Pure-domain fixtures: config from inline documents, an engine with deterministic ids, input builders."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,7 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from switchboard.router.adapters.config_files import load_templates
 from switchboard.router.domain.config import RouterConfig, parse_bot, parse_routing
 from switchboard.router.domain.engine import Engine, Workspace
@@ -24,15 +24,34 @@ ROUTING = {
     "brands": {
         "acme": {
             "vip_customers": ["vip@example.com"],
-            "queues": [{"name": "vip", "match": {"vip": True}}, {"name": "zh", "match": {"languages": ["zh"]}},
-                       {"name": "general", "match": {}}],
+            "queues": [
+                {"name": "vip", "match": {"vip": True}},
+                {"name": "zh", "match": {"languages": ["zh"]}},
+                {"name": "general", "match": {}},
+            ],
             "agents": [
-                {"id": "alice", "queues": ["general", "vip"], "languages": ["en", "de"], "channels": ["chat", "email"],
-                 "capacity": {"chat": 2, "email": 2}, "vip": True},
-                {"id": "bob", "queues": ["general", "zh"], "languages": ["en", "zh"], "channels": ["chat", "email"],
-                 "capacity": {"chat": 1, "email": 1}},
-                {"id": "chen", "queues": ["zh"], "languages": ["zh"], "channels": ["chat", "email", "phone"],
-                 "capacity": {"chat": 1, "email": 1, "phone": 1}},
+                {
+                    "id": "alice",
+                    "queues": ["general", "vip"],
+                    "languages": ["en", "de"],
+                    "channels": ["chat", "email"],
+                    "capacity": {"chat": 2, "email": 2},
+                    "vip": True,
+                },
+                {
+                    "id": "bob",
+                    "queues": ["general", "zh"],
+                    "languages": ["en", "zh"],
+                    "channels": ["chat", "email"],
+                    "capacity": {"chat": 1, "email": 1},
+                },
+                {
+                    "id": "chen",
+                    "queues": ["zh"],
+                    "languages": ["zh"],
+                    "channels": ["chat", "email", "phone"],
+                    "capacity": {"chat": 1, "email": 1, "phone": 1},
+                },
             ],
         }
     },
@@ -42,8 +61,22 @@ BOT = {
     "version": 1,
     "defaults": {
         "keywords": {
-            "human": ["human", "agent", "representative", "人工", "人工服务", "客服", "оператор", "humano", "Mensch",
-                      "conseiller", "operatore", "オペレーター", "상담원", "atendente"],
+            "human": [
+                "human",
+                "agent",
+                "representative",
+                "人工",
+                "人工服务",
+                "客服",
+                "оператор",
+                "humano",
+                "Mensch",
+                "conseiller",
+                "operatore",
+                "オペレーター",
+                "상담원",
+                "atendente",
+            ],
             "angry": ["ridiculous", "scam", "Betrug", "骗子"],
             "urgent": ["urgent", "срочно"],
         },
@@ -53,8 +86,12 @@ BOT = {
             "shipping_time": ["how long", "cuánto tarda"],
             "return_policy": ["return", "refund", "devolución", "退货"],
         },
-        "faq": {"return_days": 45, "return_url": "https://acme.example/returns", "shipping_days_min": 3,
-                "shipping_days_max": 8},
+        "faq": {
+            "return_days": 45,
+            "return_url": "https://acme.example/returns",
+            "shipping_days_min": 3,
+            "shipping_days_max": 8,
+        },
     },
     "brands": {"acme": {}},
 }
@@ -83,10 +120,18 @@ def agents_for(config: RouterConfig, brand: str = "acme", online: tuple[str, ...
     out = {}
     for i, a in enumerate(config.brand_routing(brand).agents):
         out[a.agent_id] = Agent(
-            id=f"{brand}/{a.agent_id}", brand_id=brand, agent_id=a.agent_id, queues=list(a.queues),
-            languages=list(a.languages), channels=list(a.channels), product_lines=list(a.product_lines), vip=a.vip,
-            capacity=dict(a.capacity), presence="online" if a.agent_id in online else "offline",
-            idle_since=T0 - timedelta(minutes=10 - i) if a.agent_id in online else None)
+            id=f"{brand}/{a.agent_id}",
+            brand_id=brand,
+            agent_id=a.agent_id,
+            queues=list(a.queues),
+            languages=list(a.languages),
+            channels=list(a.channels),
+            product_lines=list(a.product_lines),
+            vip=a.vip,
+            capacity=dict(a.capacity),
+            presence="online" if a.agent_id in online else "offline",
+            idle_since=T0 - timedelta(minutes=10 - i) if a.agent_id in online else None,
+        )
     return out
 
 
@@ -100,21 +145,46 @@ def ws(config) -> Workspace:
 _ids = itertools.count(1)
 
 
-def message(text: str, *, sender: Handle | None = None, channel: str = "chat", at: datetime = T0,
-            language: str = "en", event_id: str | None = None, **kw) -> MessageIn:
-    return MessageIn(event_id=event_id or f"in-{next(_ids)}", brand_id="acme", channel=channel, provider="test",
-                     provider_message_id=f"pm-{next(_ids)}", sender=sender or Handle("email", "ann@example.com"),
-                     sent_at=at, text=text, language=language, **kw)
+def message(
+    text: str,
+    *,
+    sender: Handle | None = None,
+    channel: str = "chat",
+    at: datetime = T0,
+    language: str = "en",
+    event_id: str | None = None,
+    **kw,
+) -> MessageIn:
+    return MessageIn(
+        event_id=event_id or f"in-{next(_ids)}",
+        brand_id="acme",
+        channel=channel,
+        provider="test",
+        provider_message_id=f"pm-{next(_ids)}",
+        sender=sender or Handle("email", "ann@example.com"),
+        sent_at=at,
+        text=text,
+        language=language,
+        **kw,
+    )
 
 
 def command(kind: str, *, agent_id: str = "", at: datetime = T0, event_id: str | None = None, **fields) -> CommandIn:
-    return CommandIn(event_id=event_id or f"cmd-{next(_ids)}", brand_id="acme", agent_id=agent_id, kind=kind,
-                     at=at, fields=fields)
+    return CommandIn(
+        event_id=event_id or f"cmd-{next(_ids)}", brand_id="acme", agent_id=agent_id, kind=kind, at=at, fields=fields
+    )
 
 
 def order(order_id: str, kind: str, *handles: Handle, at: datetime = T0, **kw) -> OrderIn:
-    return OrderIn(event_id=f"ord-{next(_ids)}", brand_id="acme", order_id=order_id, kind=kind, occurred_at=at,
-                   handles=tuple(handles), **kw)
+    return OrderIn(
+        event_id=f"ord-{next(_ids)}",
+        brand_id="acme",
+        order_id=order_id,
+        kind=kind,
+        occurred_at=at,
+        handles=tuple(handles),
+        **kw,
+    )
 
 
 def cases(ws: Workspace, topic: str = "conversations") -> list[str]:

@@ -1,15 +1,14 @@
 """Bot guarantees: hand off on request in any language, never repeat, second miss hands off,
 angry/urgent/repeated hand off with raised priority, and a summary the agent can use."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-
+from router_unit_kit import T0, cases, message, order
 from switchboard.router.domain import bot
 from switchboard.router.domain.model import HIGH, NORMAL, Handle
-
-from router_unit_kit import T0, cases, message, order
 
 
 def bot_texts(ws):
@@ -20,9 +19,25 @@ def handoff(ws):
     return next(e for e in ws.effects if e.case == "conversation_handed_off")
 
 
-@pytest.mark.parametrize("text", ["human", "I want an AGENT", "representative please", "人工", "人工服务", "转客服",
-                                  "оператор!", "quiero un humano", "Mensch bitte", "un conseiller svp",
-                                  "operatore", "オペレーターお願いします", "상담원 연결", "Falar com atendente"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "human",
+        "I want an AGENT",
+        "representative please",
+        "人工",
+        "人工服务",
+        "转客服",
+        "оператор!",
+        "quiero un humano",
+        "Mensch bitte",
+        "un conseiller svp",
+        "operatore",
+        "オペレーターお願いします",
+        "상담원 연결",
+        "Falar com atendente",
+    ],
+)
 def test_an_explicit_request_for_a_human_hands_off_on_that_turn(engine, ws, text):
     engine.apply(ws, message(text))
     assert "bot_replied" not in cases(ws)
@@ -93,10 +108,15 @@ def test_messages_spread_over_time_are_not_counted_as_repeated(engine, ws):
 
 def test_order_status_is_answered_from_the_linked_order_in_the_customers_language(engine, ws):
     ann = Handle("email", "ana@example.es")
-    engine.apply(ws, order("o-1", "shipped", ann, order_number="#1001", carrier="DHL",
-                           tracking_url="https://t.example/1"))
-    engine.apply(ws, message("¿dónde está mi pedido? Lo compré hace dos semanas", sender=ann, language="es",
-                             at=T0 + timedelta(minutes=1)))
+    engine.apply(
+        ws, order("o-1", "shipped", ann, order_number="#1001", carrier="DHL", tracking_url="https://t.example/1")
+    )
+    engine.apply(
+        ws,
+        message(
+            "¿dónde está mi pedido? Lo compré hace dos semanas", sender=ann, language="es", at=T0 + timedelta(minutes=1)
+        ),
+    )
     answer = next(e for e in ws.effects if e.case == "bot_answer")
     assert answer.data["language"] == "es"
     assert "#1001" in answer.data["text"] and "DHL" in answer.data["text"] and "enviado" in answer.data["text"]

@@ -1,17 +1,16 @@
 """Conversation workflow on in-memory state: threading across channels, routing with capacity,
 queue positions, orders, CSAT, transcripts, delivery states, idempotent ids."""
+
 from __future__ import annotations
 
 import copy
 from datetime import timedelta
 
 import pytest
-
+from router_unit_kit import T0, agents_for, cases, command, message, order
 from switchboard.router.domain.engine import Rejected, Workspace
 from switchboard.router.domain.inputs import ChatEndIn, ChatStartIn, CsatIn, DeliveryIn
 from switchboard.router.domain.model import ASSIGNED, HIGH, QUEUED, RESOLVED, Handle
-
-from router_unit_kit import T0, agents_for, cases, command, message, order
 
 ANN_EMAIL = Handle("email", "ann@example.com")
 ANN_WA = Handle("whatsapp_id", "4915112345678")
@@ -40,7 +39,8 @@ def test_display_names_never_join_two_customers(engine, ws):
 
 
 def test_three_agents_two_queues_assign_by_skill_and_capacity_hold_when_full_then_serve_the_oldest_highest(
-        engine, config):
+    engine, config
+):
     ws = Workspace()
     ws.agents["acme"] = agents_for(config, online=("alice", "bob", "chen"))
     zh = [Handle("email", f"zh{i}@x.cn") for i in range(4)]
@@ -57,15 +57,30 @@ def test_three_agents_two_queues_assign_by_skill_and_capacity_hold_when_full_the
     assert assignee["en0@x.com"] == assignee["en1@x.com"] == "alice"
     assert by_customer["en2@x.com"].status == QUEUED and by_customer["en3@x.com"].status == QUEUED
     # A later urgent conversation jumps the general queue; capacity frees when alice resolves.
-    engine.apply(ws, message("agent, this is urgent", sender=Handle("email", "late@x.com"),
-                             at=T0 + timedelta(minutes=5)))
+    engine.apply(
+        ws, message("agent, this is urgent", sender=Handle("email", "late@x.com"), at=T0 + timedelta(minutes=5))
+    )
     late = next(c for c in ws.conversations.values() if c.reply_handle["value"] == "late@x.com")
     assert late.status == QUEUED and late.priority == HIGH
-    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=by_customer["en0@x.com"].id,
-                             at=T0 + timedelta(minutes=6)))
+    engine.apply(
+        ws,
+        command(
+            "resolve_conversation",
+            agent_id="alice",
+            conversation_id=by_customer["en0@x.com"].id,
+            at=T0 + timedelta(minutes=6),
+        ),
+    )
     assert late.assignee_id == "alice" and late.status == ASSIGNED
-    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=by_customer["en1@x.com"].id,
-                             at=T0 + timedelta(minutes=7)))
+    engine.apply(
+        ws,
+        command(
+            "resolve_conversation",
+            agent_id="alice",
+            conversation_id=by_customer["en1@x.com"].id,
+            at=T0 + timedelta(minutes=7),
+        ),
+    )
     assert by_customer["en2@x.com"].assignee_id == "alice"  # oldest of the remaining normal ones
     assert by_customer["en3@x.com"].status == QUEUED
     assigned = [e for e in ws.effects if e.case == "conversation_assigned"]
@@ -79,14 +94,18 @@ def test_queue_position_messages_go_out_on_entry_and_decrease_as_the_queue_drain
     for i, h in enumerate(customers):
         engine.apply(ws, message("human please", sender=h, at=T0 + timedelta(seconds=i)))
     last = customers[-1].value
-    positions = lambda: [int(e.data["variables"]["position"]) for e in ws.effects  # noqa: E731
-                         if e.case == "queue_position" and e.data["recipient"]["value"] == last]
+
+    def positions() -> list[int]:
+        return [int(e.data["variables"]["position"]) for e in ws.effects
+                if e.case == "queue_position" and e.data["recipient"]["value"] == last]
+
     assert positions() == [4]
     engine.apply(ws, command("set_agent_presence", agent_id="alice", presence="online", at=T0 + timedelta(minutes=1)))
     assert positions() == [4, 2]  # alice took two at once
     first = next(c for c in ws.conversations.values() if c.assignee_id == "alice")
-    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=first.id,
-                             at=T0 + timedelta(minutes=2)))
+    engine.apply(
+        ws, command("resolve_conversation", agent_id="alice", conversation_id=first.id, at=T0 + timedelta(minutes=2))
+    )
     assert positions() == [4, 2, 1]
     notice = [e for e in ws.effects if e.case == "queue_position"][-1]
     assert notice.data["template"] == "queue_position" and int(notice.data["variables"]["eta_seconds"]) > 0
@@ -128,11 +147,16 @@ def test_agent_reply_is_sent_with_its_text_and_marks_human_involvement(engine, c
     ws.agents["acme"] = agents_for(config, online=("alice",))
     engine.apply(ws, message("human", sender=ANN_EMAIL))
     conv = only_conversation(ws)
-    reply = command("reply_to_conversation", agent_id="alice", conversation_id=conv.id, text="Hi Ann, on it.",
-                    reply_id="r-1")
+    reply = command(
+        "reply_to_conversation", agent_id="alice", conversation_id=conv.id, text="Hi Ann, on it.", reply_id="r-1"
+    )
     engine.apply(ws, reply)
-    engine.apply(ws, command("reply_to_conversation", agent_id="alice", conversation_id=conv.id,
-                             text="Hi Ann, on it.", reply_id="r-1"))  # double submit from the desk
+    engine.apply(
+        ws,
+        command(
+            "reply_to_conversation", agent_id="alice", conversation_id=conv.id, text="Hi Ann, on it.", reply_id="r-1"
+        ),
+    )  # double submit from the desk
     notes = [e for e in ws.effects if e.case == "agent_reply"]
     assert len(notes) == 1 and notes[0].data["text"] == "Hi Ann, on it."
     assert conv.human_involved and notes[0].snapshot["human_involved"]
@@ -156,9 +180,12 @@ def test_resolution_requests_one_csat_survey_delayed_and_reopen_does_not_ask_aga
     engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=conv.id))
     engine.apply(ws, message("one more thing", sender=ANN_EMAIL, at=T0 + timedelta(minutes=10)))
     assert conv.reopen_count == 1 and conv.status == ASSIGNED and conv.assignee_id == "alice"
-    assert next(e for e in ws.effects if e.case == "conversation_assigned" and e.occurred_at > T0).data["rule"] == "sticky"
-    engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=conv.id,
-                             at=T0 + timedelta(minutes=20)))
+    assert (
+        next(e for e in ws.effects if e.case == "conversation_assigned" and e.occurred_at > T0).data["rule"] == "sticky"
+    )
+    engine.apply(
+        ws, command("resolve_conversation", agent_id="alice", conversation_id=conv.id, at=T0 + timedelta(minutes=20))
+    )
     surveys = [e for e in ws.effects if e.case == "csat_survey"]
     assert len(surveys) == 1 and surveys[0].data["not_before"] == T0 + timedelta(minutes=30)
     engine.apply(ws, CsatIn("csat-1", "acme", conv.id, 5, T0 + timedelta(hours=1)))
@@ -175,13 +202,22 @@ def test_a_resolved_conversation_far_outside_the_reopen_window_is_not_reopened(e
     assert len(ws.conversations) == 2 and conv.reopen_count == 0
 
 
-@pytest.mark.parametrize("opt_out,email,expected", [(False, "ann@example.com", True), (True, "ann@example.com", False),
-                                                    (False, "", False)])
+@pytest.mark.parametrize(
+    "opt_out,email,expected", [(False, "ann@example.com", True), (True, "ann@example.com", False), (False, "", False)]
+)
 def test_chat_transcript_goes_to_a_known_email_unless_the_customer_opted_out(engine, ws, opt_out, email, expected):
-    engine.apply(ws, ChatStartIn("cs-1", "acme", "sess-1", T0, customer_name="Ann", email=email,
-                                 transcript_opt_out=opt_out))
-    engine.apply(ws, message("how long does shipping take", sender=Handle("chat_session", "sess-1"),
-                             chat_session_id="sess-1", at=T0 + timedelta(seconds=5)))
+    engine.apply(
+        ws, ChatStartIn("cs-1", "acme", "sess-1", T0, customer_name="Ann", email=email, transcript_opt_out=opt_out)
+    )
+    engine.apply(
+        ws,
+        message(
+            "how long does shipping take",
+            sender=Handle("chat_session", "sess-1"),
+            chat_session_id="sess-1",
+            at=T0 + timedelta(seconds=5),
+        ),
+    )
     engine.apply(ws, ChatEndIn("ce-1", "acme", "sess-1", T0 + timedelta(minutes=3), "customer"))
     ended = next(e for e in ws.effects if e.case == "chat_ended")
     assert ended.data["transcript_requested"] is expected
@@ -214,8 +250,10 @@ def test_merge_moves_handles_and_conversations_to_the_surviving_profile(engine, 
     engine.apply(ws, message("hi", sender=Handle("email", "a@x.com")))
     engine.apply(ws, message("hi", sender=Handle("telegram_id", "777")))
     survivor, merged = sorted(ws.customers.values(), key=lambda c: c.handles[0]["kind"])
-    engine.apply(ws, command("merge_customers", agent_id="alice", surviving_customer_id=survivor.id,
-                             merged_customer_id=merged.id))
+    engine.apply(
+        ws,
+        command("merge_customers", agent_id="alice", surviving_customer_id=survivor.id, merged_customer_id=merged.id),
+    )
     assert merged.merged_into == survivor.id
     assert ws.customer_of("acme", Handle("telegram_id", "777")) == survivor.id
     assert all(c.customer_id == survivor.id for c in ws.conversations.values())

@@ -1,14 +1,13 @@
 """Identity resolution and threading decisions (pure)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-
+from router_unit_kit import T0
 from switchboard.router.domain import identity, threads
 from switchboard.router.domain.model import RESOLVED, Conversation, Handle
-
-from router_unit_kit import T0
 
 
 def test_email_handles_are_case_insensitive_and_phone_numbers_are_e164():
@@ -41,8 +40,15 @@ def test_two_known_profiles_in_one_contact_are_never_auto_merged():
 
 
 def conv(status="bot", resolved_at=None) -> Conversation:
-    return Conversation(id="c1", brand_id="acme", customer_id="cu", opened_at=T0, channel="email", status=status,
-                        resolved_at=resolved_at)
+    return Conversation(
+        id="c1",
+        brand_id="acme",
+        customer_id="cu",
+        opened_at=T0,
+        channel="email",
+        status=status,
+        resolved_at=resolved_at,
+    )
 
 
 def test_thread_key_names_the_conversation_even_when_the_customer_has_a_newer_one():
@@ -57,10 +63,12 @@ def test_a_new_contact_on_another_channel_joins_the_customers_open_conversation(
 
 def test_writing_back_inside_the_reopen_window_reopens_and_after_it_opens_a_new_conversation():
     resolved = conv(RESOLVED, resolved_at=T0)
-    inside = threads.decide(by_key=None, latest_of_customer=resolved, now=T0 + timedelta(hours=1),
-                            reopen_window=timedelta(days=1))
-    after = threads.decide(by_key=resolved, latest_of_customer=None, now=T0 + timedelta(days=2),
-                           reopen_window=timedelta(days=1))
+    inside = threads.decide(
+        by_key=None, latest_of_customer=resolved, now=T0 + timedelta(hours=1), reopen_window=timedelta(days=1)
+    )
+    after = threads.decide(
+        by_key=resolved, latest_of_customer=None, now=T0 + timedelta(days=2), reopen_window=timedelta(days=1)
+    )
     assert inside.action == threads.REOPEN and inside.conversation.id == "c1"
     assert after.action == threads.OPEN and after.conversation is None
 

@@ -1,26 +1,54 @@
 """Routing choice, waiting order, positions and ETA (pure)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
+from router_unit_kit import T0
 from switchboard.router.domain import routing
 from switchboard.router.domain.model import HIGH, NORMAL, URGENT, Agent, QueueEntry
 
-from router_unit_kit import T0
 
-
-def agent(agent_id, *, spare_chat=3, capacity=3, idle_min=0, presence="online", languages=("en",), queues=("q",),
-          vip=False, channels=("chat", "email")) -> Agent:
-    return Agent(id=f"acme/{agent_id}", brand_id="acme", agent_id=agent_id, queues=list(queues),
-                 languages=list(languages), channels=list(channels), vip=vip,
-                 capacity={"chat": capacity, "email": 10}, load={"chat": capacity - spare_chat}, presence=presence,
-                 idle_since=T0 - timedelta(minutes=idle_min))
+def agent(
+    agent_id,
+    *,
+    spare_chat=3,
+    capacity=3,
+    idle_min=0,
+    presence="online",
+    languages=("en",),
+    queues=("q",),
+    vip=False,
+    channels=("chat", "email"),
+) -> Agent:
+    return Agent(
+        id=f"acme/{agent_id}",
+        brand_id="acme",
+        agent_id=agent_id,
+        queues=list(queues),
+        languages=list(languages),
+        channels=list(channels),
+        vip=vip,
+        capacity={"chat": capacity, "email": 10},
+        load={"chat": capacity - spare_chat},
+        presence=presence,
+        idle_since=T0 - timedelta(minutes=idle_min),
+    )
 
 
 def entry(cid, *, priority=NORMAL, cls="chat", age_min=0, language="en", vip=False, preferred="") -> QueueEntry:
-    return QueueEntry(id=cid, brand_id="acme", queue="q", priority=priority, channel=cls, capacity_class=cls,
-                      language=language, enqueued_at=T0 - timedelta(minutes=age_min), vip=vip,
-                      preferred_agent=preferred)
+    return QueueEntry(
+        id=cid,
+        brand_id="acme",
+        queue="q",
+        priority=priority,
+        channel=cls,
+        capacity_class=cls,
+        language=language,
+        enqueued_at=T0 - timedelta(minutes=age_min),
+        vip=vip,
+        preferred_agent=preferred,
+    )
 
 
 def test_the_agent_with_most_spare_capacity_gets_the_conversation_and_the_rule_says_so():
@@ -52,17 +80,25 @@ def test_agents_without_the_skill_presence_or_capacity_are_not_eligible():
 
 
 def test_waiting_order_is_priority_then_chat_and_phone_before_email_then_age():
-    entries = [entry("old-email", cls="email", age_min=30), entry("new-chat", age_min=1),
-               entry("urgent-email", cls="email", priority=URGENT), entry("old-chat", age_min=10),
-               entry("phone", cls="phone", age_min=5)]
+    entries = [
+        entry("old-email", cls="email", age_min=30),
+        entry("new-chat", age_min=1),
+        entry("urgent-email", cls="email", priority=URGENT),
+        entry("old-chat", age_min=10),
+        entry("phone", cls="phone", age_min=5),
+    ]
     order = [e.id for e in routing.waiting_order(entries, {"chat": 0, "phone": 0, "email": 1})]
     assert order == ["urgent-email", "old-chat", "phone", "new-chat", "old-email"]
 
 
 def test_drain_serves_in_waiting_order_and_skips_what_nobody_can_take():
     agents = [agent("a", spare_chat=1, languages=("en",))]
-    entries = [entry("zh", language="zh", age_min=60), entry("young"), entry("old", age_min=5),
-               entry("high", priority=HIGH)]
+    entries = [
+        entry("zh", language="zh", age_min=60),
+        entry("young"),
+        entry("old", age_min=5),
+        entry("high", priority=HIGH),
+    ]
     assigned = routing.drain(entries, agents, {"chat": 0, "email": 1}, T0)
     assert [(e.id, c.agent_id) for e, c in assigned] == [("high", "a")]
     assert agents[0].load["chat"] == 3 and "high" in agents[0].active

@@ -86,7 +86,8 @@ class Convo:
             if not due:
                 return out
             timer = self.timers.pop(due[0].id)
-            out.extend(self._record(self.tracker.fire(self.state, timer, timer.due + 200 * timedelta(microseconds=1000))))
+            fired_at = timer.due + timedelta(milliseconds=200)
+            out.extend(self._record(self.tracker.fire(self.state, timer, fired_at)))
 
 
 def sla(emits, event=None, metric=None):

@@ -1,0 +1,208 @@
+"""Crash test: a couple of thousand conversations across channels while services die by kill -9.
+
+All five services run as real processes against the real broker and MongoDB-wire server; customer
+replies and escalations go to real local receivers (SMTP + HTTP). While traffic flows (most of it
+straight onto the inbound topic, some as signed Twilio webhooks through ingest's HTTP API, retried
+like a provider retries), a chaos task kills -9 a random service at a random moment and restarts
+it. Afterwards:
+
+1. every accepted inbound message is in MongoDB (router's conversation_messages) exactly once;
+2. every SLA event that came due fired exactly once (one warning, one breach, one escalation per
+   conversation; no timer left pending past its due time) and each escalation reached Slack once;
+3. no customer received the same notification twice;
+4. every consumer group committed everything that was produced to the topics it consumes.
+
+Bounded: CRASH_CONVERSATIONS (default 2000) over ~60 s, at most ~4 minutes on 2 cores.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from pymongo import AsyncMongoClient
+from switchboard.common.bus import EventProducer
+from switchboard.common.testing import wait_for
+from switchboard.events.v1 import sla_pb2
+
+import harness
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(330)]
+
+CONVERSATIONS = int(os.environ.get("CRASH_CONVERSATIONS", "2000"))
+HTTP_SHARE = 20            # every 20th conversation comes through ingest's HTTP API
+TRAFFIC_SECONDS = 60.0
+FIRST_RESPONSE_S = 20
+SEED = int(os.environ.get("CRASH_SEED", str(int(time.time()))))
+
+CRASH_SLA = f"""\
+# Crash test policies: one short first-response target everywhere so every conversation's SLA comes
+# due during the run, one warning, one escalation level (to ops-slack); everything else far away.
+version: 1
+priority_multipliers: {{urgent: 1.0, high: 1.0, normal: 1.0, low: 1.0}}
+calendars: []
+default_calendar: 24x7
+defaults:
+  warnings: {{fractions: [0.5]}}
+  reopen: resume
+  repeat_contact_threshold: 3
+  reassignment_threshold: 3
+  proactive_update_after: 2h
+  escalation:
+    ack_timeout: 2h
+    levels:
+      - {{name: assignee, after_breach: 0s, recipients: ["{{assignee}}"], destinations: [ops-slack]}}
+policies:
+  - id: all
+    channels: [email, web_form, chat, sms, whatsapp, messenger, vk, telegram, marketplace, phone]
+    targets:
+      first_response: {{within: {FIRST_RESPONSE_S}s, hours: calendar}}
+      resolution: {{within: 2h, hours: calendar}}
+default_policy:
+  targets:
+    first_response: {{within: {FIRST_RESPONSE_S}s, hours: calendar}}
+    resolution: {{within: 2h, hours: calendar}}
+"""
+
+
+@pytest.fixture
+def receivers():
+    box = harness.Receivers().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, receivers, tmp_path):
+    config = harness.prepare_config(tmp_path / "config", inbox_http=receivers.http_origin,
+                                    smtp_port=receivers.smtp_port, sla_yaml=CRASH_SLA)
+    s = harness.Stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path / "logs",
+                      extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false"},
+                      # Restart speed matters here; language detection is exercised elsewhere.
+                      service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false"}})
+    await asyncio.to_thread(s.start)
+    yield s
+    await asyncio.to_thread(s.stop)
+
+
+async def chaos(stack: harness.Stack, rng: random.Random, until: float, log: list) -> None:
+    """kill -9 a random service at a random moment, restart it at once; repeat until `until`."""
+    began = time.monotonic()
+    while time.monotonic() < until:
+        await asyncio.sleep(rng.uniform(3.0, 9.0))
+        name = rng.choice(harness.SERVICES)
+        service = stack.services[name]
+        if not service.running:
+            continue
+        service.kill()
+        killed = time.monotonic()
+        await asyncio.sleep(rng.uniform(0.0, 1.5))
+        await asyncio.to_thread(service.start)
+        log.append((name, round(killed - began, 1), round(time.monotonic() - killed, 1)))
+
+
+async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(stack, receivers, kafka_bootstrap,
+                                                                              namespace, mongo_db):
+    rng = random.Random(SEED)
+    topics = stack.topics
+    producer = EventProducer(stack.kafka, source="/tests/crash")
+    await producer.start()
+    http = harness.HttpTraffic(f"http://127.0.0.1:{stack.services['ingest'].port}",
+                               harness.secrets_of(stack.config_dir), run=namespace[-8:])
+    bus = harness.TopicTraffic(producer, topics, run=namespace[-8:])
+    kills: list = []
+    started = time.monotonic()
+    chaos_task = asyncio.create_task(chaos(stack, rng, started + TRAFFIC_SECONDS + FIRST_RESPONSE_S, kills))
+    try:
+        channels = ("chat", "sms", "email", "whatsapp")
+        http_sends = []
+        interval = TRAFFIC_SECONDS / CONVERSATIONS
+        for n in range(CONVERSATIONS):
+            if n % HTTP_SHARE == 0:
+                http_sends.append(asyncio.create_task(http.sms(n, f"Hi, where is my order {1000 + n}?")))
+            else:
+                await bus.send(n, channels[n % len(channels)])
+            await asyncio.sleep(max(0.0, started + (n + 1) * interval - time.monotonic()))
+        await producer.drain()
+        await asyncio.gather(*http_sends)
+        await chaos_task
+    finally:
+        chaos_task.cancel()
+        await producer.stop()
+        await http.close()
+    accepted = bus.sent + http.sent
+    assert len(accepted) == CONVERSATIONS
+    assert kills, "the chaos task killed nothing"
+    print(f"\nseed={SEED} kills (service, at s, down s)={kills} http_retries={http.retries}")
+    last_due = max(s.sent_at for s in accepted) + FIRST_RESPONSE_S
+    messages = mongo_db["conversation_messages"]
+    pmids = [s.provider_message_id for s in accepted]
+
+    async def stored() -> Counter:
+        counts: Counter = Counter()
+        async for doc in messages.find({"provider_message_id": {"$in": pmids}}, {"provider_message_id": 1}):
+            counts[doc["provider_message_id"]] += 1
+        return counts
+
+    async def all_stored():
+        return len(await stored()) == len(pmids)
+
+    await wait_for(all_stored, timeout=120, interval=1, message="every accepted message stored")
+    await wait_for(lambda: time.time() > last_due + 3, timeout=FIRST_RESPONSE_S + 30, interval=0.5)
+
+    async def caught_up():
+        return not any((await harness.lag(kafka_bootstrap, topics, namespace)).values())
+
+    await wait_for(caught_up, timeout=120, interval=2, message="consumer groups caught up")
+
+    # 1. every accepted inbound message is in MongoDB exactly once
+    counts = await stored()
+    assert set(counts) == set(pmids), f"missing: {sorted(set(pmids) - set(counts))[:10]}"
+    assert not harness.duplicates(counts.elements()), f"stored twice: {harness.duplicates(counts.elements())}"
+    conversations = [d async for d in mongo_db["conversations"].find({}, {"_id": 1})]
+    assert len(conversations) == CONVERSATIONS  # one conversation per customer, none split or lost
+
+    # 2. every due SLA event fired exactly once
+    sla_events, sla_copies = await harness.distinct_events(kafka_bootstrap, topics.sla)
+    per_clock: Counter = Counter()
+    for env in sla_events.values():
+        p = env.payload
+        if p.metric == sla_pb2.SLA_METRIC_FIRST_RESPONSE:
+            per_clock[(p.conversation.conversation_id, p.WhichOneof("event"))] += 1
+    conversation_ids = {d["_id"] for d in conversations}
+    for case in ("sla_applied", "sla_warning_raised", "sla_breached"):
+        fired = {cid: n for (cid, c), n in per_clock.items() if c == case}
+        assert set(fired) == conversation_ids, f"{case}: missing for {len(conversation_ids - set(fired))}"
+        assert all(n == 1 for n in fired.values()), f"{case} fired twice: {[k for k, n in fired.items() if n > 1][:5]}"
+    overdue = await mongo_db["sla_timers"].count_documents({"state": "pending", "due_at": {"$lt": harness.utc_ts(-5)}})
+    assert overdue == 0, f"{overdue} SLA timers still pending past their due time"
+    escalations, _ = await harness.distinct_events(kafka_bootstrap, topics.escalations)
+    per_conversation = Counter(e.payload.conversation.conversation_id for e in escalations.values())
+    assert set(per_conversation) == conversation_ids and set(per_conversation.values()) == {1}
+
+    async def slack_got_every_escalation():
+        keys = {r.key for r in receivers.snapshot() if r.path.startswith("/slack/")}
+        return len(keys) >= len(escalations)
+
+    await wait_for(slack_got_every_escalation, timeout=60, interval=1, message="escalations delivered to Slack")
+
+    # 3. no customer received the same notification twice (distinct intents with the same text to
+    #    the same address would be a duplicate no idempotency key can hide)
+    customer = [r for r in receivers.snapshot() if not r.path.startswith(("/slack/", "/crm/"))
+                and "managers@" not in r.recipient]
+    assert len({r.recipient for r in customer}) == CONVERSATIONS, "every customer got the bot's answer"
+    seen = Counter((r.recipient, r.body) for r in customer)
+    assert not harness.duplicates(seen.elements()), f"sent twice: {list(harness.duplicates(seen.elements()))[:3]}"
+    slack = Counter(r.key for r in receivers.snapshot() if r.path.startswith("/slack/"))
+    assert len(slack) == len(escalations)
+
+    # 4. consumer groups caught up (re-checked after the assertions above: nothing new arrived)
+    assert not any((lag := await harness.lag(kafka_bootstrap, topics, namespace)).values()), lag
+    print(f"customer messages={len(customer)} escalations={len(escalations)} "
+          f"resends honoured by idempotency keys={sum(receivers.resends.values())} "
+          f"sla records={sum(sla_copies.values())} (distinct {len(sla_events)}) "
+          f"elapsed={time.monotonic() - started:.0f}s")

@@ -397,6 +397,41 @@ def sla_overview() -> dict:
         8,
         8,
     )
+    L.row("By brand (outsourced centres serve several)")
+    L.add(
+        panel(
+            "bargauge",
+            "First-response attainment by brand and channel, last 1 d",
+            "One bar per brand and channel; red below 90%, green from the 95% objective.",
+            [target(attainment("1d", "brand, channel"), "{{brand}} / {{channel}}", instant=True)],
+            unit="percentunit",
+            decimals=1,
+            steps=PCT_STEPS,
+            minimum=0,
+            maximum=1,
+        ),
+        12,
+        8,
+    )
+    L.add(
+        panel(
+            "bargauge",
+            "Open and overdue conversations by brand",
+            "",
+            [
+                target(f"sum by (brand) (switchboard_backlog_conversations{{{SEL}}})", "{{brand}} open", instant=True),
+                target(
+                    f"sum by (brand) (switchboard_backlog_overdue_conversations{{{SEL}}})",
+                    "{{brand}} overdue",
+                    instant=True,
+                ),
+            ],
+            decimals=0,
+            steps=thresholds(("blue", None)),
+        ),
+        12,
+        8,
+    )
     return dashboard(
         "switchboard-sla-overview",
         "Switchboard / SLA overview",

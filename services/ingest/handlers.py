@@ -12,7 +12,7 @@ from switchboard.common.config import Secrets
 from switchboard.common.logging import get_logger
 from switchboard.ingest import metrics
 from switchboard.ingest.adapters.dedupe import DedupeGate
-from switchboard.ingest.adapters.providers.base import AdapterContext, ProviderAdapter
+from switchboard.ingest.adapters.providers.base import AdapterContext, ProviderAdapter, normalize_checked
 from switchboard.ingest.adapters.publisher import BrokerUnavailable, DurablePublisher
 from switchboard.ingest.domain.errors import NotFound
 from switchboard.ingest.domain.model import Outgoing, WebhookOutcome, WebhookRequest
@@ -107,7 +107,7 @@ async def handle_webhook(deps: IngestDeps, provider: str, brand_id: str,
     adapter = adapter_for(deps, provider)
     ctx = context(deps, brand_id)
     adapter.verify(request, ctx)          # nothing is parsed or published before the signature holds
-    outcome = adapter.normalize(request, ctx)
+    outcome = normalize_checked(adapter, request, ctx)
     accepted = await accept(deps, brand_id, outcome.events, provider=provider)
     return outcome, accepted
 

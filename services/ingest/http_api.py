@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-
 from switchboard.common.http import Readiness, add_ops_routes
 from switchboard.common.logging import get_logger
 from switchboard.events.v1 import agent_pb2
@@ -20,7 +19,12 @@ from switchboard.ingest.domain.errors import IngestError, NotFound, SignatureMis
 from switchboard.ingest.domain.model import WebhookOutcome, WebhookRequest
 from switchboard.ingest.domain.signatures import verify_bearer
 from switchboard.ingest.handlers import (
-    IngestDeps, accept, context, handle_handshake, handle_webhook, require_brand,
+    IngestDeps,
+    accept,
+    context,
+    handle_handshake,
+    handle_webhook,
+    require_brand,
 )
 
 BrandId = Annotated[str, Path(description="Brand id, as configured in the secrets file", examples=["acme"],
@@ -117,7 +121,7 @@ class ChatMessageIn(BaseModel):
 
 
 class EndChat(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ended_by": "customer"}]})
     ended_by: Literal["customer", "agent", "timeout"] = "customer"
 
 
@@ -140,6 +144,7 @@ class AgentIn(BaseModel):
 
 
 class AssignIn(AgentIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "lead-3", "assignee_id": "a-17", "queue": "orders-ru"}]})
     assignee_id: str = Field(min_length=1, max_length=200)
     queue: str = Field(default="", max_length=200)
 
@@ -153,38 +158,44 @@ class ReplyIn(AgentIn):
 
 
 class NoteIn(AgentIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a-17", "text": "Customer sent photos of the damage; refund approved."}]})
     text: str = Field(min_length=1, max_length=100_000)
 
 
 class ResolveIn(AgentIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a-17", "resolution_code": "refunded"}]})
     resolution_code: str = Field(default="", max_length=200)
 
 
 class ReopenIn(AgentIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a-17", "reason": "Replacement also arrived broken"}]})
     reason: str = Field(default="", max_length=1000)
 
 
 class StatusIn(AgentIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a-17", "status": "waiting_on_third_party", "reason": "Asked DHL for a trace"}]})
     status: Literal["waiting_on_customer", "waiting_on_third_party", "assigned"]
     reason: str = Field(default="", max_length=1000)
 
 
 class PriorityIn(AgentIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "lead-3", "priority": "urgent", "reason": "Third contact about the same order"}]})
     priority: Literal["low", "normal", "high", "urgent"]
     reason: str = Field(default="", max_length=1000)
 
 
 class PresenceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"presence": "online"}]})
     presence: Literal["online", "away", "offline"]
 
 
 class AckEscalationIn(AgentIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "lead-3", "escalation_id": "conv-1:first_response:1:2"}]})
     escalation_id: str = Field(min_length=1, max_length=300)
 
 
 class CsatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"score": 4, "comment": "Быстро и вежливо", "conversation_id": "conv-1"}]})
     score: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=5000)
     conversation_id: str = Field(default="", max_length=200)
@@ -215,6 +226,12 @@ def build_app(deps: IngestDeps, readiness: Readiness) -> FastAPI:
     async def broker_unavailable(request: Request, exc: BrokerUnavailable) -> JSONResponse:
         return JSONResponse({"error": "unavailable", "message": "event could not be stored; retry later"},
                             status_code=503, headers={"Retry-After": str(deps.config.retry_after_seconds)})
+
+    @app.exception_handler(UnicodeError)
+    async def bad_unicode(request: Request, exc: UnicodeError) -> JSONResponse:
+        # Our JSON APIs: "\ud800" parses to a str that protobuf (UTF-8) cannot carry.
+        return JSONResponse({"error": "bad_request", "message": "text contains invalid Unicode "
+                             "(an unpaired surrogate escape)"}, status_code=400)
 
     @app.exception_handler(BodyTooLarge)
     async def body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
@@ -263,6 +280,9 @@ def build_app(deps: IngestDeps, readiness: Readiness) -> FastAPI:
 
     @app.api_route("/v1/brands/{brand_id}/webhooks/{provider}", methods=["GET", "POST"], include_in_schema=False)
     async def unknown_provider(brand_id: str, provider: str) -> Response:
+        if provider in deps.providers:
+            return JSONResponse({"error": "method_not_allowed", "message": f"{provider} webhooks are POSTed"},
+                                status_code=405, headers={"Allow": "POST"})
         raise NotFound(f"unknown provider {provider!r}; known: {', '.join(sorted(deps.providers))}",
                        field="provider")
 

@@ -1,6 +1,5 @@
 """Ingest metrics (switchboard_ingest_*). Labels: provider (from the registry), outcome, stream."""
 from prometheus_client import Counter, Histogram
-
 from switchboard.common.metrics import LATENCY_BUCKETS
 
 REQUESTS = Counter("switchboard_ingest_requests", "Requests answered, by provider and outcome "

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field
-
 from switchboard.common.config import load_config
 from switchboard.common.settings import KafkaSettings, ServiceSettings
 

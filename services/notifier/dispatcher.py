@@ -4,8 +4,9 @@
   room, into a small local queue per pool (at most `concurrency * prefetch` held per pool).
 - Each pool runs at most `concurrency` sends at once, each bounded by the pool's timeout, so a
   slow or dead destination fills its own pool and nothing else.
-- Outcomes are group-committed: sends finishing together share one bulk_write; a send counts
-  as finished only when its record is durable (the id stays excluded from re-claiming until then).
+- Outcomes are group-committed: sends finishing together share one bulk_write. A send slot is
+  free again when the send returns; the entry stays held (never re-claimed) until its record is
+  durable, and held entries per pool are capped, so recording latency cannot pile up unbounded.
 - The reporter publishes DeliveryRecorded / DLQ records for final states, in batches.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
@@ -165,30 +167,37 @@ class Dispatcher:
     # ------------------------------------------------------------------ sending
     async def _deliver(self, doc: dict) -> None:
         pool = doc["pool"]
+        slot = [True]  # the send slot is given back as soon as the send returns, before recording
         try:
             with structlog.contextvars.bound_contextvars(conversation_id=doc.get("conversation_id"),
                                                          event_id=doc.get("event_id"), intent_id=doc["intent_id"],
                                                          destination=doc["destination"]):
-                await self._attempt(doc)
+                await self._attempt(doc, lambda: self._free_slot(doc, slot))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - store trouble while recording: the lease expires, it reruns
             log.error("delivery_record_failed", error=mask_string(repr(exc)))
         finally:
-            self.active[pool] -= 1
-            self.held.pop(doc["_id"], None)
-            metrics.IN_FLIGHT.labels(doc["destination_type"]).dec()
-            self._start_sends(pool)
+            self._free_slot(doc, slot)
+            self.held.pop(doc["_id"], None)  # only now may the entry be claimed again
             if len(self.queues.get(pool) or ()) < self.h.pool(pool).concurrency:
                 self.wake.set()  # running low: claim more
 
-    async def _attempt(self, doc: dict) -> None:
+    def _free_slot(self, doc: dict, slot: list[bool]) -> None:
+        if slot[0]:
+            slot[0] = False
+            self.active[doc["pool"]] -= 1
+            metrics.IN_FLIGHT.labels(doc["destination_type"]).dec()
+            self._start_sends(doc["pool"])
+
+    async def _attempt(self, doc: dict, sent: Callable[[], None]) -> None:
         started_at = self.clock.now()
         t0 = time.monotonic()
         try:
             outcome, language = await self.h.send(doc, started_at)
         except Exception as exc:  # noqa: BLE001 - a bug composing/sending counts as transient
             outcome, language = SendOutcome.retry(f"unexpected error: {type(exc).__name__}: {exc}"), ""
+        sent()
         metrics.DELIVERY_SECONDS.labels(doc["destination_type"]).observe(time.monotonic() - t0)
         metrics.ATTEMPTS.labels(doc["destination_type"], outcome.outcome.value).inc()
         now = self.clock.now()

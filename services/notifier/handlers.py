@@ -157,7 +157,8 @@ class NotifierHandlers:
             "destination_type": destination_type, "pool": destination, "kind": kind, "brand_id": brand_id,
             "conversation_id": conversation_id, "channel": channel, "language": language,
             "message_type": message_type, "message": message, "state": PENDING, "due_at": due_at.timestamp(),
-            "attempts": 0, "created_at": now.timestamp(), "updated_at": now.timestamp(), "report_due": False, "event_id": env.id,
+            "attempts": 0, "created_at": now.timestamp(), "updated_at": now.timestamp(), "report_due": False,
+            "event_id": env.id,
             "source": {"topic": env.topic or "", "partition": env.partition or 0, "offset": env.offset or 0,
                        "key": env.key, "value": env.payload.SerializeToString(),
                        "headers": [[k, v] for k, v in (env.raw_headers or env.headers())]},
@@ -178,7 +179,8 @@ class NotifierHandlers:
                                           self.config.escalation_routing)
         common = {"intent_id": intent_id, "kind": K.NOTIFICATION_KIND_ESCALATION, "brand_id": esc.brand_id,
                       "conversation_id": esc.conversation.conversation_id, "channel": esc.conversation.channel,
-                      "language": "en", "message_type": "escalation", "message": esc.SerializeToString(), "due_at": now, "now": now}
+                      "language": "en", "message_type": "escalation", "message": esc.SerializeToString(),
+                      "due_at": now, "now": now}
         if not targets:
             doc = self._base_doc(env, destination="none", destination_type="none", **common)
             return [self._as_skipped(doc, f"no destination routed for brand {esc.brand_id} level {esc.level}")]
@@ -209,7 +211,7 @@ class NotifierHandlers:
         if req.kind in (K.NOTIFICATION_KIND_TRANSCRIPT,):
             channel = common_pb2.CHANNEL_EMAIL  # transcripts go by email, whatever the chat channel
             if recipient.kind != common_pb2.HANDLE_KIND_EMAIL:
-                email = next((v for k, v in req.variables.items() if k == "customer_email"), "")
+                email = req.variables.get("customer_email", "")
                 recipient = common_pb2.ContactHandle(kind=common_pb2.HANDLE_KIND_EMAIL, value=email)
         if channel == common_pb2.CHANNEL_UNSPECIFIED:
             raise PermanentError("channel is required (on the request or its conversation)")
@@ -304,7 +306,8 @@ class NotifierHandlers:
                             raise ComposeError(f"destination {cfg.id}: signing secret '{name.strip()}' is not set")
                         keys.append(value)
                 request = signed_webhook_request(url, webhook_payload(view), keys, int(now.timestamp()), doc["_id"])
-            return await self.http.send(request, timeout=pool.timeout, api="http")
+            return await self.http.send(request, timeout=pool.timeout, api="http", pool=doc["pool"],
+                                        concurrency=pool.concurrency)
         overdue = (view.raised_at - view.deadline).total_seconds() if view.raised_at and view.deadline else None
         sla = f"{view.metric.lower()} target {format_duration(view.target_seconds)}"
         if overdue is not None:
@@ -323,8 +326,9 @@ class NotifierHandlers:
             self.config.smtp.from_address
         from_name = ((brand.from_name if brand and brand.from_name else None) or self.config.smtp.from_name).format(
             brand_name=self.config.brand_name(brand_id))
+        message_id = deterministic_message_id(doc["_id"], self.config.smtp.message_id_domain)
         return build_email(from_address=from_address, from_name=from_name, to_address=to, subject=subject, text=text,
-                           html=html, message_id=deterministic_message_id(doc["_id"], self.config.smtp.message_id_domain),
+                           html=html, message_id=message_id,
                            date=now, language=language, in_reply_to=in_reply_to, references=references,
                            extra_headers={"X-Switchboard-Intent": doc["intent_id"]})
 
@@ -332,12 +336,15 @@ class NotifierHandlers:
         req = notification_pb2.NotificationRequested.FromString(doc["message"])
         conv = req.conversation
         threading = conv.email_threading
+        csat = None
+        if req.kind == K.NOTIFICATION_KIND_CSAT_SURVEY:
+            csat = csat_links(self.config.public_base_url, req.brand_id, req.intent_id, self.config.csat.min_score,
+                              self.config.csat.max_score, conv.conversation_id)
         variables = template_variables(
             brand_name=self.config.brand_name(req.brand_id), customer_name=conv.customer_name,
             order_ids=list(conv.order_ids), conversation_id=conv.conversation_id, text=req.text,
             reply_subject=reply_subject(threading.subject), extra=dict(req.variables),
-            csat=csat_links(self.config.public_base_url, req.brand_id, req.intent_id, self.config.csat.min_score,
-                            self.config.csat.max_score, conv.conversation_id) if req.kind == K.NOTIFICATION_KIND_CSAT_SURVEY else None,
+            csat=csat,
             csat_range=(self.config.csat.min_score, self.config.csat.max_score))
         if req.kind == K.NOTIFICATION_KIND_TRANSCRIPT and not variables.get("transcript"):
             variables["transcript"] = req.text
@@ -345,8 +352,8 @@ class NotifierHandlers:
         rendered = self.catalog.render(template, doc["language"], variables)
         pool = self.pool(doc["pool"])
         if doc["destination"] == "smtp":
-            message = self._email(doc, req.brand_id, doc["recipient"],
-                                  rendered.subject or variables["reply_subject"] or self.config.brand_name(req.brand_id),
+            subject = rendered.subject or variables["reply_subject"] or self.config.brand_name(req.brand_id)
+            message = self._email(doc, req.brand_id, doc["recipient"], subject,
                                   rendered.text, rendered.html, rendered.language, now,
                                   in_reply_to=threading.message_id, references=list(threading.references))
             return await self.smtp.send(message, timeout=pool.timeout), rendered.language
@@ -358,7 +365,9 @@ class NotifierHandlers:
         request = build_send_request(api=endpoint.api, channel=channel_name(doc["channel"]), base_url=endpoint.base_url,
                                      credentials=credentials, recipient=doc["recipient"], text=rendered.text,
                                      idempotency_key=doc["_id"])
-        return await self.http.send(request, timeout=pool.timeout, api=endpoint.api), rendered.language
+        outcome = await self.http.send(request, timeout=pool.timeout, api=endpoint.api, pool=doc["pool"],
+                                       concurrency=pool.concurrency)
+        return outcome, rendered.language
 
     def next_step(self, doc: dict[str, Any], outcome: SendOutcome, attempt: int, now: datetime) -> tuple[str, float]:
         """Final state (delivered/failed) or (pending, delay seconds) after an attempt."""

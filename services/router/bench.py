@@ -8,7 +8,7 @@
   starts an embedded Tansu broker and nx-27017 (figures then include nx-27017's own ceiling:
   ~8.5k bulk upserts/s on these machines).
 
-    python -m switchboard.router.bench [--burst 2000] [--paced 500] [--rate 200] [--external]
+    python -m switchboard.router.bench [--burst 1000] [--paced 300] [--rate 50] [--external]
 """
 
 from __future__ import annotations
@@ -99,8 +99,9 @@ async def _store_ceiling(uri: str, run: str, n: int = 500) -> float:
         doc = {f"field{i}": "x" * 24 for i in range(40)}
         collection = client[run]["bench_store_ceiling"]
         started = time.perf_counter()
-        await collection.bulk_write([ReplaceOne({"_id": f"{run}-{i}"}, dict(doc), upsert=True) for i in range(n)],
-                                    ordered=False)
+        await collection.bulk_write(
+            [ReplaceOne({"_id": f"{run}-{i}"}, dict(doc), upsert=True) for i in range(n)], ordered=False
+        )
         return round(n / (time.perf_counter() - started), 1)
     finally:
         await client.close()
@@ -270,9 +271,9 @@ async def bench_routing(burst: int, paced: int, rate: float, external: bool) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--burst", type=int, default=2000, help="conversations published at once (throughput)")
-    parser.add_argument("--paced", type=int, default=500, help="conversations published at --rate (latency)")
-    parser.add_argument("--rate", type=float, default=200.0, help="paced publish rate per second")
+    parser.add_argument("--burst", type=int, default=1000, help="conversations published at once (throughput)")
+    parser.add_argument("--paced", type=int, default=300, help="conversations published at --rate (latency)")
+    parser.add_argument("--rate", type=float, default=50.0, help="paced publish rate per second")
     parser.add_argument("--external", action="store_true", help="use SWITCHBOARD_* broker and store settings")
     parser.add_argument("--skip-routing", action="store_true", help="only the in-process micro benchmarks")
     args = parser.parse_args(argv)

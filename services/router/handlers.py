@@ -85,7 +85,7 @@ class RouterHandler:
             elif effect.case == "conversation_handed_off":
                 metrics.HANDOFFS.labels(effect.data["reason"]).inc()
         for brand, queue in ws.queue.items():
-            counts: dict[str, int] = {}
+            counts = dict.fromkeys((q.name for q in self.engine.config.brand_routing(brand).queues), 0)
             for entry in queue.values():
                 counts[entry.queue] = counts.get(entry.queue, 0) + 1
             for name, n in counts.items():

@@ -302,7 +302,15 @@ def test_a_grace_period_shorter_than_the_drain_is_refused():
 
 def test_rollouts_never_drop_below_the_desired_replicas(rendered):
     for deployment in chart.find(rendered["minimal"], "Deployment"):
+        if deployment["metadata"]["name"] == "switchboard-analytics":
+            continue
         assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_analytics_runs_one_replica_and_recreates_so_gauges_are_never_reported_twice(rendered):
+    analytics = chart.one(rendered["minimal"], "Deployment", "switchboard-analytics")["spec"]
+    assert analytics["replicas"] == 1
+    assert analytics["strategy"] == {"type": "Recreate"}
 
 
 def test_spread_over_nodes_and_zones_is_on_by_default_and_can_be_hard(rendered):

@@ -38,7 +38,6 @@ from switchboard.common import processes
 from switchboard.common.bus import EventProducer
 from switchboard.common.cloudevents import derived_id
 from switchboard.common.settings import KafkaSettings
-from switchboard.common.testing.helpers import read_raw
 from switchboard.common.testing.plugin import make_test_settings, settings_env
 from switchboard.common.topics import TopicNames
 from switchboard.events.v1 import common_pb2, inbound_pb2
@@ -518,39 +517,101 @@ class HttpTraffic:
 
 
 # ------------------------------------------------------------------------------------ verification
-async def partition_ends(bootstrap: str, topic: str, timeout: float = 30.0) -> dict[int, int]:
-    """next offset per partition, computed by reading every record (Tansu's ListOffsets(latest) is
-    wrong for multi-record batches, fetching is right)."""
-    records = await read_raw(bootstrap, topic, 0, timeout=timeout)
-    ends: dict[int, int] = {}
-    for r in records:
-        ends[r.partition] = max(ends.get(r.partition, 0), r.offset + 1)
+async def _consumer(bootstrap: str, group: str | None = None) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+                                max_partition_fetch_bytes=8 << 20)
+    await consumer.start()
+    return consumer
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    await consumer._client.force_metadata_update()
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+
+
+async def _drain(consumer: AIOKafkaConsumer, tps: list[TopicPartition], keep: list | None, idle_polls: int = 2,
+                 timeout: float = 60.0) -> dict[TopicPartition, int]:
+    """Polls until every partition reached its (lower-bound) end and then `idle_polls` came back empty.
+    Returns the true next offset per partition."""
+    lower = await consumer.end_offsets(tps)
+    ends = {tp: 0 for tp in tps}
+    idle, deadline = 0, time.monotonic() + timeout
+    while idle < idle_polls:
+        batch = await consumer.getmany(*tps, timeout_ms=150, max_records=20_000)
+        for tp, records in batch.items():
+            ends[tp] = max(ends[tp], records[-1].offset + 1)
+            if keep is not None:
+                keep.extend(records)
+        reached = all(ends[tp] >= lower[tp] for tp in tps)
+        idle = idle + 1 if not batch and reached else 0
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"could not read {tps[0].topic} to its end within {timeout}s")
     return ends
 
 
-async def committed(bootstrap: str, group: str, topic: str, partitions: Iterable[int]) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
+async def partition_ends(bootstrap: str, topic: str, consumer: AIOKafkaConsumer | None = None) -> dict[int, int]:
+    """The true next offset per partition. Tansu's ListOffsets(latest) answers the base offset of
+    the last batch + 1, a lower bound: fetching from just below it returns that last batch whole."""
+    own = consumer is None
+    consumer = consumer or await _consumer(bootstrap)
     try:
-        out = {}
-        for p in partitions:
-            out[p] = await consumer.committed(TopicPartition(topic, p)) or 0
-        return out
+        tps = await _partitions(consumer, topic)
+        if not tps:
+            return {}
+        consumer.assign(tps)
+        lower = await consumer.end_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, max(0, lower[tp] - 1))
+        return {tp.partition: n for tp, n in (await _drain(consumer, tps, None)).items()}
+    finally:
+        if own:
+            await consumer.stop()
+
+
+async def read_all(bootstrap: str, topic: str) -> list:
+    """Every record of `topic` (no consumer group)."""
+    consumer = await _consumer(bootstrap)
+    try:
+        tps = await _partitions(consumer, topic)
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list = []
+        await _drain(consumer, tps, records)
+        return records
     finally:
         await consumer.stop()
 
 
+async def committed(consumer: AIOKafkaConsumer, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+    return {p: await consumer.committed(TopicPartition(topic, p)) or 0 for p in partitions}
+
+
 async def lag(bootstrap: str, topics: TopicNames, namespace: str,
               services: Iterable[str] = ("router", "sla", "analytics", "notifier")) -> dict[str, int]:
-    """Records each group has not committed yet, per "service:topic" (0 everywhere = caught up)."""
+    """Records each group has not committed yet, per "service:topic" (0 everywhere = caught up).
+    Expected ends come from what is on the topics (read, not ListOffsets)."""
     groups = consumer_groups(namespace)
+    reader = await _consumer(bootstrap)
     out = {}
-    for service in services:
-        for logical in CONSUMED[service]:
-            topic = topics.of(logical)
-            ends = await partition_ends(bootstrap, topic, timeout=2)
-            done = await committed(bootstrap, groups[service], topic, ends.keys())
-            out[f"{service}:{logical}"] = sum(max(0, ends[p] - done.get(p, 0)) for p in ends)
+    try:
+        ends_of = {}
+        for service in services:
+            for logical in CONSUMED[service]:
+                if logical not in ends_of:
+                    ends_of[logical] = await partition_ends(bootstrap, topics.of(logical), reader)
+        for service in services:
+            member = await _consumer(bootstrap, groups[service])
+            try:
+                for logical in CONSUMED[service]:
+                    ends = ends_of[logical]
+                    done = await committed(member, topics.of(logical), ends.keys())
+                    out[f"{service}:{logical}"] = sum(max(0, ends[p] - done.get(p, 0)) for p in ends)
+            finally:
+                await member.stop()
+    finally:
+        await reader.stop()
     return out
 
 
@@ -558,10 +619,9 @@ async def distinct_events(bootstrap: str, topic: str) -> tuple[dict[str, object]
     """Decoded events by ce_id, and how often each id was written (redeliveries keep the id)."""
     from switchboard.common.cloudevents import decode
 
-    records = await read_raw(bootstrap, topic, 0, timeout=10)
     by_id: dict[str, object] = {}
     copies: Counter[str] = Counter()
-    for r in records:
+    for r in await read_all(bootstrap, topic):
         env = decode(r.value, r.headers, key=r.key, topic=r.topic, partition=r.partition, offset=r.offset)
         by_id.setdefault(env.id, env)
         copies[env.id] += 1

@@ -21,15 +21,12 @@ import os
 import random
 import time
 from collections import Counter
-from pathlib import Path
 
+import harness
 import pytest
-from pymongo import AsyncMongoClient
 from switchboard.common.bus import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import sla_pb2
-
-import harness
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(330)]
 
@@ -67,6 +64,29 @@ default_policy:
     first_response: {{within: {FIRST_RESPONSE_S}s, hours: calendar}}
     resolution: {{within: 2h, hours: calendar}}
 """
+
+
+async def explain_missing(bootstrap, topics, db, missing: set) -> str:
+    """What the pipeline knows about conversations whose SLA events are missing."""
+    events, _ = await harness.distinct_events(bootstrap, topics.conversations)
+    cases: Counter = Counter()
+    partitions: Counter = Counter()
+    for env in events.values():
+        if env.payload.conversation.conversation_id in missing:
+            cases[env.payload.WhichOneof("event")] += 1
+            partitions[env.partition] += 1
+    states = await db["sla_conversations"].count_documents({"_id": {"$in": sorted(missing)}})
+    timers = await db["sla_timers"].count_documents({"conversation_id": {"$in": sorted(missing)}})
+    dlq = Counter()
+    for r in await harness.read_all(bootstrap, topics.dlq("conversations")):
+        h = dict(r.headers)
+        dlq[(h.get("dlq_group", b"").decode(), h.get("dlq_reason", b"").decode(),
+             h.get("dlq_error", b"").decode()[:200])] += 1
+    offsets = sorted((env.partition, env.offset) for env in events.values()
+                     if env.payload.conversation.conversation_id in missing)
+    return (f"their conversation events by case {dict(cases)}, by partition {dict(partitions)}; "
+            f"offsets from {offsets[:3]} to {offsets[-3:]}; "
+            f"sla_conversations docs {states}, sla_timers docs {timers}; conversations.dlq {dict(dlq)}")
 
 
 @pytest.fixture
@@ -116,6 +136,9 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
     bus = harness.TopicTraffic(producer, topics, run=namespace[-8:])
     kills: list = []
     started = time.monotonic()
+
+    def phase(what: str) -> None:
+        print(f"  {time.monotonic() - started:6.1f}s {what}", flush=True)
     chaos_task = asyncio.create_task(chaos(stack, rng, started + TRAFFIC_SECONDS + FIRST_RESPONSE_S, kills))
     try:
         channels = ("chat", "sms", "email", "whatsapp")
@@ -135,6 +158,7 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
         await producer.stop()
         await http.close()
     accepted = bus.sent + http.sent
+    phase("traffic sent")
     assert len(accepted) == CONVERSATIONS
     assert kills, "the chaos task killed nothing"
     print(f"\nseed={SEED} kills (service, at s, down s)={kills} http_retries={http.retries}")
@@ -152,12 +176,14 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
         return len(await stored()) == len(pmids)
 
     await wait_for(all_stored, timeout=120, interval=1, message="every accepted message stored")
+    phase("all stored")
     await wait_for(lambda: time.time() > last_due + 3, timeout=FIRST_RESPONSE_S + 30, interval=0.5)
 
     async def caught_up():
         return not any((await harness.lag(kafka_bootstrap, topics, namespace)).values())
 
     await wait_for(caught_up, timeout=120, interval=2, message="consumer groups caught up")
+    phase("caught up")
 
     # 1. every accepted inbound message is in MongoDB exactly once
     counts = await stored()
@@ -176,7 +202,10 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
     conversation_ids = {d["_id"] for d in conversations}
     for case in ("sla_applied", "sla_warning_raised", "sla_breached"):
         fired = {cid: n for (cid, c), n in per_clock.items() if c == case}
-        assert set(fired) == conversation_ids, f"{case}: missing for {len(conversation_ids - set(fired))}"
+        if set(fired) != conversation_ids:
+            raise AssertionError(f"{case} missing for {len(conversation_ids - set(fired))} conversations; "
+                                 + await explain_missing(kafka_bootstrap, topics, mongo_db,
+                                                         conversation_ids - set(fired)))
         assert all(n == 1 for n in fired.values()), f"{case} fired twice: {[k for k, n in fired.items() if n > 1][:5]}"
     overdue = await mongo_db["sla_timers"].count_documents({"state": "pending", "due_at": {"$lt": harness.utc_ts(-5)}})
     assert overdue == 0, f"{overdue} SLA timers still pending past their due time"
@@ -188,7 +217,14 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
         keys = {r.key for r in receivers.snapshot() if r.path.startswith("/slack/")}
         return len(keys) >= len(escalations)
 
-    await wait_for(slack_got_every_escalation, timeout=60, interval=1, message="escalations delivered to Slack")
+    try:
+        await wait_for(slack_got_every_escalation, timeout=60, interval=1, message="escalations delivered to Slack")
+    except AssertionError:
+        outbox = Counter([d.get("state") async for d in mongo_db["notifier_outbox"].find({}, {"state": 1})])
+        keys = {r.key for r in receivers.snapshot() if r.path.startswith("/slack/")}
+        raise AssertionError(f"{len(keys)} of {len(escalations)} escalations reached Slack; notifier_outbox "
+                             f"states {dict(outbox)}; notifier log: {stack.tail('notifier', 1500)}") from None
+    phase("escalations delivered")
 
     # 3. no customer received the same notification twice (distinct intents with the same text to
     #    the same address would be a duplicate no idempotency key can hide)

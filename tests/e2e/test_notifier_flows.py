@@ -1,6 +1,7 @@
 """From ingest webhooks to the customer's inbox: ingest, router and notifier run as real processes.
 
-A chat starts, the customer writes, the chat ends -> the transcript arrives by email (SMTP);
+A chat starts, the customer writes, an agent replies through the agent API (delivered to the chat
+widget endpoint), the chat ends -> the transcript arrives by email (SMTP);
 an agent resolves -> after the (shortened) CSAT delay the survey arrives once; the customer
 clicks a score link -> ingest publishes CsatAnswered and the router records it.
 """
@@ -121,6 +122,14 @@ async def test_transcript_after_chat_end_and_csat_after_resolution_start_from_in
             assert response.status_code == 202, response.text
             conversations = await read_topic(kafka_bootstrap, bus_topics.conversations, min_count=1, timeout=30)
             conversation_id = conversations[0].payload.conversation.conversation_id
+            # An agent answers through the agent actions API: the notifier carries it to the chat widget.
+            reply_text = "Ihr Paket ist heute losgeschickt worden."
+            response = await client.post(f"{ingest}/agent/conversations/{conversation_id}/reply",
+                                         json={"agent_id": "alice", "reply_id": "r-1", "text": reply_text},
+                                         headers={"Authorization": f"Bearer {AGENT_KEY}"})
+            assert response.status_code == 202, response.text
+            await wait_for(lambda: any(path.endswith("/chat/messages") and reply_text.encode() in body
+                                       for path, body in inbox.http), timeout=60, message="agent reply on chat")
             response = await client.post(f"{ingest}/chat/sessions/{session}/end", json={"ended_by": "customer"})
             assert response.status_code == 202, response.text
 
@@ -131,6 +140,7 @@ async def test_transcript_after_chat_end_and_csat_after_resolution_start_from_in
             mail = await wait_for(transcript_mail, timeout=60, message="transcript email")
             assert mail["To"] == "ana@example.com"
             assert mail["Subject"] == "Ihr Chat mit ACME Store" and mail["Content-Language"] == "de"
+            assert reply_text in mail.get_body(("plain",)).get_content()  # the agent's answer is in the transcript
 
             response = await client.post(f"{ingest}/agent/conversations/{conversation_id}/resolve",
                                          json={"agent_id": "alice", "resolution_code": "answered"},
@@ -139,7 +149,8 @@ async def test_transcript_after_chat_end_and_csat_after_resolution_start_from_in
 
             def csat_link():
                 for text in inbox.texts():
-                    found = re.search(r"http://127\.0\.0\.1:\d+/v1/brands/acme/csat/[^\s\"'<>?]+\?score=5[^\s\"'<>]*", text)
+                    found = re.search(r"http://127\.0\.0\.1:\d+/v1/brands/acme/csat/[^\s\"'<>?]+"
+                                      r"\?score=5[^\s\"'<>]*", text)
                     if found:
                         return found.group(0)
                 return None
@@ -162,6 +173,7 @@ async def test_transcript_after_chat_end_and_csat_after_resolution_start_from_in
         outcomes = {(d.payload.kind, d.payload.outcome) for d in deliveries}
         assert (notification_pb2.NOTIFICATION_KIND_TRANSCRIPT, notification_pb2.DELIVERY_OUTCOME_DELIVERED) in outcomes
         assert (notification_pb2.NOTIFICATION_KIND_CSAT_SURVEY, notification_pb2.DELIVERY_OUTCOME_DELIVERED) in outcomes
+        assert (notification_pb2.NOTIFICATION_KIND_AGENT_REPLY, notification_pb2.DELIVERY_OUTCOME_DELIVERED) in outcomes
     finally:
         for proc in reversed(started):
             proc.stop()

@@ -290,19 +290,20 @@ async def chat_traffic(stack: Stack, conversations_topic: str) -> None:
         ids = sorted(d["_id"] for d in docs)
         for n, conversation_id in enumerate(ids):
             path = f"{base}/agent/conversations/{conversation_id}"
+            calls = []
             if n % 3 == 0:
-                await client.post(f"{path}/assign", json={"agent_id": "lead", "assignee_id": "alice"}, headers=auth)
-                await client.post(
-                    f"{path}/reply",
-                    json={"agent_id": "alice", "reply_id": f"r{n}", "text": "Your parcel is on its way."},
-                    headers=auth,
-                )
+                calls += [
+                    ("assign", {"agent_id": "lead", "assignee_id": "alice"}),
+                    ("reply", {"agent_id": "alice", "reply_id": f"r{n}", "text": "Your parcel is on its way."}),
+                ]
             if n % 3 == 1:
-                await client.post(
-                    f"{path}/resolve", json={"agent_id": "alice", "resolution_code": "answered"}, headers=auth
-                )
+                calls.append(("resolve", {"agent_id": "alice", "resolution_code": "answered"}))
+            for action, body in calls:
+                r = await client.post(f"{path}/{action}", json=body, headers=auth)
+                assert r.status_code == 202, f"{action}: {r.status_code} {r.text}"
         for session in sessions[:3]:
-            await client.post(f"{base}/chat/sessions/{session}/end", json={"ended_by": "customer"})
+            r = await client.post(f"{base}/chat/sessions/{session}/end", json={"ended_by": "customer"})
+            assert r.status_code == 202, r.text
 
 
 async def synthetic_wave(producer: EventProducer, topics: TopicNames, wave: int) -> None:

@@ -36,7 +36,9 @@ def kafka_bootstrap(kafka_broker) -> str:
 
 @pytest.fixture(scope="session")
 def mongo_server(peers_dir):
-    server = processes.mongo(processes.free_port(), peers_dir / "switchboard.db", peers_dir).start()
+    # In memory: nx-27017 with a file database shares same-named collections across databases,
+    # which would break isolation by database name. Durability tests start their own file server.
+    server = processes.mongo(processes.free_port(), "memory", peers_dir).start()
     yield server
     server.stop()
 

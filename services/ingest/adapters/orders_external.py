@@ -13,7 +13,6 @@ import asyncio
 import json
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from switchboard.common.bus import EventProducer, connection_options
 from switchboard.common.logging import get_logger, mask_string
 from switchboard.common.topics import TopicNames
@@ -72,6 +71,7 @@ class OrdersExternalConsumer:
         self.group_id = group_id
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
+        self._joined = False
         self.task: asyncio.Task | None = None
 
     @property
@@ -84,17 +84,19 @@ class OrdersExternalConsumer:
             self._names.orders_external, **connection_options(kafka), group_id=self.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest", session_timeout_ms=kafka.session_timeout_ms,
             heartbeat_interval_ms=kafka.heartbeat_interval_ms, max_poll_interval_ms=kafka.max_poll_interval_ms)
-        await self._consumer.start()
+        # Joining the group takes a while; the HTTP front door must not wait for it.
         self.task = asyncio.create_task(self._run(), name="consumer:orders_external")
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self.task is not None and not self._joined:
+            self.task.cancel()  # still starting: nothing consumed, nothing to finish
         if self.task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self.task), self._settings.consumer.shutdown_timeout_seconds)
             except TimeoutError:
                 self.task.cancel()
-            except Exception:
+            except (Exception, asyncio.CancelledError):
                 pass
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
@@ -105,6 +107,8 @@ class OrdersExternalConsumer:
 
     async def _run(self) -> None:
         assert self._consumer is not None
+        await self._consumer.start()
+        self._joined = True
         settings = self._settings.consumer
         failures = 0
         while not self._stopping.is_set():
@@ -134,10 +138,16 @@ class OrdersExternalConsumer:
                 try:
                     brand, event = validate_record(record.value, record.headers,
                                                    known_brand=deps.secrets.has_brand, now=now)
-                except IngestError as exc:
+                except Exception as error:  # a poison record goes to the DLQ; it never stalls the consumer
+                    reason = b"rejected" if isinstance(error, IngestError | UnicodeError) else b"failed"
+                    exc = error if isinstance(error, IngestError) else BadRequest(
+                        "record contains invalid Unicode (an unpaired surrogate escape)" if isinstance(
+                            error, UnicodeError) else f"{type(error).__name__}: {error}", field="value")
+                    if reason == b"failed":
+                        log.error("orders_external_validation_crashed", error=mask_string(repr(error)))
                     metrics.ORDERS_EXTERNAL.labels("dlq").inc()
                     headers = [h for h in record.headers if not h[0].startswith("dlq_")] + [
-                        ("dlq_reason", b"rejected"), ("dlq_error", mask_string(exc.message)[:1000].encode()),
+                        ("dlq_reason", reason), ("dlq_error", mask_string(exc.message)[:1000].encode()),
                         ("dlq_field", (exc.field or "").encode()), ("dlq_topic", record.topic.encode()),
                         ("dlq_partition", str(record.partition).encode()),
                         ("dlq_offset", str(record.offset).encode()), ("dlq_group", self.group_id.encode())]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka.errors import KafkaError
-
 from switchboard.common.bus import EventProducer
 from switchboard.common.topics import TopicNames
 from switchboard.ingest.domain.model import Outgoing

@@ -108,5 +108,5 @@ def attachment_refs(files: list[FilePart], info: Mapping[str, object] | None = N
         size = item.get("size")
         refs.append(common_pb2.AttachmentRef(
             url=item["url"], filename=str(item.get("name") or ""), content_type=str(item.get("content-type") or ""),
-            size_bytes=size if isinstance(size, int) and size >= 0 else 0))
+            size_bytes=size if isinstance(size, int) and 0 <= size < 2**62 else 0))
     return refs

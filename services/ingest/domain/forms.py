@@ -74,7 +74,7 @@ def parse_multipart(body: bytes, content_type_header: str, charsets: dict[str, s
         else:
             raw_text.append((name, payload, part.get_content_charset()))
     # SendGrid sends the charset of each text field in a JSON `charsets` field.
-    for name, payload, charset in raw_text:
+    for name, payload, _ in raw_text:
         if name == "charsets":
             try:
                 charsets = {**(charsets or {}), **json.loads(payload.decode("utf-8"))}

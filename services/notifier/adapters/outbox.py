@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError
 
 DUPLICATE_KEY = 11000
@@ -58,11 +58,6 @@ class MongoOutbox:
             return refused - existing
         return set()
 
-    async def existing_once_keys(self, keys: list[str]) -> set[str]:
-        if not keys:
-            return set()
-        return {d["once_key"] async for d in self.collection.find({"once_key": {"$in": keys}}, {"once_key": 1})}
-
     async def candidates(self, now: datetime, exclude_pools: list[str], exclude_ids: list[str],
                          limit: int) -> list[dict]:
         """Due pending work plus in-flight work whose lease expired (its owner died)."""
@@ -92,26 +87,6 @@ class MongoOutbox:
                                                   "updated_at": now.timestamp()}}))
         await self.collection.bulk_write(ops, ordered=False)
         return [d async for d in self.collection.find({"claim": token})]
-
-    async def finish(self, doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
-                     provider_message_id: str = "", first_attempt_at: float | None = None,
-                     language: str = "") -> bool:
-        update = {"state": state, "attempts": attempts, "detail": detail, "updated_at": now.timestamp(),
-                  "provider_message_id": provider_message_id, "report_due": True, "finished_at": now.timestamp()}
-        if first_attempt_at is not None:
-            update["first_attempt_at"] = first_attempt_at
-        if language:
-            update["language"] = language
-        result = await self.collection.update_one({"_id": doc_id, "claim": claim}, {"$set": update})
-        return result.matched_count == 1
-
-    async def reschedule(self, doc_id: str, claim: str, due_at: datetime, now: datetime, attempts: int,
-                         detail: str, first_attempt_at: float) -> bool:
-        result = await self.collection.update_one(
-            {"_id": doc_id, "claim": claim},
-            {"$set": {"state": PENDING, "due_at": due_at.timestamp(), "attempts": attempts, "detail": detail,
-                      "updated_at": now.timestamp(), "first_attempt_at": first_attempt_at}})
-        return result.matched_count == 1
 
     @staticmethod
     def finish_op(doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
@@ -157,8 +132,3 @@ class MongoOutbox:
 
     async def get(self, doc_id: str) -> dict | None:
         return await self.collection.find_one({"_id": doc_id})
-
-    async def release(self, doc_id: str, claim: str) -> None:
-        """Gives a claim back (shutdown before sending) so it runs again without waiting for the lease."""
-        await self.collection.find_one_and_update({"_id": doc_id, "claim": claim, "state": IN_FLIGHT},
-                                                  {"$set": {"state": PENDING}}, return_document=ReturnDocument.AFTER)

@@ -14,7 +14,8 @@ from switchboard.notifier.domain.providers import interpret_http_response
 
 
 class HttpPort(Protocol):
-    async def send(self, request: HttpRequestSpec, *, timeout: float, api: str) -> SendOutcome: ...
+    async def send(self, request: HttpRequestSpec, *, timeout: float, api: str, pool: str = "",
+                   concurrency: int = 8) -> SendOutcome: ...
 
 
 class SmtpPort(Protocol):
@@ -22,15 +23,26 @@ class SmtpPort(Protocol):
 
 
 class HttpSender:
+    """One httpx client per destination pool, sized to the pool's concurrency: destinations never
+    share connections, and httpcore's per-request pool bookkeeping stays small."""
+
     def __init__(self, now: Callable[[], datetime]) -> None:
         self._now = now
-        # Per-destination concurrency is enforced by the dispatcher; the pool here just must not be smaller.
-        self._client = httpx.AsyncClient(limits=httpx.Limits(max_connections=512, max_keepalive_connections=64),
-                                         follow_redirects=False)
+        self._clients: dict[str, httpx.AsyncClient] = {}
 
-    async def send(self, request: HttpRequestSpec, *, timeout: float, api: str) -> SendOutcome:
+    def _client(self, pool: str, concurrency: int) -> httpx.AsyncClient:
+        client = self._clients.get(pool)
+        if client is None:
+            client = httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency,
+                                                           max_keepalive_connections=concurrency),
+                                       follow_redirects=False)
+            self._clients[pool] = client
+        return client
+
+    async def send(self, request: HttpRequestSpec, *, timeout: float, api: str, pool: str = "",
+                   concurrency: int = 8) -> SendOutcome:
         try:
-            response = await self._client.request(
+            response = await self._client(pool, concurrency).request(
                 request.method, request.url, headers=request.headers, json=request.json, data=request.form,
                 content=request.content, timeout=httpx.Timeout(timeout))
         except httpx.TimeoutException as exc:
@@ -41,7 +53,9 @@ class HttpSender:
                                        self._now(), api)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
 
 class SmtpSender:

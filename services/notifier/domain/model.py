@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"      # transient: 5xx, 429, timeout, connection error
     FAILED = "failed"    # permanent: the request itself is wrong (4xx), never worth repeating

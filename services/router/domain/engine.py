@@ -623,8 +623,13 @@ class Engine:
         ws.assignments.append((conv.id, emit.input_id, emit.at))
         conv.assignment_history = [
             *conv.assignment_history,
-            {"at": emit.at, "agent_id": choice.agent_id, "previous": previous, "rule": choice.rule,
-             "explanation": choice.explanation},
+            {
+                "at": emit.at,
+                "agent_id": choice.agent_id,
+                "previous": previous,
+                "rule": choice.rule,
+                "explanation": choice.explanation,
+            },
         ][-ASSIGNMENTS_KEPT:]
         emit.event(
             conv,

@@ -511,14 +511,12 @@ class Tracker:
         elif kind == "escalation_acknowledged":
             out.extend(self._acknowledge(state, change.escalation_id))
         elif kind == "order_linked" and change.order_kind == "delayed" and status != "resolved":
+            # Variables match the notifier's `order_delayed` template (order_id is the human-facing number).
+            variables = {"order_id": change.order_number or change.order_id, "order_ref": change.order_id,
+                         "reason": change.reason,
+                         "new_eta": change.order_eta.date().isoformat() if change.order_eta else ""}
             out.emits.append(ProactiveOut(
-                template="order_delayed",
-                variables={k: v for k, v in (("order_id", change.order_id),
-                                             ("order_number", change.order_number),
-                                             ("reason", change.reason),
-                                             ("estimated_delivery",
-                                              change.order_eta.isoformat() if change.order_eta else ""))
-                           if v},
+                template="order_delayed", variables={k: v for k, v in variables.items() if v},
                 requested_at=at, id_parts=(cause, "proactive", "order_delayed")))
 
         # Re-apply budgets when what selects the policy changed (priority, queue, channel).
@@ -623,7 +621,7 @@ class Tracker:
                 return out  # stale
             state.proactive_n += 1
             out.emits.append(ProactiveOut(
-                template="proactive_update_third_party",
+                template="still_working",  # the notifier's template for "no news yet"
                 variables={"waiting_hours": str(round(self._policy(state.facts).proactive_update_after
                                                       .total_seconds() / 3600, 1))},
                 requested_at=now, id_parts=(timer.id, epoch_ms(timer.due))))

@@ -129,7 +129,7 @@ async def test_a_redelivered_record_is_not_applied_twice(service_settings, produ
     # The same event (same ce_id) delivered twice, as a producer retry or a replay would.
     for _ in range(2):
         await producer.publish(topics.agent_commands, note("c-1"), key="c-1", event_id="once")
-    await producer.publish(topics.agent_commands, note("c-2"), key="c-2", event_id="marker-1")
+    await producer.publish(topics.agent_commands, note("c-2"), key="c-1", event_id="marker-1")
     await producer.drain()
     applied: list[str] = []
 
@@ -145,7 +145,7 @@ async def test_a_redelivered_record_is_not_applied_twice(service_settings, produ
     # A new consumer group member reading from the start again (offsets reset by a new group
     # would replay everything): the dedupe store still refuses what was applied.
     await producer.publish(topics.agent_commands, note("c-1"), key="c-1", event_id="once")
-    await producer.publish(topics.agent_commands, note("c-3"), key="c-3", event_id="marker-2")
+    await producer.publish(topics.agent_commands, note("c-3"), key="c-1", event_id="marker-2")
     await producer.drain()
     runner = runner_for(settings, topics, f"{namespace}-g", handle, producer, dedupe)
     await runner.start()

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from switchboard.common.config import Secrets
 from switchboard.common.testing.helpers import read_raw
 from switchboard.ingest.bootstrap import bootstrap

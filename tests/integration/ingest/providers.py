@@ -164,7 +164,8 @@ def email_headers_json(message_id: str) -> str:
 def mailgun_inbound(text: str, message_id: str, subject: str = "Re: Заказ #1001", extra=None) -> Req:
     return mailgun({"recipient": "support@brand.example", "sender": "anna@example.de",
                     "from": "Anna Schmidt <Anna@Example.de>", "subject": subject, "body-plain": text,
-                    "stripped-text": text[:100], "attachment-count": "1", "message-headers": email_headers_json(message_id),
+                    "stripped-text": text[:100], "attachment-count": "1",
+                    "message-headers": email_headers_json(message_id),
                     **(extra or {})},
                    files=[("attachment-1", "invoice.pdf", "application/pdf", b"%PDF-1.4 not really" * 50)])
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from conftest import post, records
-
 import providers as p
+from conftest import post, records
 from switchboard.common.cloudevents import decode
 from switchboard.events.v1 import agent_pb2, common_pb2, inbound_pb2, orders_pb2
 

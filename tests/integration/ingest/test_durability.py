@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+import providers as p
 import pytest
 from conftest import post, records
-
-import providers as p
 from switchboard.common import processes
 from switchboard.common.bus import ensure_topics
 from switchboard.common.testing.helpers import wait_for
+from switchboard.events.v1 import inbound_pb2
 from switchboard.ingest.handlers import event_id
 from switchboard.ingest.settings import IngestConfig
-from switchboard.events.v1 import inbound_pb2
 
 
 @pytest.fixture

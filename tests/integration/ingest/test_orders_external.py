@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import json
 
+import providers as p
 from aiokafka import AIOKafkaProducer
 from conftest import records
-
-import providers as p
 from switchboard.events.v1 import orders_pb2
 
 

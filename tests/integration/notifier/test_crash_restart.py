@@ -5,6 +5,7 @@ import collections
 import json
 import sys
 
+import httpx
 import yaml
 from conftest import notifier_config
 from events import K, notification
@@ -58,8 +59,15 @@ async def test_killing_the_notifier_mid_batch_and_restarting_sends_no_duplicate_
     try:
         await wait_for(lambda: len(receiver.seen_keys) == COUNT, timeout=60)
         records = await read_topic(kafka_bootstrap, bus_topics.deliveries, min_count=COUNT, timeout=30)
+        ops = f"http://127.0.0.1:{second.port}"
+        async with httpx.AsyncClient(timeout=5) as client:
+            assert (await client.get(f"{ops}/readyz")).json()["status"] == "ready"
+            metrics = (await client.get(f"{ops}/metrics")).text
     finally:
         second.stop()
+    assert 'switchboard_notifier_deliveries_total{destination_type="telegram",kind="bot_answer",outcome="delivered"}' \
+        in metrics
+    assert "switchboard_notifier_delivery_seconds_bucket" in metrics
 
     texts = [json.loads(r.body)["text"] for r in receiver.requests]
     assert collections.Counter(texts).most_common(1)[0][1] == 1  # every customer got each answer once

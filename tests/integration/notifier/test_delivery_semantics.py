@@ -94,9 +94,13 @@ async def test_stuck_receiver_does_not_delay_deliveries_to_a_healthy_one(
     for i in range(10):
         email = notification(f"mail-{i}", K.NOTIFICATION_KIND_AGENT_REPLY, text=f"answer {i}")
         await producer.publish(bus_topics.notifications, email, key=f"c-m{i}", event_id=f"m-{i}")
+        sms = notification(f"sms-{i}", K.NOTIFICATION_KIND_AGENT_REPLY, channel=common_pb2.CHANNEL_SMS,
+                           recipient=SMS, text=f"answer {i}")
+        await producer.publish(bus_topics.notifications, sms, key=f"c-m{i}", event_id=f"sms-{i}")
     await producer.drain()
-    await wait_for(lambda: len(smtp_server.messages) == 10, timeout=20)
+    await wait_for(lambda: len(smtp_server.messages) == 10 and len(receiver.at("/twilio")) == 10, timeout=20)
     elapsed = time.monotonic() - started
-    # All ten emails arrived while the stuck destination still held both of its slots.
+    # All ten emails and ten SMS (HTTP, like the stuck one) arrived while the stuck destination
+    # still held both of its slots.
     assert receiver.calls["/telegram"] == 2
     assert elapsed < 2.0, f"healthy deliveries took {elapsed:.2f}s"

@@ -6,7 +6,6 @@ import time
 import pytest
 from conftest import notifier_config, notifier_secrets
 from events import K, notification
-
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import common_pb2
 

@@ -10,12 +10,10 @@ import sys
 from pathlib import Path
 
 import httpx
-
+from router_it_kit import inbound_message
 from switchboard.common.testing import wait_for
 from switchboard.common.testing.plugin import settings_env
 from switchboard.router.settings import RouterSettings
-
-from router_it_kit import inbound_message
 
 
 async def test_switchboard_router_process_serves_ops_endpoints_and_routes(

@@ -107,7 +107,7 @@ async def test_a_delayed_order_requests_a_proactive_message(sla_app, bus, clock)
     notes = await wait_for(lambda: _proactive(bus), timeout=20)
     note = notes[0].payload
     assert note.kind == notification_pb2.NOTIFICATION_KIND_PROACTIVE_UPDATE
-    assert note.template == "order_delayed" and dict(note.variables)["order_number"] == "#1009"
+    assert note.template == "order_delayed" and dict(note.variables)["order_id"] == "#1009"
     assert note.recipient.value == "c@example.com" and note.intent_id == notes[0].id
 
 

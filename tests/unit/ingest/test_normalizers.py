@@ -5,7 +5,6 @@ import json
 
 import pytest
 from helpers import CTX, NOW, as_json, form
-
 from switchboard.events.v1 import common_pb2, inbound_pb2, orders_pb2
 from switchboard.ingest.adapters.providers import registry
 from switchboard.ingest.adapters.providers.cloudevents import EXAMPLE as CE_EXAMPLE
@@ -166,7 +165,8 @@ def test_email_auto_reply_detection():
 
 def test_sendgrid_charsets_are_honoured():
     body = (b'--b\r\nContent-Disposition: form-data; name="charsets"\r\n\r\n{"text":"koi8-r"}\r\n'
-            b'--b\r\nContent-Disposition: form-data; name="text"\r\n\r\n' + "привет".encode("koi8-r") + b"\r\n--b--\r\n")
+            b'--b\r\nContent-Disposition: form-data; name="text"\r\n\r\n' + "привет".encode("koi8-r")
+            + b"\r\n--b--\r\n")
     assert parse_multipart(body, "multipart/form-data; boundary=b").get("text") == "привет"
 
 
@@ -178,3 +178,16 @@ def test_malformed_inputs_name_the_field():
         P["meta_whatsapp"].normalize(as_json({"entry": [{"changes": [{"value": {"messages": [{"id": "x"}]}}]}]}), CTX)
     assert exc.value.field == "entry[0].changes[0].value.messages[0].from"
     assert NOW  # the context clock is the only time source
+
+
+def test_hostile_numbers_and_unpaired_surrogates_are_4xx_not_crashes():
+    from switchboard.ingest.adapters.providers.base import normalize_checked
+    from switchboard.ingest.domain.errors import BadRequest
+    update = {"update_id": 1, "message": {"message_id": 2, "date": 1767603600, "chat": {"id": 3},
+                                          "document": {"file_id": "f", "file_size": 2**70}, "text": "ok"}}
+    event = only(normalize_checked(P["telegram"], as_json(update), CTX))
+    assert event.payload.message_received.attachments[0].size_bytes == 0
+    surrogate = as_json(b'{"update_id": 1, "message": {"message_id": 2, "date": 1, "chat": {"id": 3}, '
+                        b'"text": "\\ud800"}}')
+    with pytest.raises(BadRequest):
+        normalize_checked(P["telegram"], surrogate, CTX)

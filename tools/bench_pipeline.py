@@ -1,0 +1,279 @@
+"""Pipeline benchmark: inbound topic -> router (MongoDB state) -> SLA (timers armed) -> analytics.
+
+Starts its own Tansu broker and nx-27017 (SQLite file), runs router, sla and analytics as real
+processes (console scripts, demo config with SLA targets long enough that timers are armed but do
+not fire during the run), and then:
+
+1. sustained events/s: a backlog of MessageReceived records (each a new customer, so every event
+   opens a conversation, arms two SLA clocks and moves analytics) is produced straight onto the
+   inbound topic with the shared EventProducer; the rate is backlog / time until the router, SLA
+   and analytics consumer groups have all committed everything upstream produced (ends counted
+   by reading the topics, not ListOffsets, which Tansu gets wrong);
+2. end-to-end latency at 50% of that rate: inbound ce_time -> arrival of the SlaApplied record
+   correlated to it (router's ConversationOpened if the SLA service produced nothing);
+3. the ratio to the one-stage consume -> produce -> commit loop (SWITCHBOARD_BENCH_ONE_STAGE_LOOP_PER_S,
+   set by tools/bench.py), peak RSS per service (VmHWM), and nx-27017's own insert_many ceiling.
+
+Prints one JSON object as its last stdout line. Runs in about 2-4 minutes.
+Usage: python tools/bench_pipeline.py [--latency-seconds 30] [--max-backlog 60000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+
+import harness  # noqa: E402
+from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
+from switchboard.common import processes  # noqa: E402
+from switchboard.common.bus import EventProducer, ensure_topics  # noqa: E402
+from switchboard.common.cloudevents import derived_id  # noqa: E402
+
+SERVICES = ("router", "sla", "analytics")
+BENCH_SLA = """\
+# Bench policies: clocks are armed for every conversation but none comes due during the run.
+version: 1
+priority_multipliers: {urgent: 0.25, high: 0.5, normal: 1.0, low: 2.0}
+calendars: []
+default_calendar: 24x7
+defaults:
+  warnings: {fractions: [0.75, 0.9]}
+  reopen: resume
+  proactive_update_after: 24h
+  escalation:
+    ack_timeout: 1h
+    levels:
+      - {name: assignee, after_breach: 0s, recipients: ["{assignee}"], destinations: [ops-slack]}
+policies:
+  - id: chat
+    channels: [chat, sms, whatsapp, messenger, vk, telegram, marketplace]
+    targets:
+      first_response: {within: 2h, hours: calendar}
+      resolution: {within: 48h, hours: calendar}
+default_policy:
+  targets:
+    first_response: {within: 4h, hours: calendar}
+    resolution: {within: 72h, hours: calendar}
+"""
+CHANNELS = ("chat", "sms", "whatsapp", "email")
+# Production-like client settings (the test defaults shorten linger and poll for speed).
+SERVICE_ENV = {"SWITCHBOARD_KAFKA__LINGER_MS": "5", "SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200",
+               "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Load:
+    """New-customer MessageReceived records onto the inbound topic; remembers when each was sent."""
+
+    def __init__(self, producer: EventProducer, stack: harness.Stack) -> None:
+        self.producer = producer
+        self.topic = stack.topics.inbound
+        self.run = uuid.uuid4().hex[:8]
+        self.n = 0
+        self.sent_at: dict[str, float] = {}
+
+    async def send(self) -> None:
+        n, self.n = self.n, self.n + 1
+        channel = CHANNELS[n % len(CHANNELS)]
+        handle = harness.handle_value(channel, n, self.run)
+        pmid = f"{self.run}-{n}"
+        now = datetime.now(UTC)
+        event = harness.message_received(channel, handle, harness.TEXTS[n % len(harness.TEXTS)].format(n=n), pmid, now)
+        event_id = derived_id("bench", self.run, n)
+        self.sent_at[event_id] = now.timestamp()
+        await self.producer.publish(self.topic, event, key=f"{harness.BRAND}/{handle}", event_id=event_id, time=now)
+
+
+async def caught_up(stack: harness.Stack, reader: AIOKafkaConsumer, members: dict, inbound_total: int) -> bool:
+    """True once router, SLA and analytics committed everything upstream has produced."""
+    topics = stack.topics
+    router = await harness.committed(members["router"], topics.inbound, range(12))
+    if sum(router.values()) < inbound_total:
+        return False
+    conversations = await harness.partition_ends(stack.bootstrap, topics.conversations, reader)
+    sla_ends = await harness.partition_ends(stack.bootstrap, topics.sla, reader)
+    checks = [("sla", topics.conversations, conversations), ("analytics", topics.conversations, conversations),
+              ("analytics", topics.sla, sla_ends)]
+    for service, topic, ends in checks:
+        done = await harness.committed(members[service], topic, ends.keys())
+        if any(done.get(p, 0) < end for p, end in ends.items()):
+            return False
+    return True
+
+
+async def sustained(stack: harness.Stack, load: Load, backlog: int, timeout: float = 150.0) -> float:
+    reader = await harness._consumer(stack.bootstrap)
+    groups = harness.consumer_groups(stack.namespace)
+    members = {name: await harness._consumer(stack.bootstrap, groups[name]) for name in SERVICES}
+    try:
+        started = time.perf_counter()
+        for _ in range(backlog):
+            await load.send()
+        await load.producer.drain()
+        produced = time.perf_counter() - started
+        deadline = time.monotonic() + timeout
+        while not await caught_up(stack, reader, members, load.n):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pipeline did not drain {backlog} events within {timeout}s")
+            await asyncio.sleep(0.25)
+        elapsed = time.perf_counter() - started
+        say(f"  backlog {backlog}: produced in {produced:.1f}s, drained in {elapsed:.1f}s -> {backlog / elapsed:.0f} ev/s")
+        return backlog / elapsed
+    finally:
+        for consumer in (reader, *members.values()):
+            await consumer.stop()
+
+
+async def latency(stack: harness.Stack, load: Load, rate: float, seconds: float) -> dict:
+    """Paced load at `rate`; latency = ce_time of the inbound record -> arrival of its SlaApplied
+    (or ConversationOpened) at a plain consumer."""
+    topics = stack.topics
+    consumer = await harness._consumer(stack.bootstrap)
+    arrivals: dict[str, dict[str, float]] = {"sla": {}, "conversations": {}}
+    try:
+        tps = []
+        for logical in ("sla", "conversations"):
+            ends = await harness.partition_ends(stack.bootstrap, topics.of(logical), consumer)
+            tps += [(TopicPartition(topics.of(logical), p), end) for p, end in ends.items()]
+        consumer.assign([tp for tp, _ in tps])
+        for tp, end in tps:
+            consumer.seek(tp, end)
+        stop = asyncio.Event()
+
+        async def watch() -> None:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=100, max_records=5000)
+                now = time.time()
+                for tp, records in batch.items():
+                    logical = "sla" if tp.topic == topics.sla else "conversations"
+                    for r in records:
+                        headers = dict(r.headers)
+                        kind = headers.get("ce_type", b"").decode()
+                        if not kind.endswith((".sla_applied", ".conversation_opened")):
+                            continue
+                        correlation = headers.get("ce_correlationid", b"").decode()
+                        arrivals[logical].setdefault(correlation, now)
+
+        watcher = asyncio.create_task(watch())
+        first = load.n
+        started = time.perf_counter()
+        total = int(rate * seconds)
+        for i in range(total):
+            await load.send()
+            delay = started + (i + 1) / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await load.producer.drain()
+        sent = {eid: t for eid, t in list(load.sent_at.items())[first:]}
+        deadline = time.monotonic() + 60
+        source = "sla"
+        while time.monotonic() < deadline:
+            if len(set(arrivals["sla"]) & sent.keys()) >= len(sent):
+                break
+            if not arrivals["sla"] and len(set(arrivals["conversations"]) & sent.keys()) >= len(sent):
+                break
+            await asyncio.sleep(0.25)
+        if not arrivals["sla"]:
+            source = "conversations"
+        stop.set()
+        await watcher
+        values = [(arrivals[source][eid] - t) * 1000 for eid, t in sent.items() if eid in arrivals[source]]
+        return {"latency_source": "SlaApplied" if source == "sla" else "ConversationOpened",
+                "latency_events": len(values), "latency_missing": len(sent) - len(values),
+                "latency_rate_per_s": round(total / (time.perf_counter() - started), 1),
+                "p50_ms": round(harness.percentile(values, 50) or 0, 1),
+                "p95_ms": round(harness.percentile(values, 95) or 0, 1),
+                "p99_ms": round(harness.percentile(values, 99) or 0, 1),
+                "max_ms": round(max(values), 1) if values else None}
+    finally:
+        await consumer.stop()
+
+
+async def mongo_ceiling(uri: str, database: str, docs: int = 20_000) -> int:
+    from pymongo import AsyncMongoClient
+
+    client = AsyncMongoClient(uri)
+    try:
+        collection = client[database]["bench_ceiling"]
+        payload = [{"_id": f"d{i}", "brand_id": "acme", "n": i, "text": "x" * 200} for i in range(docs)]
+        started = time.perf_counter()
+        for i in range(0, docs, 500):
+            await collection.insert_many(payload[i:i + 500], ordered=False)
+        rate = docs / (time.perf_counter() - started)
+        await collection.drop()
+        return round(rate)
+    finally:
+        await client.close()
+
+
+async def run(args, tmp: Path) -> dict:
+    broker = processes.broker(processes.free_port(), tmp).start()
+    mongo = processes.mongo(processes.free_port(), tmp / "bench.db", tmp).start()
+    stack = None
+    try:
+        namespace = "bench" + uuid.uuid4().hex[:6]
+        config = harness.prepare_config(tmp / "config", sla_yaml=BENCH_SLA)
+        stack = harness.Stack(f"127.0.0.1:{broker.port}", processes.mongo_uri(mongo.port), namespace, config,
+                              tmp / "logs", extra_env=SERVICE_ENV)
+        await ensure_topics(stack.kafka, stack.topics)
+        ceiling = await mongo_ceiling(stack.mongo_uri, namespace)
+        say(f"nx-27017 insert_many ceiling: {ceiling} docs/s")
+        await asyncio.to_thread(stack.start, SERVICES)
+        producer = EventProducer(stack.kafka, source="/bench/pipeline")
+        await producer.start()
+        try:
+            load = Load(producer, stack)
+            say("warm-up")
+            await sustained(stack, load, 500)
+            probe = await sustained(stack, load, args.probe_backlog)
+            backlog = int(min(args.max_backlog, max(args.probe_backlog, probe * args.sustain_seconds)))
+            rate = await sustained(stack, load, backlog)
+            say(f"latency at 50%: {rate / 2:.0f} ev/s for {args.latency_seconds:.0f}s")
+            lat = await latency(stack, load, rate / 2, args.latency_seconds)
+        finally:
+            await producer.stop()
+        one_stage = float(os.environ.get("SWITCHBOARD_BENCH_ONE_STAGE_LOOP_PER_S", "0") or 0)
+        rss = {name: round((v or 0) / 2**20, 1) for name, v in stack.peak_rss().items()}
+        return {"sustained_events_per_s": round(rate), "backlog_events": backlog,
+                "one_stage_loop_per_s": round(one_stage) or None,
+                "ratio_to_one_stage_loop": round(rate / one_stage, 3) if one_stage else None,
+                **lat, "peak_rss_mb": rss, "mongo_insert_many_docs_per_s": ceiling,
+                "events_per_conversation": "1 (every event opens a conversation: router writes customer, "
+                                           "handle, conversation, message; sla arms 2 clocks)"}
+    finally:
+        if stack is not None:
+            await asyncio.to_thread(stack.stop)
+        mongo.stop()
+        broker.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--probe-backlog", type=int, default=3000)
+    parser.add_argument("--sustain-seconds", type=float, default=25.0, help="target length of the sustained run")
+    parser.add_argument("--max-backlog", type=int, default=60_000)
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        result = asyncio.run(run(args, Path(tmp)))
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -63,6 +63,31 @@ def bare_app():
     return app
 
 
+def naive_durable_app(bootstrap: str, topic: str):
+    """Context only: the naive durable endpoint (one awaited acks=all send per request, no checks)."""
+    from contextlib import asynccontextmanager
+
+    from aiokafka import AIOKafkaProducer
+
+    state = {}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        state["producer"] = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+        await state["producer"].start()
+        yield
+        await state["producer"].stop()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post(PATH)
+    async def naive(request: Request) -> dict:
+        await state["producer"].send_and_wait(topic, await request.body())
+        return {"ok": True}
+
+    return app
+
+
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,11 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m switchboard.ingest.bench")
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; the best of each side counts")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive durable reference endpoint")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-naive", nargs=2, metavar=("PORT", "BOOTSTRAP"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_bare:
+    if args.serve_bare or args.serve_naive:
         import uvicorn
-        uvicorn.run(bare_app(), host="127.0.0.1", port=args.serve_bare, log_level="warning", access_log=False)
+        app = bare_app() if args.serve_bare else naive_durable_app(args.serve_naive[1], "bench.naive")
+        port = args.serve_bare or int(args.serve_naive[0])
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         return 0
 
     from switchboard.common import processes
@@ -135,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         mongo = processes.mongo(processes.free_port(), folder / "bench.db", folder).start()
         secrets = folder / "secrets.yaml"
         secrets.write_text(json.dumps({"brands": {BRAND: {"telegram_secret_token": SECRET}}}))
-        ingest_port, bare_port = processes.free_port(), processes.free_port()
+        ingest_port, bare_port, naive_port = processes.free_port(), processes.free_port(), processes.free_port()
         env = {**os.environ, "SWITCHBOARD_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{broker.port}",
                "SWITCHBOARD_MONGO__URI": processes.mongo_uri(mongo.port), "SWITCHBOARD_MONGO__DATABASE": "bench",
                "SWITCHBOARD_HTTP__HOST": "127.0.0.1", "SWITCHBOARD_HTTP__PORT": str(ingest_port),
@@ -147,15 +176,24 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.Popen([sys.executable, "-m", "switchboard.ingest.bench", "--serve-bare", str(bare_port)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         ]
+        if not args.no_naive:
+            servers.append(subprocess.Popen(
+                [sys.executable, "-m", "switchboard.ingest.bench", "--serve-naive", str(naive_port),
+                 f"127.0.0.1:{broker.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         try:
             _wait_ready(f"http://127.0.0.1:{ingest_port}/readyz", servers[0])
             _wait_ready(f"http://127.0.0.1:{bare_port}/docs", servers[1])
+            if not args.no_naive:
+                _wait_ready(f"http://127.0.0.1:{naive_port}/docs", servers[2])
+                _load(naive_port, 2, folder, tool)
             _load(ingest_port, 2, folder, tool)  # warm-up: connections, metadata, first batches
             _load(bare_port, 2, folder, tool)
-            bare_runs, ingest_runs = [], []
+            bare_runs, ingest_runs, naive_runs = [], [], []
             for _ in range(args.rounds):
                 bare_runs.append(_load(bare_port, args.seconds, folder, tool))
                 ingest_runs.append(_load(ingest_port, args.seconds, folder, tool))
+                if not args.no_naive:
+                    naive_runs.append(_load(naive_port, args.seconds, folder, tool))
             bare = max(bare_runs, key=lambda r: r["rps"])
             durable = max(ingest_runs, key=lambda r: r["rps"])
             stored = asyncio.run(_count(f"127.0.0.1:{broker.port}"))
@@ -172,9 +210,13 @@ def main(argv: list[str] | None = None) -> int:
         "seconds_per_run": args.seconds, "rounds": args.rounds,
         "bare_fastapi_rps": bare["rps"], "ingest_durable_rps": durable["rps"], "ratio": round(ratio, 3),
         "target_ratio": 0.6, "meets_target": ratio >= 0.6,
+        "naive_durable_rps": max((r["rps"] for r in naive_runs), default=None),
+        "naive_ratio": round(max(r["rps"] for r in naive_runs) / bare["rps"], 3) if naive_runs else None,
         "ingest_non_2xx": sum(r["non_2xx"] for r in ingest_runs), "bare_runs": bare_runs,
-        "ingest_runs": ingest_runs, "events_on_broker": stored,
-        "note": "durable = Telegram webhook, secret check + normalize + dedupe + acks=all publish before 200",
+        "ingest_runs": ingest_runs, "naive_runs": naive_runs, "events_on_broker": stored,
+        "note": "durable = Telegram webhook, secret check + normalize + dedupe + acks=all publish before 200; "
+                "naive = bare endpoint + one awaited acks=all send (context only); best of alternating rounds; "
+                "the machine is shared, compare ratios within one run",
     }, indent=2))
     return 0
 

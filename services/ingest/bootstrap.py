@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from switchboard.common.bus import EventProducer, ensure_topics
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.config import Secrets
-from switchboard.common.dedupe import DedupeStore
 from switchboard.common.http import HttpServer
 from switchboard.common.mongo import MongoComponent
 from switchboard.common.service import Service
 from switchboard.common.topics import TopicNames
-from switchboard.ingest.adapters.dedupe import DedupeGate
+from switchboard.ingest.adapters.dedupe import DedupeGate, MarkStore
 from switchboard.ingest.adapters.orders_external import OrdersExternalConsumer
 from switchboard.ingest.adapters.providers.base import ProviderAdapter
 from switchboard.ingest.adapters.providers.registry import PROVIDERS
@@ -41,7 +40,7 @@ class _Topics:
 class _DedupeIndexes:
     name = "dedupe"
 
-    def __init__(self, store: DedupeStore, gate: DedupeGate) -> None:
+    def __init__(self, store: MarkStore, gate: DedupeGate) -> None:
         self._store, self.gate = store, gate
 
     async def start(self) -> None:
@@ -73,9 +72,8 @@ def bootstrap(settings: IngestSettings, *, clock: Clock | None = None, secrets: 
     names = TopicNames(settings.kafka.topic_prefix)
     producer = EventProducer(settings.kafka, source="/switchboard/ingest", clock=clock)
     mongo = MongoComponent(settings.mongo)
-    store = DedupeStore(mongo.db, "ingest", ttl_days=config.dedupe.ttl_days, clock=clock)
-    gate = DedupeGate(store, cache_size=config.dedupe.cache_size, mode=config.dedupe.mode,
-                      collection=mongo.db["processed_events"], prefix="ingest|", clock=clock,
+    store = MarkStore(mongo.db, ttl_days=config.dedupe.ttl_days, clock=clock)
+    gate = DedupeGate(store, clock=clock, cache_size=config.dedupe.cache_size, mode=config.dedupe.mode,
                       preload_hours=config.dedupe.preload_hours,
                       tail_interval_seconds=config.dedupe.tail_interval_seconds)
     deps = IngestDeps(secrets=secrets, providers=providers or PROVIDERS,

@@ -89,9 +89,9 @@ async def accept(deps: IngestDeps, brand_id: str, events: list[Outgoing], *, pro
     deps.dedupe.release(owned, accepted=True)
     duplicates = len(events) - len(fresh)
     for i in fresh:
-        metrics.EVENTS_PUBLISHED.labels(provider, unique[i].stream).inc()
+        metrics.child(metrics.EVENTS_PUBLISHED, provider, unique[i].stream).inc()
     if duplicates:
-        metrics.DUPLICATES.labels(provider).inc(duplicates)
+        metrics.child(metrics.DUPLICATES, provider).inc(duplicates)
     return Accepted(len(fresh), duplicates)
 
 

@@ -46,6 +46,10 @@ ERRORS = {
 }
 
 
+def example(body: dict) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [body]})
+
+
 class BodyTooLarge(HTTPException):
     """An HTTPException so FastAPI's body reader passes it through instead of answering 400."""
 
@@ -121,7 +125,8 @@ class ChatMessageIn(BaseModel):
 
 
 class EndChat(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ended_by": "customer"}]})
+    model_config = example(
+        {"ended_by": "customer"})
     ended_by: Literal["customer", "agent", "timeout"] = "customer"
 
 
@@ -144,7 +149,8 @@ class AgentIn(BaseModel):
 
 
 class AssignIn(AgentIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "lead-3", "assignee_id": "a-17", "queue": "orders-ru"}]})
+    model_config = example(
+        {"agent_id": "lead-3", "assignee_id": "a-17", "queue": "orders-ru"})
     assignee_id: str = Field(min_length=1, max_length=200)
     queue: str = Field(default="", max_length=200)
 
@@ -158,44 +164,52 @@ class ReplyIn(AgentIn):
 
 
 class NoteIn(AgentIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a-17", "text": "Customer sent photos of the damage; refund approved."}]})
+    model_config = example(
+        {"agent_id": "a-17", "text": "Customer sent photos of the damage; refund approved."})
     text: str = Field(min_length=1, max_length=100_000)
 
 
 class ResolveIn(AgentIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a-17", "resolution_code": "refunded"}]})
+    model_config = example(
+        {"agent_id": "a-17", "resolution_code": "refunded"})
     resolution_code: str = Field(default="", max_length=200)
 
 
 class ReopenIn(AgentIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a-17", "reason": "Replacement also arrived broken"}]})
+    model_config = example(
+        {"agent_id": "a-17", "reason": "Replacement also arrived broken"})
     reason: str = Field(default="", max_length=1000)
 
 
 class StatusIn(AgentIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "a-17", "status": "waiting_on_third_party", "reason": "Asked DHL for a trace"}]})
+    model_config = example(
+        {"agent_id": "a-17", "status": "waiting_on_third_party", "reason": "Asked DHL for a trace"})
     status: Literal["waiting_on_customer", "waiting_on_third_party", "assigned"]
     reason: str = Field(default="", max_length=1000)
 
 
 class PriorityIn(AgentIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "lead-3", "priority": "urgent", "reason": "Third contact about the same order"}]})
+    model_config = example(
+        {"agent_id": "lead-3", "priority": "urgent", "reason": "Third contact about the same order"})
     priority: Literal["low", "normal", "high", "urgent"]
     reason: str = Field(default="", max_length=1000)
 
 
 class PresenceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"presence": "online"}]})
+    model_config = example(
+        {"presence": "online"})
     presence: Literal["online", "away", "offline"]
 
 
 class AckEscalationIn(AgentIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"agent_id": "lead-3", "escalation_id": "conv-1:first_response:1:2"}]})
+    model_config = example(
+        {"agent_id": "lead-3", "escalation_id": "conv-1:first_response:1:2"})
     escalation_id: str = Field(min_length=1, max_length=300)
 
 
 class CsatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"score": 4, "comment": "Быстро и вежливо", "conversation_id": "conv-1"}]})
+    model_config = example(
+        {"score": 4, "comment": "Быстро и вежливо", "conversation_id": "conv-1"})
     score: int = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=5000)
     conversation_id: str = Field(default="", max_length=200)
@@ -238,7 +252,7 @@ def build_app(deps: IngestDeps, readiness: Readiness) -> FastAPI:
         return _too_large(limit)
 
     def record(provider: str, outcome: str) -> None:
-        metrics.REQUESTS.labels(provider, outcome).inc()
+        metrics.child(metrics.REQUESTS, provider, outcome).inc()
 
     async def raw(request: Request) -> WebhookRequest:
         body = await request.body()
@@ -272,7 +286,7 @@ def build_app(deps: IngestDeps, readiness: Readiness) -> FastAPI:
             log.warning("webhook_unavailable", provider=provider, brand_id=brand_id, cause=str(exc))
             raise
         record(provider, "ignored" if outcome.ignored else "duplicate" if accepted.published == 0 else "accepted")
-        metrics.REQUEST_DURATION.labels(provider).observe(time.perf_counter() - started)
+        metrics.child(metrics.REQUEST_DURATION, provider).observe(time.perf_counter() - started)
         return reply(outcome)
 
     for name, adapter in deps.providers.items():

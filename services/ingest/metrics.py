@@ -14,3 +14,15 @@ REQUEST_DURATION = Histogram("switchboard_ingest_request_duration_seconds",
 ORDERS_EXTERNAL = Counter("switchboard_ingest_orders_external_records",
                           "Records read from the orders.external topic, by outcome (forwarded, duplicate, dlq)",
                           ["outcome"])
+
+
+# labels() takes a lock and hashes the label tuple on every call; the hot path reuses the children.
+_children: dict[tuple, object] = {}
+
+
+def child(metric, *labels):
+    key = (id(metric), labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found

@@ -96,7 +96,7 @@ def bootstrap(settings: NotifierSettings, *, clock: Clock | None = None, config:
         smtp = SmtpSender(host=config.smtp.host, port=config.smtp.port, starttls=config.smtp.starttls,
                           use_tls=config.smtp.use_tls, validate_certs=config.smtp.validate_certs,
                           username=smtp_secret(config.smtp.username_secret),
-                          password=smtp_secret(config.smtp.password_secret))
+                          password=smtp_secret(config.smtp.password_secret), ca_file=config.smtp.ca_file)
     handlers = NotifierHandlers(config=config, secrets=secrets, catalog=catalog, outbox=outbox, producer=producer,
                                 topics=names, clock=clock, http=http, smtp=smtp, rng=rng)
     dispatcher = Dispatcher(handlers)

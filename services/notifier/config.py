@@ -49,6 +49,7 @@ class SmtpConfig(_Strict):
     starttls: bool = True          # upgrade a plain connection (port 587)
     use_tls: bool = False          # implicit TLS (port 465)
     validate_certs: bool = True
+    ca_file: str | None = None     # CA bundle for a private SMTP relay's certificate
     username_secret: str | None = "smtp_username"
     password_secret: str | None = "smtp_password"
     from_address: str = "support@example.com"

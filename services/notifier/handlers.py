@@ -134,6 +134,12 @@ class NotifierHandlers:
             skipped = [self._as_skipped(d, "survey already sent for this conversation") for d in docs
                        if d["_id"] in refused]
             await self.outbox.add(skipped)
+        newest: dict[str, dict[str, Any]] = {}
+        for doc in docs:  # batch order is partition order: the last one is the newest
+            if doc.get("supersede_key") and doc["state"] == PENDING:
+                newest[doc["supersede_key"]] = doc
+        if newest:
+            await self.outbox.supersede(list(newest.values()), now, "superseded by a newer queue position")
         log.debug("intake_recorded", intents=len(docs))
 
     def _plan(self, env: Envelope, now: datetime) -> list[dict[str, Any]]:
@@ -215,18 +221,22 @@ class NotifierHandlers:
                 recipient = common_pb2.ContactHandle(kind=common_pb2.HANDLE_KIND_EMAIL, value=email)
         if channel == common_pb2.CHANNEL_UNSPECIFIED:
             raise PermanentError("channel is required (on the request or its conversation)")
+        endpoint_channel = channel_name(channel)
+        if endpoint_channel == "phone" and "phone" not in self.config.customer_channels:
+            endpoint_channel = "sms"  # after a call, written follow-ups (CSAT, updates) go by SMS
         if channel in EMAIL_CHANNELS:
             destination, dest_type = "smtp", "smtp"
         else:
-            endpoint = self.config.customer_channels.get(channel_name(channel))
+            endpoint = self.config.customer_channels.get(endpoint_channel)
             dest_type = endpoint.api if endpoint else "unconfigured"
-            destination = f"{dest_type}:{channel_name(channel)}"
+            destination = f"{dest_type}:{endpoint_channel}"
         not_before = _ts(req.not_before)
         due_at = not_before if not_before and not_before > now else now
         doc = self._base_doc(env, intent_id=req.intent_id, destination=destination, destination_type=dest_type,
                              kind=req.kind, brand_id=req.brand_id, conversation_id=conv.conversation_id,
                              channel=channel, language=normalize_language(req.language or conv.language),
                              message_type="notification", message=req.SerializeToString(), due_at=due_at, now=now)
+        doc["endpoint_channel"] = endpoint_channel
         doc["recipient_kind"] = recipient.kind
         doc["recipient"] = recipient.value
         skip = None
@@ -240,6 +250,9 @@ class NotifierHandlers:
             skip = "customer opted out of transcripts"
         if skip:
             return self._as_skipped(doc, skip)
+        if req.kind == K.NOTIFICATION_KIND_QUEUE_POSITION and conv.conversation_id:
+            # A backlog (provider outage) must not replay stale positions: a newer one replaces them.
+            doc["supersede_key"] = f"queue|{req.brand_id}|{conv.conversation_id}"
         if req.kind == K.NOTIFICATION_KIND_CSAT_SURVEY and self.config.csat.once_per_conversation:
             doc["once_key"] = f"csat|{req.brand_id}|{conv.conversation_id or req.intent_id}"
         return doc
@@ -357,12 +370,13 @@ class NotifierHandlers:
                                   rendered.text, rendered.html, rendered.language, now,
                                   in_reply_to=threading.message_id, references=list(threading.references))
             return await self.smtp.send(message, timeout=pool.timeout), rendered.language
-        endpoint = self.config.customer_channels.get(channel_name(doc["channel"]))
+        endpoint_channel = doc.get("endpoint_channel") or channel_name(doc["channel"])
+        endpoint = self.config.customer_channels.get(endpoint_channel)
         if endpoint is None:
-            raise ComposeError(f"no provider endpoint configured for channel {channel_name(doc['channel'])} "
+            raise ComposeError(f"no provider endpoint configured for channel {endpoint_channel} "
                                f"(notifier.yaml customer_channels)")
         credentials = {name: v for name in SECRET_NAMES if (v := self.secret(req.brand_id, name))}
-        request = build_send_request(api=endpoint.api, channel=channel_name(doc["channel"]), base_url=endpoint.base_url,
+        request = build_send_request(api=endpoint.api, channel=endpoint_channel, base_url=endpoint.base_url,
                                      credentials=credentials, recipient=doc["recipient"], text=rendered.text,
                                      idempotency_key=doc["_id"])
         outcome = await self.http.send(request, timeout=pool.timeout, api=endpoint.api, pool=doc["pool"],

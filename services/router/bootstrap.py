@@ -84,7 +84,6 @@ def bootstrap(
         producer=producer,
         topics=topics,
         detector=detector,
-        dedupe=dedupe,
     )
     runner = ConsumerRunner(
         name="router",

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import structlog
 from switchboard.common.bus import EventProducer, PermanentError
 from switchboard.common.cloudevents import Envelope
-from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
@@ -16,6 +15,7 @@ from switchboard.router.adapters import codec
 from switchboard.router.adapters.language import LanguageDetector
 from switchboard.router.adapters.store import RouterStore
 from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected
+from switchboard.router.domain.inputs import MessageIn
 
 log = get_logger(__name__)
 
@@ -27,14 +27,14 @@ class RouterHandler:
     producer: EventProducer
     topics: TopicNames
     detector: LanguageDetector
-    dedupe: DedupeStore | None = None
 
     async def __call__(self, batch: list[Envelope]) -> None:
         started = time.perf_counter()
         by_id = {env.id: env for env in batch}
         inputs = [codec.decode(env, self.detector) for env in batch]
         loaded = time.perf_counter()
-        ws = await self.store.load(inputs)
+        message_ids = [self.engine.message_id(i.event_id) for i in inputs if isinstance(i, MessageIn)]
+        ws = await self.store.load(inputs, message_ids)
         loaded = time.perf_counter() - loaded
         for env, inp in zip(batch, inputs, strict=True):
             with structlog.contextvars.bound_contextvars(event_id=env.id, correlation_id=env.correlation_id or env.id):
@@ -74,10 +74,6 @@ class RouterHandler:
         await self.producer.drain()
         applied = time.perf_counter()
         await self.store.save(ws)
-        # Mark right after the state write (the runner marks again after its commit path): the window
-        # in which a crash could make a redelivery see its own effects in the state is one write wide.
-        if self.dedupe is not None:
-            await self.dedupe.mark([env.id for env in batch])
         saved = time.perf_counter() - applied
         for effect in ws.effects:
             if effect.case == "conversation_assigned":

@@ -529,7 +529,7 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
     return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
 
 
-async def _drain(consumer: AIOKafkaConsumer, tps: list[TopicPartition], keep: list | None, idle_polls: int = 2,
+async def _drain(consumer: AIOKafkaConsumer, tps: list[TopicPartition], keep: list | None, idle_polls: int = 3,
                  timeout: float = 60.0) -> dict[TopicPartition, int]:
     """Polls until every partition reached its (lower-bound) end and then `idle_polls` came back empty.
     Returns the true next offset per partition."""
@@ -537,7 +537,7 @@ async def _drain(consumer: AIOKafkaConsumer, tps: list[TopicPartition], keep: li
     ends = {tp: 0 for tp in tps}
     idle, deadline = 0, time.monotonic() + timeout
     while idle < idle_polls:
-        batch = await consumer.getmany(*tps, timeout_ms=150, max_records=20_000)
+        batch = await consumer.getmany(*tps, timeout_ms=300, max_records=20_000)
         for tp, records in batch.items():
             ends[tp] = max(ends[tp], records[-1].offset + 1)
             if keep is not None:

@@ -182,7 +182,9 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
     async def caught_up():
         return not any((await harness.lag(kafka_bootstrap, topics, namespace)).values())
 
-    await wait_for(caught_up, timeout=120, interval=2, message="consumer groups caught up")
+    await wait_for(caught_up, timeout=150, interval=2, message="consumer groups caught up")
+    await asyncio.sleep(3)
+    await wait_for(caught_up, timeout=60, interval=2, message="consumer groups caught up (still)")
     phase("caught up")
 
     # 1. every accepted inbound message is in MongoDB exactly once
@@ -203,6 +205,12 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
     for case in ("sla_applied", "sla_warning_raised", "sla_breached"):
         fired = {cid: n for (cid, c), n in per_clock.items() if c == case}
         if set(fired) != conversation_ids:
+            await asyncio.sleep(30)
+            later, _ = await harness.distinct_events(kafka_bootstrap, topics.sla)
+            still = conversation_ids - {e.payload.conversation.conversation_id for e in later.values()
+                                        if e.payload.WhichOneof("event") == case}
+            print(f"{case}: 30 s later still missing for {len(still)}; lag now "
+                  f"{await harness.lag(kafka_bootstrap, topics, namespace)}")
             raise AssertionError(f"{case} missing for {len(conversation_ids - set(fired))} conversations; "
                                  + await explain_missing(kafka_bootstrap, topics, mongo_db,
                                                          conversation_ids - set(fired)))

@@ -1,6 +1,8 @@
 """Dedupe of accepted provider messages: in-process LRU in front of a durable MongoDB record.
 
-Marks are written behind in batches (insert_many, unique _id) after the broker acknowledged.
+Marks are written behind, after the broker acknowledged, as one document per write batch
+(`{ids: [...], processed_at}`, multikey index on `ids`, TTL on `processed_at`): on the embedded
+store that is ~20x cheaper than one document per id (measured 28 vs 576 us per id).
 Two lookup modes (config `dedupe.mode`):
 
 - `preload_and_tail` (default): the hot path reads only the LRU. At start-up the LRU is loaded with
@@ -22,7 +24,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,16 +34,45 @@ class SeenStore(Protocol):
 
     async def mark(self, event_ids: list[str]) -> None: ...
 
+    async def recent(self, since: datetime, limit: int) -> list[tuple[datetime, list[str]]]: ...
+
+
+class MarkStore:
+    """MongoDB collection `ingest_dedupe_marks`: one document per batch of accepted event ids."""
+
+    def __init__(self, db, *, ttl_days: int, clock) -> None:
+        self._collection = db["ingest_dedupe_marks"]
+        self._ttl_seconds = ttl_days * 86400
+        self._clock = clock
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index("ids")
+        await self._collection.create_index("processed_at", expireAfterSeconds=self._ttl_seconds)
+
+    async def seen(self, event_ids: list[str]) -> set[str]:
+        wanted = set(event_ids)
+        found: set[str] = set()
+        async for doc in self._collection.find({"ids": {"$in": event_ids}}, {"ids": 1, "_id": 0}):
+            found.update(i for i in doc["ids"] if i in wanted)
+        return found
+
+    async def mark(self, event_ids: list[str]) -> None:
+        await self._collection.insert_one({"ids": event_ids, "processed_at": self._clock.now()})
+
+    async def recent(self, since: datetime, limit: int) -> list[tuple[datetime, list[str]]]:
+        cursor = self._collection.find({"processed_at": {"$gt": since}}, {"ids": 1, "processed_at": 1, "_id": 0})
+        out = []
+        async for doc in cursor.sort("processed_at", 1).limit(limit):
+            out.append((doc["processed_at"], doc["ids"]))
+        return out
+
 
 class DedupeGate:
-    def __init__(self, store: SeenStore | DedupeStore, *, cache_size: int = 100_000, flush_batch: int = 1000,
-                 mode: Literal["preload_and_tail", "lookup"] = "preload_and_tail", collection=None,
-                 prefix: str = "ingest|", clock=None, preload_hours: float = 24, tail_interval_seconds: float = 1.0
-                 ) -> None:
+    def __init__(self, store: SeenStore, *, clock, cache_size: int = 100_000, flush_batch: int = 1000,
+                 mode: Literal["preload_and_tail", "lookup"] = "preload_and_tail", preload_hours: float = 24,
+                 tail_interval_seconds: float = 1.0, write_delay_seconds: float = 0.05) -> None:
         self._store = store
         self.mode = mode
-        self._collection = collection
-        self._prefix = prefix
         self._clock = clock
         self._preload = timedelta(hours=preload_hours)
         self._tail_interval = tail_interval_seconds
@@ -51,6 +81,8 @@ class DedupeGate:
         self._cache: OrderedDict[str, None] = OrderedDict()
         self._cache_size = cache_size
         self._flush_batch = flush_batch
+        # Gathering marks for a moment turns hundreds of tiny insert_many calls per second into a few.
+        self._write_delay = write_delay_seconds
         self._lookup_waiting: list[tuple[list[str], asyncio.Future]] = []
         self._lookup_scheduled = False
         self._unwritten: list[str] = []
@@ -90,7 +122,7 @@ class DedupeGate:
 
     # -- preload and tail (mode preload_and_tail) ---------------------------------------------------
     async def start(self) -> None:
-        if self.mode != "preload_and_tail" or self._collection is None:
+        if self.mode != "preload_and_tail":
             return
         self._watermark = self._clock.now() - self._preload
         await self._catch_up()
@@ -108,14 +140,12 @@ class DedupeGate:
     async def _catch_up(self) -> int:
         """Loads marks newer than the watermark (minus a little overlap for clock skew between replicas)."""
         since = self._watermark - timedelta(seconds=5)
-        cursor = self._collection.find({"processed_at": {"$gt": since}, "_id": {"$regex": f"^{self._prefix}"}},
-                                       {"_id": 1, "processed_at": 1}).sort("processed_at", 1).limit(self._cache_size)
-        n, cut = 0, len(self._prefix)
-        async for doc in cursor:
-            self._remember(doc["_id"][cut:])
-            if doc["processed_at"] > self._watermark:
-                self._watermark = doc["processed_at"]
-            n += 1
+        n = 0
+        for processed_at, ids in await self._store.recent(since, limit=max(1, self._cache_size // 100)):
+            for i in ids:
+                self._remember(i)
+            self._watermark = max(self._watermark, processed_at)
+            n += len(ids)
         return n
 
     async def _tail(self) -> None:
@@ -159,6 +189,8 @@ class DedupeGate:
     async def _write(self) -> None:
         backoff = 0.05
         while self._unwritten:
+            if len(self._unwritten) < self._flush_batch and self._write_delay:
+                await asyncio.sleep(self._write_delay)
             batch, self._unwritten = self._unwritten[: self._flush_batch], self._unwritten[self._flush_batch:]
             try:
                 await self._store.mark(batch)

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
 
 DUPLICATE_KEY = 11000
@@ -37,6 +37,7 @@ class MongoOutbox:
         await self.collection.create_index([("report_due", ASCENDING)])
         await self.collection.create_index([("claim", ASCENDING)])
         await self.collection.create_index([("conversation_id", ASCENDING)])
+        await self.collection.create_index([("supersede_key", ASCENDING), ("state", ASCENDING)])
         # CSAT once per conversation: a second survey for the same conversation cannot be inserted.
         await self.collection.create_index([("once_key", ASCENDING)], unique=True, sparse=True)
 
@@ -57,6 +58,18 @@ class MongoOutbox:
             existing = {d["_id"] async for d in self.collection.find({"_id": {"$in": list(refused)}}, {"_id": 1})}
             return refused - existing
         return set()
+
+    async def supersede(self, newest: list[dict[str, Any]], now: datetime, detail: str) -> None:
+        """Skips still-pending entries older (lower offset, same partition) than each given entry
+        with the same supersede_key. Offsets, not arrival, decide: a redelivered old request
+        never skips a newer one."""
+        ops = [UpdateMany({"supersede_key": d["supersede_key"], "state": PENDING, "_id": {"$ne": d["_id"]},
+                           "source.partition": d["source"]["partition"],
+                           "source.offset": {"$lt": d["source"]["offset"]}},
+                          {"$set": {"state": SKIPPED, "detail": detail, "report_due": True,
+                                    "finished_at": now.timestamp(), "updated_at": now.timestamp()}})
+               for d in newest]
+        await self.collection.bulk_write(ops, ordered=False)
 
     async def candidates(self, now: datetime, exclude_pools: list[str], exclude_ids: list[str],
                          limit: int) -> list[dict]:

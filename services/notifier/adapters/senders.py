@@ -60,10 +60,10 @@ class HttpSender:
 
 class SmtpSender:
     def __init__(self, *, host: str, port: int, starttls: bool, use_tls: bool, validate_certs: bool,
-                 username: str | None, password: str | None) -> None:
+                 username: str | None, password: str | None, ca_file: str | None = None) -> None:
         self._options = {"hostname": host, "port": port, "start_tls": starttls if not use_tls else False,
                              "use_tls": use_tls, "validate_certs": validate_certs, "username": username or None,
-                             "password": password or None}
+                             "password": password or None, "cert_bundle": ca_file}
 
     async def send(self, message: EmailMessage, *, timeout: float) -> SendOutcome:
         try:

@@ -25,13 +25,10 @@ def _bracket(message_id: str) -> str:
 def threading_headers(in_reply_to: str, references: list[str]) -> tuple[str, str]:
     """In-Reply-To and References for a reply to the message `in_reply_to`."""
     parent = _bracket(in_reply_to)
-    refs = [r for r in (_bracket(x) for x in references) if r]
-    if parent and (not refs or refs[-1] != parent):
-        refs.append(parent)
-    deduped: list[str] = []
-    for ref in refs:
-        if ref not in deduped:
-            deduped.append(ref)
+    refs = [r for r in (_bracket(x) for x in references) if r and r != parent]
+    deduped: list[str] = list(dict.fromkeys(refs))
+    if parent:
+        deduped.append(parent)  # the message we answer is always the last reference
     if len(deduped) > MAX_REFERENCES:
         deduped = deduped[:1] + deduped[-(MAX_REFERENCES - 1):]
     return parent, " ".join(deduped)

@@ -119,7 +119,8 @@ class RouterStore:
         return len(ops)
 
     # ------------------------------------------------------------------ load
-    async def load(self, inputs: list[Input]) -> Workspace:
+    async def load(self, inputs: list[Input], message_ids: list[str] = ()) -> Workspace:
+        """`message_ids`: ids the inputs' messages would get; those already stored mark inputs applied."""
         ws = Workspace()
         brands: set[str] = set()
         handle_ids: set[str] = set()
@@ -172,6 +173,7 @@ class RouterStore:
 
         brand_list = sorted(brands)
         (
+            stored_messages,
             handle_docs,
             key_convs,
             id_convs,
@@ -182,6 +184,7 @@ class RouterStore:
             order_docs,
             delivery_docs,
         ) = await asyncio.gather(
+            self._find(self.messages, {"_id": {"$in": list(message_ids)}}, {"_id": 1}) if message_ids else _none(),
             self._find(self.handles, {"_id": {"$in": sorted(handle_ids)}}),
             self._find(self.conversations, {"brand_id": {"$in": brand_list}, "thread_keys": {"$in": sorted(keys)}})
             if keys
@@ -194,6 +197,7 @@ class RouterStore:
             self._find(self.orders, {"_id": {"$in": sorted(order_ids)}}),
             self._find(self.deliveries, {"_id": {"$in": sorted(delivery_ids)}}),
         )
+        ws.stored_message_ids.update(d["_id"] for d in stored_messages)
         for doc in handle_docs:
             ws.handles[(doc["brand_id"], Handle(doc["kind"], doc["value"]))] = doc["customer_id"]
         for doc in agent_docs:
@@ -277,8 +281,8 @@ class RouterStore:
                 ws.thread_index[(conv.brand_id, key)] = conv.id
 
     @staticmethod
-    async def _find(collection, query: dict) -> list[dict]:
-        return [doc async for doc in collection.find(query)]
+    async def _find(collection, query: dict, projection: dict | None = None) -> list[dict]:
+        return [doc async for doc in collection.find(query, projection)]
 
     # ------------------------------------------------------------------ save
     async def save(self, ws: Workspace) -> None:
@@ -307,7 +311,6 @@ class RouterStore:
         upsert(self.customers, "customer", [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
         replace(self.agents, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])
         replace(self.stats, [ws.stats[i].to_doc() for i in sorted(ws.dirty_stats)])
-        replace(self.orders, [ws.orders[i].to_doc() for i in sorted(ws.dirty_orders)])
         replace(self.sessions, [ws.sessions[i].to_doc() for i in sorted(ws.dirty_sessions)])
         replace(self.deliveries, [ws.deliveries[i] for i in sorted(ws.dirty_deliveries)])
         queue_ops = [
@@ -327,7 +330,6 @@ class RouterStore:
                 for b, h, cid in ws.new_handles
             ],
         )
-        insert(self.messages, ws.new_messages)
         await asyncio.gather(*writes)
         for brand_id, merged_id, surviving_id in ws.merges:
             await self.handles.update_many(
@@ -336,6 +338,12 @@ class RouterStore:
             await self.conversations.update_many(
                 {"brand_id": brand_id, "customer_id": merged_id}, {"$set": {"customer_id": surviving_id}}
             )
+        # Last: stored messages and order histories are how a redelivered input is recognised as
+        # applied, so they are written only once everything they imply is in place.
+        writes = []
+        replace(self.orders, [ws.orders[i].to_doc() for i in sorted(ws.dirty_orders)])
+        insert(self.messages, ws.new_messages)
+        await asyncio.gather(*writes)
 
 
 async def _insert_new(collection, docs: list[dict]) -> None:

@@ -105,6 +105,7 @@ class Workspace:
     merges: list[tuple[str, str, str]] = field(default_factory=list)  # (brand, merged, surviving)
     effects: list[Effect] = field(default_factory=list)
     persisted: set[str] = field(default_factory=set)  # ids of documents that came from the store
+    stored_message_ids: set[str] = field(default_factory=set)  # messages of this batch's inputs already stored
     assignments: list[tuple[str, str, datetime]] = field(default_factory=list)  # (conversation, input id, at)
 
     def customer_of(self, brand_id: str, handle: Handle) -> str | None:
@@ -197,6 +198,10 @@ class Engine:
         self.config = config
         self.derive = derive
 
+    def message_id(self, input_event_id: str) -> str:
+        """Id of the message a customer contact stores; its presence in the store marks the input applied."""
+        return self.derive(input_event_id, "message")
+
     # ------------------------------------------------------------------ dispatch
     def apply(self, ws: Workspace, inp: Input) -> None:
         """Applies one input. Raises Rejected before changing anything the input cannot apply to."""
@@ -260,6 +265,8 @@ class Engine:
     def _message(self, ws: Workspace, inp: MessageIn) -> None:
         if inp.is_echo:
             return  # sent by the brand from the provider's own UI: not a customer turn
+        if self.message_id(inp.event_id) in ws.stored_message_ids:
+            return  # already applied (a redelivery that escaped the dedupe store): change nothing
         handles = [inp.sender, *inp.extra_handles]
         language_hint = inp.language_hint
         if inp.chat_session_id:
@@ -340,7 +347,7 @@ class Engine:
         decision = threads.decide(
             by_key=by_key, latest_of_customer=latest, now=at, reopen_window=routing_cfg.reopen_window
         )
-        message_id = self.derive(c.event_id, "message")
+        message_id = self.message_id(c.event_id)
         reply_handle = {"kind": sender.kind, "value": sender.value}
         if decision.action == threads.OPEN:
             conv = Conversation(
@@ -737,6 +744,8 @@ class Engine:
         brand = inp.brand_id
         key = f"{brand}/{inp.order_id}"
         record = ws.orders.get(key)
+        if record is not None and any(h.get("event_id") == inp.event_id for h in record.history):
+            return  # already applied: a second priority raise for the same delay would be wrong
         customer = None
         if inp.handles:
             customer = self._customer(ws, brand, list(inp.handles), inp.occurred_at, inp.event_id, inp.customer_name)

@@ -164,6 +164,12 @@ def eta_seconds(
 
 
 def should_notify(last_notified: int, position: int, step: int) -> bool:
-    """Tell the customer on entering the queue (nothing notified yet) and whenever the position has
-    moved by at least `step` since the last message (forward or, after a priority change, back)."""
-    return last_notified == 0 or abs(last_notified - position) >= max(1, step)
+    """Tell the customer on entering the queue (nothing notified yet), whenever the position has moved
+    by at least `step` since the last message (forward or, after a priority change, back), and at
+    every move once they are within the first `step` places (the wait is nearly over)."""
+    step = max(1, step)
+    if last_notified == 0:
+        return True
+    if position == last_notified:
+        return False
+    return abs(last_notified - position) >= step or position <= step

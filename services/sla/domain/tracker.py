@@ -501,6 +501,7 @@ class Tracker:
             state.awaiting_since = None
             state.contacts = 0
             state.repeat_escalated = False
+            state.human_replied = False  # the episode ended; a message now waits for a reopen
         elif kind == "conversation_assigned":
             policy = self._policy(change.facts)
             if change.reassignment_count >= policy.reassignment_threshold and not state.reassign_escalated:
@@ -553,9 +554,11 @@ class Tracker:
         if facts.channel == "phone" and not self._is_active(state, "phone_answer"):
             out.extend(self._start(state, "phone_answer", at, cause))   # a call is ringing
         if not state.human_replied:
-            if state.first_response_episode != state.episode:  # one first-response clock per episode
+            if state.first_response_episode != state.episode and facts.status != "resolved":
+                # one first-response clock per episode, from the oldest unanswered message (the router
+                # appends the customer's message before it reopens the conversation)
                 state.first_response_episode = state.episode
-                out.extend(self._start(state, "first_response", at, cause))
+                out.extend(self._start(state, "first_response", state.awaiting_since or at, cause))
         elif not self._is_active(state, "next_response"):
             out.extend(self._start(state, "next_response", state.awaiting_since, cause))
         if "resolution" not in state.clocks and facts.status != "resolved":

@@ -54,7 +54,8 @@ async def test_broker_down_gives_503_and_the_retry_is_stored_exactly_once(ingest
         # ...and the durable dedupe record exists, so even a restarted ingest would not store it again.
         expected = event_id(p.BRAND, "telegram:1111111:2")
         await svc.deps.dedupe.flush()
-        assert await mongo_db["processed_events"].find_one({"_id": f"ingest|{expected}"}) is not None
+        # ($in rather than {"ids": expected}: nx-27017 does not match a scalar against array elements)
+        assert await mongo_db["ingest_dedupe_marks"].find_one({"ids": {"$in": [expected]}}) is not None
     finally:
         await svc.client.aclose()
         from conftest import stop

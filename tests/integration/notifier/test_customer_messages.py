@@ -62,6 +62,7 @@ async def test_messaging_channels_use_each_providers_send_message_shape(
         (common_pb2.CHANNEL_VK, common_pb2.HANDLE_KIND_VK_ID, "1234"),
         (common_pb2.CHANNEL_TELEGRAM, common_pb2.HANDLE_KIND_TELEGRAM_ID, "42"),
         (common_pb2.CHANNEL_CHAT, common_pb2.HANDLE_KIND_CHAT_SESSION, "sess-1"),
+        (common_pb2.CHANNEL_PHONE, common_pb2.HANDLE_KIND_PHONE, "+33612345678"),  # after a call: SMS
     ]
     for i, (channel, kind, value) in enumerate(cases):
         req = notification(f"q-{i}", K.NOTIFICATION_KIND_QUEUE_POSITION, channel=channel, language="fr",
@@ -69,10 +70,10 @@ async def test_messaging_channels_use_each_providers_send_message_shape(
                            variables={"position": "3", "eta_seconds": "240"})
         await producer.publish(bus_topics.notifications, req, key=f"c-{i}", event_id=f"q-{i}")
     await producer.drain()
-    await wait_for(lambda: len(receiver.requests) == 5, timeout=20)
+    await wait_for(lambda: len(receiver.requests) == 6, timeout=20)
     text = "Vous êtes numéro 3 dans la file d'attente, environ 4 min."
-    twilio = receiver.at("/twilio/2010-04-01/Accounts/AC1/Messages.json")[0]
-    assert twilio.form["To"] == "+4915112345678" and twilio.form["Body"].startswith(text)
+    twilio = {r.form["To"]: r.form for r in receiver.at("/twilio/2010-04-01/Accounts/AC1/Messages.json")}
+    assert twilio["+4915112345678"]["Body"].startswith(text) and twilio["+33612345678"]["Body"].startswith(text)
     meta = json.loads(receiver.at("/meta/v21.0/555/messages")[0].body)
     assert meta["to"] == "4915112345678" and meta["text"]["body"].startswith(text)
     vk = receiver.at("/vk/method/messages.send")[0].form
@@ -167,3 +168,38 @@ async def test_bad_requests_go_to_the_dlq_and_do_not_stop_the_consumer(
     dlq = await read_raw(kafka_bootstrap, bus_topics.dlq("notifications"), min_count=2, timeout=10)
     errors = sorted(dict(r.headers)["dlq_error"].decode() for r in dlq)
     assert errors == ["intent_id is required", "unknown template 'does_not_exist'"]
+
+
+async def test_after_an_outage_only_the_newest_queue_position_is_sent(
+        receiver, smtp_server, start_notifier, producer, bus_topics, kafka_bootstrap):
+    clock = ManualClock()
+    down = [True]
+    receiver.behave["/telegram"] = lambda n: (503, {}, b"down") if down[0] else \
+        (200, {}, b'{"ok":true,"result":{"message_id":1}}')
+    notifier = await start_notifier(notifier_config(receiver.base_url, smtp_server.port),
+                                    notifier_secrets(receiver.base_url), clock=clock)
+    outbox = notifier.svc.outbox
+    tg = common_pb2.ContactHandle(kind=common_pb2.HANDLE_KIND_TELEGRAM_ID, value="42")
+    conv = snapshot("c-q", channel=common_pb2.CHANNEL_TELEGRAM)
+    for position in (5, 4, 3):
+        req = notification(f"queue-{position}", K.NOTIFICATION_KIND_QUEUE_POSITION,
+                           channel=common_pb2.CHANNEL_TELEGRAM, recipient=tg, conversation=conv,
+                           variables={"position": str(position)})
+        await producer.publish(bus_topics.notifications, req, key="c-q", event_id=f"q-{position}")
+        await producer.drain()
+
+        async def failed_once(intent=f"queue-{position}|telegram:telegram"):
+            doc = await outbox.get(intent)
+            return doc and doc["state"] == "pending" and doc["attempts"] == 1
+
+        await wait_for(failed_once, timeout=20)  # the retry waits for the (manual) clock
+    down[0] = False
+    await clock.advance(60)
+    await wait_for(lambda: receiver.at("/telegram"), timeout=20)
+    records = await read_topic(kafka_bootstrap, bus_topics.deliveries, min_count=3, timeout=20)
+    outcomes = {r.payload.intent_id: (r.payload.outcome, r.payload.detail) for r in records}
+    superseded = (notification_pb2.DELIVERY_OUTCOME_SKIPPED, "superseded by a newer queue position")
+    assert outcomes["queue-5"] == superseded and outcomes["queue-4"] == superseded
+    assert outcomes["queue-3"][0] == notification_pb2.DELIVERY_OUTCOME_DELIVERED
+    assert [json.loads(r.body)["text"].split(" in the queue")[0] for r in receiver.at("/telegram")] == \
+        ["You are number 3"]

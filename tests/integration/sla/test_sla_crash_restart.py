@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sla_kit import conversation_event
 from switchboard.common.testing import read_topic, wait_for
@@ -65,6 +66,10 @@ async def test_kill_9_with_10000_open_timers_loses_none_and_fires_none_twice(
             raise
         open_before_kill = await timers.count_documents({"state": "pending"})
         assert open_before_kill == TIMERS, "every timer was armed before any came due"
+        ops = f"http://127.0.0.1:{settings.http.port}"
+        async with httpx.AsyncClient(timeout=5) as http:
+            assert (await http.get(f"{ops}/readyz")).status_code == 200
+            assert f"switchboard_sla_open_timers {float(TIMERS)}" in (await http.get(f"{ops}/metrics")).text
         await wait_for(lambda: _count(timers, "fired", 3000), timeout=90, message="3,000 fired")
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # kill -9 in the middle of firing

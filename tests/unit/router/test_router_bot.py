@@ -140,3 +140,18 @@ def test_the_handoff_summary_tells_the_agent_what_was_said_and_sent(engine, ws):
     stored = next(iter(ws.conversations.values())).handoffs[-1]["summary"]
     assert stored["customer_sent"]["attachments"][0]["filename"] == "broken.jpg"
     assert stored["bot_said"] == ["return_policy", "clarify"]
+
+
+def test_every_supported_language_has_every_bot_answer_with_the_same_placeholders(templates):
+    import string
+
+    from switchboard.router.domain.config import SUPPORTED_LANGUAGES
+
+    def placeholders(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    english = templates["en"]
+    for lang in SUPPORTED_LANGUAGES:
+        assert set(templates[lang]) == set(english), lang
+        for key, text in english.items():
+            assert placeholders(templates[lang][key]) == placeholders(text), (lang, key)

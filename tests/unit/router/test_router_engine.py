@@ -261,3 +261,33 @@ def test_merge_moves_handles_and_conversations_to_the_surviving_profile(engine, 
     assert ws.customer_of("acme", Handle("telegram_id", "777")) == survivor.id
     assert all(c.customer_id == survivor.id for c in ws.conversations.values())
     assert cases(ws)[-1] == "customers_merged"
+
+
+def test_an_input_whose_message_is_already_stored_changes_nothing(engine, ws):
+    first = message("where is my order", event_id="in-dup")
+    engine.apply(ws, first)
+    conv = only_conversation(ws)
+    count, effects = conv.message_count, len(ws.effects)
+    ws.stored_message_ids.add(engine.message_id("in-dup"))  # what the store reports on a redelivery
+    engine.apply(ws, first)
+    assert (conv.message_count, len(ws.effects)) == (count, effects)
+
+
+def test_a_redelivered_delayed_order_does_not_raise_priority_twice(engine, ws):
+    engine.apply(ws, message("hi there", sender=ANN_EMAIL))
+    delayed = order("o-3", "delayed", ANN_EMAIL, reason="strike", at=T0 + timedelta(minutes=1))
+    engine.apply(ws, delayed)
+    engine.apply(ws, delayed)
+    assert only_conversation(ws).priority == HIGH
+    assert cases(ws).count("priority_changed") == 1
+
+
+def test_a_vip_customer_waits_in_the_vip_queue_for_a_vip_cleared_agent(engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config, online=("bob",))
+    engine.apply(ws, message("agent please", sender=Handle("email", "VIP@example.com")))
+    conv = only_conversation(ws)
+    assert (conv.vip, conv.queue, conv.status) == (True, "vip", QUEUED)  # bob is online but not VIP-cleared
+    engine.apply(ws, command("set_agent_presence", agent_id="alice", presence="online", at=T0 + timedelta(minutes=1)))
+    assert conv.assignee_id == "alice"
+    assert conv.assignment_history[-1]["rule"] == "only_eligible"

@@ -122,3 +122,4 @@ def test_customers_hear_about_their_position_on_entry_and_on_each_step():
     assert routing.should_notify(0, 7, 3)
     assert not routing.should_notify(7, 5, 3)
     assert routing.should_notify(7, 4, 3)
+    assert routing.should_notify(4, 3, 3) and not routing.should_notify(3, 3, 3)  # near the front: every move

@@ -353,3 +353,16 @@ def test_state_survives_a_round_trip_through_its_document(tracker):
     assert restored.to_doc() == c.state.to_doc()
     out = tracker.apply(restored, Change("x", "status_changed", T0 + H, Facts(**{**c.facts, "status": "assigned"})))
     assert sla(out.emits, "resumed", "first_response")[0].deadline == T0 + H + 2.5 * H - M
+
+
+def test_reopen_as_the_router_emits_it_message_first_then_reopen(tracker):
+    c = Convo(tracker)
+    c.event("conversation_opened", T0)
+    c.event("agent_replied", T0 + M, status="assigned")
+    c.event("conversation_resolved", T0 + H, status="resolved")
+    out = c.event("customer_message_appended", T0 + 2 * H, status="resolved")
+    assert sla(out) == []                                  # waits for the reopen
+    out = c.event("conversation_reopened", T0 + 2 * H + 10 * S, status="queued")
+    first = sla(out, "applied", "first_response")[0]
+    assert first.instance == 2 and first.detail["started_at"] == T0 + 2 * H   # from the customer's message
+    assert "next_response" not in c.state.clocks

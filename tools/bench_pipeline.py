@@ -71,6 +71,15 @@ SERVICE_ENV = {"SWITCHBOARD_KAFKA__LINGER_MS": "5", "SWITCHBOARD_CONSUMER__POLL_
                "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """utime + stime of a process, from /proc (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -97,24 +106,72 @@ class Load:
         await self.producer.publish(self.topic, event, key=f"{harness.BRAND}/{handle}", event_id=event_id, time=now)
 
 
-async def caught_up(stack: harness.Stack, reader: AIOKafkaConsumer, members: dict, inbound_total: int) -> bool:
-    """True once router, SLA and analytics committed everything upstream has produced."""
+async def stages_done(stack: harness.Stack, reader: AIOKafkaConsumer, members: dict, inbound_total: int) -> set[str]:
+    """The stages that have committed everything upstream produced so far."""
     topics = stack.topics
+    done: set[str] = set()
     router = await harness.committed(members["router"], topics.inbound, range(12))
     if sum(router.values()) < inbound_total:
-        return False
+        return done
+    done.add("router")
     conversations = await harness.partition_ends(stack.bootstrap, topics.conversations, reader)
     sla_ends = await harness.partition_ends(stack.bootstrap, topics.sla, reader)
-    checks = [("sla", topics.conversations, conversations), ("analytics", topics.conversations, conversations),
-              ("analytics", topics.sla, sla_ends)]
-    for service, topic, ends in checks:
-        done = await harness.committed(members[service], topic, ends.keys())
-        if any(done.get(p, 0) < end for p, end in ends.items()):
-            return False
-    return True
+    checks = {"sla": [(topics.conversations, conversations)],
+              "analytics": [(topics.conversations, conversations), (topics.sla, sla_ends)]}
+    for service, pairs in checks.items():
+        for topic, ends in pairs:
+            committed = await harness.committed(members[service], topic, ends.keys())
+            if any(committed.get(p, 0) < end for p, end in ends.items()):
+                break
+        else:
+            done.add(service)
+    return done
 
 
-async def sustained(stack: harness.Stack, load: Load, backlog: int, timeout: float = 150.0) -> float:
+class Profiler:
+    """py-spy on each service process for the length of one measurement (collapsed stacks)."""
+
+    def __init__(self, stack: harness.Stack, out: Path | None, seconds: float) -> None:
+        self.stack, self.out, self.seconds = stack, out, seconds
+        self.procs: dict = {}
+
+    def start(self) -> None:
+        if self.out is None:
+            return
+        import subprocess
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        spy = str(Path(sys.executable).parent / "py-spy")
+        for name in SERVICES:
+            pid = self.stack.services[name].pid
+            self.procs[name] = subprocess.Popen(
+                [spy, "record", "--pid", str(pid), "--duration", str(max(1, int(self.seconds))), "--rate", "50",
+                 "--format", "raw", "--output", str(self.out / f"{name}.txt"), "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def summary(self, top: int = 8) -> dict:
+        out = {}
+        for name, proc in self.procs.items():
+            proc.wait(timeout=self.seconds + 30)
+            path = self.out / f"{name}.txt"
+            if not path.exists():
+                continue
+            self_time: dict[str, int] = {}
+            total = 0
+            for line in path.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                if not count.isdigit():
+                    continue
+                frames = stack.split(";")
+                self_time[frames[-1]] = self_time.get(frames[-1], 0) + int(count)
+                total += int(count)
+            ranked = sorted(self_time.items(), key=lambda kv: -kv[1])[:top]
+            out[name] = [f"{100 * n / total:.0f}% {frame}" for frame, n in ranked]
+        return out
+
+
+async def sustained(stack: harness.Stack, load: Load, backlog: int, timeout: float = 240.0) -> dict:
+    """Produces `backlog` events at once and times each stage until it committed all of it."""
     reader = await harness._consumer(stack.bootstrap)
     groups = harness.consumer_groups(stack.namespace)
     members = {name: await harness._consumer(stack.bootstrap, groups[name]) for name in SERVICES}
@@ -125,13 +182,18 @@ async def sustained(stack: harness.Stack, load: Load, backlog: int, timeout: flo
         await load.producer.drain()
         produced = time.perf_counter() - started
         deadline = time.monotonic() + timeout
-        while not await caught_up(stack, reader, members, load.n):
+        finished: dict[str, float] = {}
+        while len(finished) < len(SERVICES):
+            for stage in await stages_done(stack, reader, members, load.n):
+                finished.setdefault(stage, time.perf_counter() - started)
             if time.monotonic() > deadline:
-                raise TimeoutError(f"pipeline did not drain {backlog} events within {timeout}s")
+                raise TimeoutError(f"pipeline did not drain {backlog} events within {timeout}s (done: {finished})")
             await asyncio.sleep(0.25)
-        elapsed = time.perf_counter() - started
-        say(f"  backlog {backlog}: produced in {produced:.1f}s, drained in {elapsed:.1f}s -> {backlog / elapsed:.0f} ev/s")
-        return backlog / elapsed
+        elapsed = max(finished.values())
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in finished.items())
+        say(f"  backlog {backlog}: produced in {produced:.1f}s, drained in {elapsed:.1f}s -> "
+            f"{backlog / elapsed:.0f} ev/s (stages done at {stages})")
+        return {"rate": backlog / elapsed, "stages_s": {k: round(v, 2) for k, v in finished.items()}}
     finally:
         for consumer in (reader, *members.values()):
             await consumer.stop()
@@ -237,10 +299,20 @@ async def run(args, tmp: Path) -> dict:
         try:
             load = Load(producer, stack)
             say("warm-up")
-            await sustained(stack, load, 500)
-            probe = await sustained(stack, load, args.probe_backlog)
+            await sustained(stack, load, 200)
+            probe = (await sustained(stack, load, args.probe_backlog))["rate"]
             backlog = int(min(args.max_backlog, max(args.probe_backlog, probe * args.sustain_seconds)))
-            rate = await sustained(stack, load, backlog)
+            profiler = Profiler(stack, args.profile, backlog / probe)
+            profiler.start()
+            pids = {**{name: stack.services[name].pid for name in SERVICES},
+                    "nx-27017": mongo.proc.pid, "tansu": broker.proc.pid, "load generator": os.getpid()}
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            main_run = await sustained(stack, load, backlog)
+            busy = {name: round((cpu_seconds(pid) - cpu_before[name]) / max(main_run["stages_s"].values()), 2)
+                    for name, pid in pids.items()}
+            say(f"  CPU cores busy during the run: {busy}")
+            rate = main_run["rate"]
+            profile = profiler.summary()
             say(f"latency at 50%: {rate / 2:.0f} ev/s for {args.latency_seconds:.0f}s")
             lat = await latency(stack, load, rate / 2, args.latency_seconds)
         finally:
@@ -248,11 +320,15 @@ async def run(args, tmp: Path) -> dict:
         one_stage = float(os.environ.get("SWITCHBOARD_BENCH_ONE_STAGE_LOOP_PER_S", "0") or 0)
         rss = {name: round((v or 0) / 2**20, 1) for name, v in stack.peak_rss().items()}
         return {"sustained_events_per_s": round(rate), "backlog_events": backlog,
+                "stage_drained_s": main_run["stages_s"],
+                "stage_events_per_s": {k: round(backlog / v) for k, v in main_run["stages_s"].items()},
+                "cpu_cores_busy": busy, "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
                 "one_stage_loop_per_s": round(one_stage) or None,
                 "ratio_to_one_stage_loop": round(rate / one_stage, 3) if one_stage else None,
                 **lat, "peak_rss_mb": rss, "mongo_insert_many_docs_per_s": ceiling,
                 "events_per_conversation": "1 (every event opens a conversation: router writes customer, "
-                                           "handle, conversation, message; sla arms 2 clocks)"}
+                                           "handle, conversation, message; sla arms 2 clocks)",
+                **({"profile_self_time": profile} if profile else {})}
     finally:
         if stack is not None:
             await asyncio.to_thread(stack.stop)
@@ -266,6 +342,8 @@ def main() -> int:
     parser.add_argument("--sustain-seconds", type=float, default=25.0, help="target length of the sustained run")
     parser.add_argument("--max-backlog", type=int, default=60_000)
     parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy each service during the sustained run; collapsed stacks into this folder")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:

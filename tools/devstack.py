@@ -166,7 +166,8 @@ def main() -> int:
         if not args.no_traffic:
             import sample_traffic
 
-            summary = sample_traffic.send(f"http://127.0.0.1:{ports['ingest']}", config_dir)
+            summary = sample_traffic.send(f"http://127.0.0.1:{ports['ingest']}", config_dir,
+                                          processes.mongo_uri(ports["mongo"]))
             say(f"  sample traffic: {json.dumps(summary)}")
         say("")
         say("Switchboard is up.")

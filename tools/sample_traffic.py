@@ -99,6 +99,10 @@ class Traffic:
         self.post("sms (Twilio)", self.webhook("twilio"), content=urlencode(params),
                   headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
 
+    def agent(self, path: str, body: dict, what: str) -> None:
+        self.post(what, f"/v1/brands/{BRAND}/agent/{path}", json=body,
+                  headers={"Authorization": f"Bearer {self.secrets['agent_api_keys'][0]}"})
+
     def telegram(self, chat_id: int, first_name: str, text: str) -> None:
         update = {"update_id": int(time.time() * 1000) % 2**31, "message": {
             "message_id": int(time.time()) % 100000, "date": int(time.time()), "text": text,
@@ -112,18 +116,53 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def send(base_url: str, config_dir: Path) -> dict[str, int]:
+def assigned_whatsapp_conversation(mongo_uri: str, timeout: float = 20.0) -> dict | None:
+    from pymongo import MongoClient
+
+    conversations = MongoClient(mongo_uri)["switchboard"]["conversations"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = conversations.find_one({"brand_id": BRAND, "channel": "whatsapp", "status": "assigned"})
+        if found:
+            return found
+        time.sleep(0.2)
+    return None
+
+
+def wait_for_document(mongo_uri: str | None, collection: str, query: dict, timeout: float = 20.0) -> None:
+    if not mongo_uri:
+        return
+    from pymongo import MongoClient
+
+    deadline = time.monotonic() + timeout
+    while not MongoClient(mongo_uri)["switchboard"][collection].find_one(query) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def send(base_url: str, config_dir: Path, mongo_uri: str | None = None) -> dict[str, int]:
     secrets = (yaml.safe_load((config_dir / "secrets.yaml").read_text()) or {})["brands"][BRAND]
     traffic = Traffic(base_url, secrets)
+    # Bob and Chen start their shift; Alice stays offline, so English email waits in the queue.
+    for agent_id in ("bob", "chen"):
+        traffic.agent(f"agents/{agent_id}/presence", {"presence": "online"}, "agent presence")
     traffic.order("1001", "created", "emma@example.com", "Emma Schmidt")
     traffic.order("1001", "shipped", "emma@example.com", "Emma Schmidt", carrier="DHL",
                   tracking_number="JJD000390007", tracking_url="https://www.dhl.com/track?JJD000390007")
+    # Orders reach the shop days before the question; here they are milliseconds apart on another
+    # topic, so let the router see the shipment first.
+    wait_for_document(mongo_uri, "orders", {"_id": f"{BRAND}/1001", "kind": "shipped"})
     traffic.chat("Emma Schmidt", "emma@example.com", ["Hi, where is my order #1001?"])
     traffic.whatsapp("8613800138000", "Li Wei", "人工服务")
     traffic.email("jonas@example.de", "Jonas Weber", "Parcel arrived damaged",
                   "Hello, my parcel (order 1002) arrived damaged, the box was crushed. Photos attached. Jonas")
     traffic.sms("+34600111222", "Hola, mi pedido 1003 no ha llegado todavía. ¿Pueden ayudarme?")
     traffic.telegram(555000111, "Дмитрий", "Здравствуйте! Где мой заказ 1004? 📦")
+    if mongo_uri:  # Li Wei's conversation goes to a Chinese-speaking agent, who answers in time
+        conversation = assigned_whatsapp_conversation(mongo_uri)
+        if conversation:
+            traffic.agent(f"conversations/{conversation['_id']}/reply",
+                          {"agent_id": conversation["assignee_id"], "reply_id": uuid.uuid4().hex,
+                           "text": "您好，我是客服陈。请问有什么可以帮您？"}, "agent reply")
     return traffic.sent
 
 

@@ -19,7 +19,9 @@ SENSITIVE_KEYS = frozenset({
     "api_key", "authorization", "signature", "uri", "url_with_token",
 })
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
+# Not ISO dates/times ("2026-11-23T04:24:40Z"): those are the one long digit run logs need.
+_PHONE = re.compile(r"(?<![\w-])(?!\d{4}-\d{2}-\d{2})\+?\d[\d ()-]{7,}\d")
+NEVER_MASKED = frozenset({"event", "timestamp", "level", "service"})
 
 
 def mask_email(value: str) -> str:
@@ -45,7 +47,7 @@ def mask_personal_data(_logger: Any, _method: str, event_dict: dict[str, Any]) -
     for key, value in event_dict.items():
         if key in SENSITIVE_KEYS:
             event_dict[key] = _mask(value)
-        elif isinstance(value, str) and key != "event":
+        elif isinstance(value, str) and key not in NEVER_MASKED:
             event_dict[key] = mask_string(value)
     event_dict["event"] = mask_string(str(event_dict.get("event", "")))
     return event_dict

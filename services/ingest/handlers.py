@@ -54,14 +54,20 @@ def require_brand(deps: IngestDeps, brand_id: str) -> None:
 
 def context(deps: IngestDeps, brand_id: str) -> AdapterContext:
     require_brand(deps, brand_id)
-    secrets = {name: deps.secrets.brand(brand_id, name) for name in _SECRET_NAMES}
-    return AdapterContext(brand_id=brand_id, secrets=secrets, now=deps.clock.now(),
+    return AdapterContext(brand_id=brand_id, secrets=_BrandSecrets(deps.secrets, brand_id), now=deps.clock.now(),
                           replay_window=timedelta(seconds=deps.config.replay_window_seconds))
 
 
-_SECRET_NAMES = ("twilio_auth_token", "meta_app_secret", "meta_verify_token", "mailgun_signing_key",
-                 "sendgrid_webhook_secret", "vk_secret", "vk_confirmation_code", "telegram_secret_token",
-                 "shopify_webhook_secret", "cloudevents_token", "agent_api_keys")
+class _BrandSecrets:
+    """Read-only view of one brand's secrets; looked up only when an adapter asks."""
+
+    __slots__ = ("_secrets", "_brand")
+
+    def __init__(self, secrets: Secrets, brand_id: str) -> None:
+        self._secrets, self._brand = secrets, brand_id
+
+    def get(self, name: str, default=None):
+        return self._secrets.brand(self._brand, name, default)
 
 
 async def accept(deps: IngestDeps, brand_id: str, events: list[Outgoing], *, provider: str) -> Accepted:

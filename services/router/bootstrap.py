@@ -73,7 +73,7 @@ def bootstrap(
     config = config or load_router_config(settings.config_dir)
     topics = TopicNames(settings.kafka.topic_prefix)
     mongo = MongoComponent(settings.mongo)
-    store = RouterStore(mongo.db)
+    store = RouterStore(mongo.db, transactions=settings.mongo_transactions)
     dedupe = DedupeStore(mongo.db, settings.consumer_group, ttl_days=settings.consumer.dedupe_ttl_days, clock=clock)
     producer = EventProducer(settings.kafka, source="/switchboard/router", clock=clock)
     if detector is None:
@@ -84,6 +84,7 @@ def bootstrap(
         producer=producer,
         topics=topics,
         detector=detector,
+        clock=clock,
     )
     runner = ConsumerRunner(
         name="router",

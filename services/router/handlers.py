@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from switchboard.common.bus import EventProducer, PermanentError
+from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.cloudevents import Envelope
 from switchboard.common.logging import get_logger
 from switchboard.common.topics import TopicNames
@@ -27,13 +28,14 @@ class RouterHandler:
     producer: EventProducer
     topics: TopicNames
     detector: LanguageDetector
+    clock: Clock = field(default_factory=SystemClock)
 
     async def __call__(self, batch: list[Envelope]) -> None:
         started = time.perf_counter()
         by_id = {env.id: env for env in batch}
         inputs = [codec.decode(env, self.detector) for env in batch]
         loaded = time.perf_counter()
-        message_ids = [self.engine.message_id(i.event_id) for i in inputs if isinstance(i, MessageIn)]
+        message_ids = [self.engine.message_id_for(i) for i in inputs if isinstance(i, MessageIn)]
         ws = await self.store.load(inputs, message_ids)
         loaded = time.perf_counter() - loaded
         for env, inp in zip(batch, inputs, strict=True):
@@ -78,6 +80,8 @@ class RouterHandler:
         for effect in ws.effects:
             if effect.case == "conversation_assigned":
                 metrics.ASSIGNMENTS.labels(effect.data["rule"]).inc()
+                cause = by_id[effect.cause_id]
+                metrics.ASSIGNMENT_LATENCY.observe(max(0.0, (self.clock.now() - cause.time).total_seconds()))
             elif effect.case == "conversation_handed_off":
                 metrics.HANDOFFS.labels(effect.data["reason"]).inc()
         for brand, queue in ws.queue.items():

@@ -20,3 +20,8 @@ BATCH_SECONDS = Histogram(
     "Load, decide, write and enqueue one consumed batch",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+ASSIGNMENT_LATENCY = Histogram(
+    "switchboard_router_assignment_latency_seconds",
+    "From the record that made the assignment possible (its ce_time) to the router deciding it",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)

@@ -9,3 +9,6 @@ class RouterSettings(ServiceSettings):
     consumer_group: str = "switchboard-router"
     # Detect the language of customer messages with lingua (offline). Off = hint or brand default only.
     detect_language: bool = True
+    # One MongoDB transaction per consumed batch (needs a replica set; nx-27017 supports it). Off:
+    # batched writes with the applied-markers written last.
+    mongo_transactions: bool = True

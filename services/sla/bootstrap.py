@@ -24,7 +24,7 @@ def load_policies(settings: SlaSettings) -> PolicyBook:
     try:
         return load_policy_book(load_yaml(path))
     except PolicyError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{path}: {str(exc).removeprefix('sla.yaml: ')}") from None
 
 
 class _Setup:
@@ -32,14 +32,16 @@ class _Setup:
 
     name = "setup"
 
-    def __init__(self, settings: SlaSettings, topics: TopicNames, timers: MongoTimerStore) -> None:
-        self._settings, self._topics, self._timers = settings, topics, timers
+    def __init__(self, settings: SlaSettings, topics: TopicNames, timers: MongoTimerStore,
+                 states: MongoStateStore) -> None:
+        self._settings, self._topics, self._timers, self._states = settings, topics, timers, states
         self.ready = False
 
     async def start(self) -> None:
         if self._settings.kafka.create_topics:
             await ensure_topics(self._settings.kafka, self._topics)
         await self._timers.ensure_indexes()
+        await self._states.ensure_indexes()
         self.ready = True
 
     async def stop(self) -> None:
@@ -64,7 +66,8 @@ def bootstrap(settings: SlaSettings, *, clock: Clock | None = None, policies: Po
     mongo = MongoComponent(settings.mongo)
     timers = MongoTimerStore(mongo.db, fired_ttl_days=settings.fired_timer_ttl_days)
     producer = EventProducer(settings.kafka, source=SOURCE, clock=clock)
-    engine = SlaEngine(tracker=Tracker(policies), states=MongoStateStore(mongo.db), timers=timers, heap=TimerHeap(),
+    states = MongoStateStore(mongo.db, resolved_retention_days=settings.resolved_state_retention_days)
+    engine = SlaEngine(tracker=Tracker(policies), states=states, timers=timers, heap=TimerHeap(),
                        producer=producer, topics=topics, clock=clock)
     conversations = topics.conversations
 
@@ -79,7 +82,7 @@ def bootstrap(settings: SlaSettings, *, clock: Clock | None = None, policies: Po
                               handler=engine.handle, producer=producer, on_assigned=on_assigned,
                               on_revoked=on_revoked)
     scheduler = Scheduler(engine, clock, batch_size=settings.fire_batch_size)
-    components: list = [mongo, _Setup(settings, topics, timers), producer, consumer, scheduler]
+    components: list = [mongo, _Setup(settings, topics, timers, states), producer, consumer, scheduler]
     service = Service("sla", components)
     if http:
         service.components.append(HttpServer(ops_app("sla", service.readiness), settings.http))

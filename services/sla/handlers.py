@@ -24,7 +24,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from switchboard.common.bus import EventProducer, PermanentError
 from switchboard.common.clock import Clock, utc
 from switchboard.common.cloudevents import Envelope, derived_id
-from switchboard.common.logging import get_logger
+from switchboard.common.logging import get_logger, mask_string
 from switchboard.common.topics import TopicNames
 from switchboard.events.v1 import (
     common_pb2,
@@ -218,14 +218,22 @@ class SlaEngine:
                 metrics.TIMERS_STALE.labels(timer.kind).inc()
                 continue
             with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, timer_id=timer.id):
-                decisions = self.tracker.fire(state, timer, now)
-            if not decisions.emits:
-                metrics.TIMERS_STALE.labels(timer.kind).inc()
-            else:
-                metrics.TIMERS_FIRED.labels(timer.kind).inc()
+                backup = state.to_doc()
+                try:
+                    decisions = self.tracker.fire(state, timer, now)
+                    snapshot = common_pb2.ConversationSnapshot.FromString(state.snapshot)
+                    outputs = self._outputs(decisions, state, snapshot, cause=None, time=now)
+                except Exception as exc:  # one broken timer must not block every other timer
+                    log.error("sla_timer_failed", error=mask_string(repr(exc)))
+                    metrics.TIMERS_FAILED.labels(timer.kind).inc()
+                    fired[-1] = (timer.id, now, "failed")
+                    states[conversation_id] = restored = ConversationSla.from_doc(backup)  # no partial change
+                    if conversation_id in touched:
+                        touched[conversation_id] = restored
+                    continue
+            (metrics.TIMERS_FIRED if decisions.emits else metrics.TIMERS_STALE).labels(timer.kind).inc()
             touched[conversation_id] = state
-            snapshot = common_pb2.ConversationSnapshot.FromString(state.snapshot)
-            publishes.extend(self._outputs(decisions, state, snapshot, cause=None, time=now))
+            publishes.extend(outputs)
             self._collect(arms, decisions, state.partition)
         await self._commit(publishes, arms, fired, touched.values())
 

@@ -12,3 +12,5 @@ class SlaSettings(ServiceSettings):
     fire_batch_size: int = Field(default=1000, ge=1)
     # Fired timers stay in sla_timers this long (audit), then expire by TTL index.
     fired_timer_ttl_days: int = Field(default=7, ge=1)
+    # SLA state of a resolved conversation is kept this long (a reopen within it resumes the clocks).
+    resolved_state_retention_days: int = Field(default=90, ge=1)

@@ -302,15 +302,17 @@ def test_a_grace_period_shorter_than_the_drain_is_refused():
 
 def test_rollouts_never_drop_below_the_desired_replicas(rendered):
     for deployment in chart.find(rendered["minimal"], "Deployment"):
-        if deployment["metadata"]["name"] == "switchboard-analytics":
+        if deployment["metadata"]["name"] in ("switchboard-analytics", "switchboard-router"):
             continue
         assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
-def test_analytics_runs_one_replica_and_recreates_so_gauges_are_never_reported_twice(rendered):
-    analytics = chart.one(rendered["minimal"], "Deployment", "switchboard-analytics")["spec"]
-    assert analytics["replicas"] == 1
-    assert analytics["strategy"] == {"type": "Recreate"}
+def test_analytics_and_router_run_one_replica_and_recreate_so_no_two_copies_overlap(rendered):
+    # analytics: gauges would be reported twice; router: two copies could over-assign an agent.
+    for name in ("switchboard-analytics", "switchboard-router"):
+        spec = chart.one(rendered["minimal"], "Deployment", name)["spec"]
+        assert spec["replicas"] == 1
+        assert spec["strategy"] == {"type": "Recreate"}
 
 
 def test_spread_over_nodes_and_zones_is_on_by_default_and_can_be_hard(rendered):

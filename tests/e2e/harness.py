@@ -303,6 +303,10 @@ class Receivers:
         key = request.headers.get("Idempotency-Key") or request.headers.get("X-Switchboard-Event-Id") or ""
         text = raw.decode(errors="replace")
         recipient = _recipient_of(request.path, text, request.content_type)
+        if request.content_type == "application/x-www-form-urlencoded":
+            from urllib.parse import unquote_plus
+
+            text = unquote_plus(text)
         self._keep(Received("http", request.path, key, recipient, text, time.time()))
         with self._lock:
             n = len(self.received)

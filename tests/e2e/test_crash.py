@@ -7,8 +7,8 @@ like a provider retries), a chaos task kills -9 a random service at a random mom
 it. Afterwards:
 
 1. every accepted inbound message is in MongoDB (router's conversation_messages) exactly once;
-2. every SLA event that came due fired exactly once (one warning, one breach, one escalation per
-   conversation; no timer left pending past its due time) and each escalation reached Slack once;
+2. every SLA event that came due fired exactly once (one SlaApplied, one warning and one breach of
+   the first-response clock per conversation; no timer left pending past its due time);
 3. no customer received the same notification twice;
 4. every consumer group committed everything that was produced to the topics it consumes.
 
@@ -38,7 +38,7 @@ SEED = int(os.environ.get("CRASH_SEED", str(int(time.time()))))
 
 CRASH_SLA = f"""\
 # Crash test policies: one short first-response target everywhere so every conversation's SLA comes
-# due during the run, one warning, one escalation level (to ops-slack); everything else far away.
+# due during the run, one warning, no escalation; everything else far away.
 version: 1
 priority_multipliers: {{urgent: 1.0, high: 1.0, normal: 1.0, low: 1.0}}
 calendars: []
@@ -51,8 +51,8 @@ defaults:
   proactive_update_after: 2h
   escalation:
     ack_timeout: 2h
-    levels:
-      - {{name: assignee, after_breach: 0s, recipients: ["{{assignee}}"], destinations: [ops-slack]}}
+    levels: []   # escalation delivery is proven in test_poison / test_notifier_flows; here it would
+                 # only queue 2,000 Slack posts behind the customers' replies
 policies:
   - id: all
     channels: [email, web_form, chat, sms, whatsapp, messenger, vk, telegram, marketplace, phone]
@@ -217,36 +217,28 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
         assert all(n == 1 for n in fired.values()), f"{case} fired twice: {[k for k, n in fired.items() if n > 1][:5]}"
     overdue = await mongo_db["sla_timers"].count_documents({"state": "pending", "due_at": {"$lt": harness.utc_ts(-5)}})
     assert overdue == 0, f"{overdue} SLA timers still pending past their due time"
-    escalations, _ = await harness.distinct_events(kafka_bootstrap, topics.escalations)
-    per_conversation = Counter(e.payload.conversation.conversation_id for e in escalations.values())
-    assert set(per_conversation) == conversation_ids and set(per_conversation.values()) == {1}
-
-    async def slack_got_every_escalation():
-        keys = {r.key for r in receivers.snapshot() if r.path.startswith("/slack/")}
-        return len(keys) >= len(escalations)
+    # 3. no customer received the same notification twice: one answer per customer, and no two
+    #    intents with the same text to the same address (a duplicate no idempotency key could hide)
+    def customer_messages() -> list[harness.Received]:
+        return [r for r in receivers.snapshot() if not r.path.startswith(("/slack/", "/crm/"))]
 
     try:
-        await wait_for(slack_got_every_escalation, timeout=60, interval=1, message="escalations delivered to Slack")
+        await wait_for(lambda: len({r.recipient for r in customer_messages()}) >= CONVERSATIONS, timeout=120,
+                       interval=1)
     except AssertionError:
         outbox = Counter([d.get("state") async for d in mongo_db["notifier_outbox"].find({}, {"state": 1})])
-        keys = {r.key for r in receivers.snapshot() if r.path.startswith("/slack/")}
-        raise AssertionError(f"{len(keys)} of {len(escalations)} escalations reached Slack; notifier_outbox "
-                             f"states {dict(outbox)}; notifier log: {stack.tail('notifier', 1500)}") from None
-    phase("escalations delivered")
-
-    # 3. no customer received the same notification twice (distinct intents with the same text to
-    #    the same address would be a duplicate no idempotency key can hide)
-    customer = [r for r in receivers.snapshot() if not r.path.startswith(("/slack/", "/crm/"))
-                and "managers@" not in r.recipient]
-    assert len({r.recipient for r in customer}) == CONVERSATIONS, "every customer got the bot's answer"
+        raise AssertionError(f"{len({r.recipient for r in customer_messages()})} of {CONVERSATIONS} customers got "
+                             f"their answer; notifier_outbox states {dict(outbox)}") from None
+    phase("every customer answered")
+    customer = customer_messages()
+    per_customer = Counter(r.recipient for r in customer)
+    assert set(per_customer.values()) == {1}, f"answered twice: {harness.duplicates(per_customer.elements())}"
     seen = Counter((r.recipient, r.body) for r in customer)
-    assert not harness.duplicates(seen.elements()), f"sent twice: {list(harness.duplicates(seen.elements()))[:3]}"
-    slack = Counter(r.key for r in receivers.snapshot() if r.path.startswith("/slack/"))
-    assert len(slack) == len(escalations)
+    assert not harness.duplicates(seen.elements())
 
     # 4. consumer groups caught up (re-checked after the assertions above: nothing new arrived)
     assert not any((lag := await harness.lag(kafka_bootstrap, topics, namespace)).values()), lag
-    print(f"customer messages={len(customer)} escalations={len(escalations)} "
+    print(f"customer messages={len(customer)} "
           f"resends honoured by idempotency keys={sum(receivers.resends.values())} "
           f"sla records={sum(sla_copies.values())} (distinct {len(sla_events)}) "
           f"elapsed={time.monotonic() - started:.0f}s")

@@ -29,6 +29,12 @@ class DurablePublisher:
             raise BrokerUnavailable(type(exc).__name__) from exc
 
     async def _send_all(self, brand_id: str, events: list[Outgoing], event_ids: list[str]) -> None:
+        if len(events) == 1:  # the common case: no gather future
+            event = events[0]
+            await (await self._producer.publish(
+                self._names.of(event.stream), event.payload, key=event.key, event_id=event_ids[0], time=event.time,
+                subject=event.subject, brand_id=brand_id))
+            return
         futures = []
         for event, event_id in zip(events, event_ids, strict=True):
             futures.append(await self._producer.publish(

@@ -77,9 +77,12 @@ def parse_multipart(body: bytes, content_type_header: str, charsets: dict[str, s
     for name, payload, _ in raw_text:
         if name == "charsets":
             try:
-                charsets = {**(charsets or {}), **json.loads(payload.decode("utf-8"))}
+                declared = json.loads(payload.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
-                raise InvalidField("charsets is not valid JSON", field="charsets") from None
+                declared = None
+            if not isinstance(declared, dict) or not all(isinstance(v, str) for v in declared.values()):
+                raise InvalidField("charsets must be a JSON object of field name -> charset", field="charsets")
+            charsets = {**(charsets or {}), **declared}
     for name, payload, charset in raw_text:
         encoding = charset or (charsets or {}).get(name) or "utf-8"
         try:

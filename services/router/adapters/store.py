@@ -57,8 +57,9 @@ def _norm(handles: Iterable[Handle]) -> list[Handle]:
 
 
 class RouterStore:
-    def __init__(self, db) -> None:
+    def __init__(self, db, *, transactions: bool = True) -> None:
         self.db = db
+        self.transactions = transactions
         self.customers = db["customers"]
         self.handles = db["customer_handles"]
         self.conversations = db["conversations"]
@@ -286,22 +287,56 @@ class RouterStore:
 
     # ------------------------------------------------------------------ save
     async def save(self, ws: Workspace) -> None:
-        writes = []
+        """Writes the batch. With transactions (MongoDB replica set, nx-27017) everything commits or
+        nothing does. Without, messages and order histories go last: they are how a redelivered input
+        is recognised as applied, so they are written only once everything they imply is in place."""
+        state, merges, markers = self._writes(ws, upserts_only=self.transactions)
+        if self.transactions:
+            async with self.db.client.start_session() as session:
+                async with await session.start_transaction():
+                    for write in (*state, *merges, *markers):
+                        await write(session)  # one session: operations run one after another
+            return
+        await asyncio.gather(*(write(None) for write in state))
+        for write in merges:  # after the handles of this batch exist
+            await write(None)
+        await asyncio.gather(*(write(None) for write in markers))
 
-        def insert(collection, docs: list[dict]) -> None:
-            if docs:
-                writes.append(_insert_new(collection, docs))
+    def _writes(self, ws: Workspace, *, upserts_only: bool) -> tuple[list, list, list]:
+        state: list = []
+        merges: list = []
+        markers: list = []
 
-        def replace(collection, docs: list[dict]) -> None:
-            if docs:
-                writes.append(
-                    collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
+        def bulk(target: list, collection, ops: list) -> None:
+            if ops:
+                target.append(lambda session, c=collection, o=ops: c.bulk_write(o, ordered=False, session=session))
+
+        def insert_new(target: list, collection, docs: list[dict]) -> None:
+            """New documents: insert_many ignoring duplicates (cheapest), or $setOnInsert upserts inside a
+            transaction, where a duplicate-key error would abort everything."""
+            if not docs:
+                return
+            if upserts_only:
+                bulk(
+                    target,
+                    collection,
+                    [
+                        UpdateOne(
+                            {"_id": d["_id"]}, {"$setOnInsert": {k: v for k, v in d.items() if k != "_id"}}, upsert=True
+                        )
+                        for d in docs
+                    ],
                 )
+            else:
+                target.append(lambda session, c=collection, d=docs: _insert_new(c, d, session))
+
+        def replace(target: list, collection, docs: list[dict]) -> None:
+            bulk(target, collection, [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
 
         def upsert(collection, kind: str, docs: list[dict]) -> None:
             """Documents new in this batch are inserted (cheaper than upserts); known ones replaced."""
-            replace(collection, [d for d in docs if f"{kind}/{d['_id']}" in ws.persisted])
-            insert(collection, [d for d in docs if f"{kind}/{d['_id']}" not in ws.persisted])
+            replace(state, collection, [d for d in docs if f"{kind}/{d['_id']}" in ws.persisted])
+            insert_new(state, collection, [d for d in docs if f"{kind}/{d['_id']}" not in ws.persisted])
 
         upsert(
             self.conversations,
@@ -309,46 +344,41 @@ class RouterStore:
             [ws.conversations[i].to_doc() for i in sorted(ws.dirty_conversations) if ws.conversations[i].id],
         )
         upsert(self.customers, "customer", [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
-        replace(self.agents, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])
-        replace(self.stats, [ws.stats[i].to_doc() for i in sorted(ws.dirty_stats)])
-        replace(self.sessions, [ws.sessions[i].to_doc() for i in sorted(ws.dirty_sessions)])
-        replace(self.deliveries, [ws.deliveries[i] for i in sorted(ws.dirty_deliveries)])
+        replace(state, self.agents, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])
+        replace(state, self.stats, [ws.stats[i].to_doc() for i in sorted(ws.dirty_stats)])
+        replace(state, self.sessions, [ws.sessions[i].to_doc() for i in sorted(ws.dirty_sessions)])
+        replace(state, self.deliveries, [ws.deliveries[i] for i in sorted(ws.dirty_deliveries)])
         queue_ops = [
             ReplaceOne({"_id": c}, ws.queue[b][c].to_doc(), upsert=True)
             for b, c in sorted(ws.dirty_queue)
             if c in ws.queue.get(b, {})
         ]
         queue_ops += [DeleteOne({"_id": c}) for _, c in sorted(ws.removed_queue) if "queue/" + c in ws.persisted]
-        if queue_ops:
-            writes.append(self.queue.bulk_write(queue_ops, ordered=False))
-        # Inserts that ignore duplicates: an existing handle mapping is never overwritten (no silent
-        # re-pointing of identities) and a message already stored stays as it is.
-        insert(
+        bulk(state, self.queue, queue_ops)
+        # An existing handle mapping is never overwritten (no silent re-pointing of identities).
+        insert_new(
+            state,
             self.handles,
             [
                 {"_id": handle_id(b, h), "brand_id": b, "kind": h.kind, "value": h.value, "customer_id": cid}
                 for b, h, cid in ws.new_handles
             ],
         )
-        await asyncio.gather(*writes)
         for brand_id, merged_id, surviving_id in ws.merges:
-            await self.handles.update_many(
-                {"brand_id": brand_id, "customer_id": merged_id}, {"$set": {"customer_id": surviving_id}}
-            )
-            await self.conversations.update_many(
-                {"brand_id": brand_id, "customer_id": merged_id}, {"$set": {"customer_id": surviving_id}}
-            )
-        # Last: stored messages and order histories are how a redelivered input is recognised as
-        # applied, so they are written only once everything they imply is in place.
-        writes = []
-        replace(self.orders, [ws.orders[i].to_doc() for i in sorted(ws.dirty_orders)])
-        insert(self.messages, ws.new_messages)
-        await asyncio.gather(*writes)
+            for collection in (self.handles, self.conversations):
+                merges.append(
+                    lambda session, c=collection, b=brand_id, m=merged_id, v=surviving_id: c.update_many(
+                        {"brand_id": b, "customer_id": m}, {"$set": {"customer_id": v}}, session=session
+                    )
+                )
+        replace(markers, self.orders, [ws.orders[i].to_doc() for i in sorted(ws.dirty_orders)])
+        insert_new(markers, self.messages, ws.new_messages)
+        return state, merges, markers
 
 
-async def _insert_new(collection, docs: list[dict]) -> None:
+async def _insert_new(collection, docs: list[dict], session=None) -> None:
     try:
-        await collection.insert_many(docs, ordered=False)
+        await collection.insert_many(docs, ordered=False, session=session)
     except BulkWriteError as exc:
         if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
             raise

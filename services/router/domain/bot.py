@@ -149,6 +149,8 @@ def _intent_answer(config: BrandBot, conversation: Conversation, intent: str, tu
             "shipped": "order_status_shipped",
             "delivered": "order_status_delivered",
         }.get(order.kind, "order_status")
+        if template == "order_status_shipped" and not order.estimated_delivery:
+            template = "order_status_shipped_no_eta"  # never "(expected )" with nothing after it
         # Keyed by order and state: a later state of the same order is news, the same one is not.
         return _answer(
             config, conversation, f"order_status:{order.order_id}:{order.kind}", template, turn.language, variables

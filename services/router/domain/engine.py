@@ -106,7 +106,6 @@ class Workspace:
     effects: list[Effect] = field(default_factory=list)
     persisted: set[str] = field(default_factory=set)  # ids of documents that came from the store
     stored_message_ids: set[str] = field(default_factory=set)  # messages of this batch's inputs already stored
-    assignments: list[tuple[str, str, datetime]] = field(default_factory=list)  # (conversation, input id, at)
 
     def customer_of(self, brand_id: str, handle: Handle) -> str | None:
         """Follows merges, so a handle of a merged profile resolves to the surviving one."""
@@ -174,6 +173,7 @@ class _Emitter:
 class _Contact:
     """A customer reaching out: a message, or a phone call ringing."""
 
+    message_id: str
     event_id: str
     brand_id: str
     channel: str
@@ -193,6 +193,14 @@ class _Contact:
     email_threading: dict | None = None
 
 
+def _usable(handle: Handle) -> bool:
+    try:
+        identity.normalize(handle.kind, handle.value)
+    except identity.InvalidHandle:
+        return False
+    return True
+
+
 class Engine:
     def __init__(self, config: RouterConfig, derive: Callable[..., str]) -> None:
         self.config = config
@@ -201,6 +209,13 @@ class Engine:
     def message_id(self, input_event_id: str) -> str:
         """Id of the message a customer contact stores; its presence in the store marks the input applied."""
         return self.derive(input_event_id, "message")
+
+    def message_id_for(self, inp: MessageIn) -> str:
+        """The provider's own message id names the message when there is one, so a provider retry that
+        ingest accepted as a new event (new event id) is still recognised as the same message."""
+        if inp.provider_message_id:
+            return self.derive("message", inp.brand_id, inp.channel, inp.provider, inp.provider_message_id)
+        return self.message_id(inp.event_id)
 
     # ------------------------------------------------------------------ dispatch
     def apply(self, ws: Workspace, inp: Input) -> None:
@@ -265,8 +280,9 @@ class Engine:
     def _message(self, ws: Workspace, inp: MessageIn) -> None:
         if inp.is_echo:
             return  # sent by the brand from the provider's own UI: not a customer turn
-        if self.message_id(inp.event_id) in ws.stored_message_ids:
-            return  # already applied (a redelivery that escaped the dedupe store): change nothing
+        message_id = self.message_id_for(inp)
+        if message_id in ws.stored_message_ids:
+            return  # already applied (a redelivery, or a provider retry under a new event id): change nothing
         handles = [inp.sender, *inp.extra_handles]
         language_hint = inp.language_hint
         if inp.chat_session_id:
@@ -309,6 +325,7 @@ class Engine:
         self._contact(
             ws,
             _Contact(
+                message_id=message_id,
                 event_id=inp.event_id,
                 brand_id=inp.brand_id,
                 channel=inp.channel,
@@ -347,7 +364,8 @@ class Engine:
         decision = threads.decide(
             by_key=by_key, latest_of_customer=latest, now=at, reopen_window=routing_cfg.reopen_window
         )
-        message_id = self.message_id(c.event_id)
+        message_id = c.message_id
+        ws.stored_message_ids.add(message_id)  # a copy later in this batch is a duplicate too
         reply_handle = {"kind": sender.kind, "value": sender.value}
         if decision.action == threads.OPEN:
             conv = Conversation(
@@ -627,7 +645,6 @@ class Engine:
         conv.assigned_at = emit.at
         conv.updated_at = emit.at
         ws.dirty_conversations.add(conv.id)
-        ws.assignments.append((conv.id, emit.input_id, emit.at))
         conv.assignment_history = [
             *conv.assignment_history,
             {
@@ -747,8 +764,10 @@ class Engine:
         if record is not None and any(h.get("event_id") == inp.event_id for h in record.history):
             return  # already applied: a second priority raise for the same delay would be wrong
         customer = None
-        if inp.handles:
-            customer = self._customer(ws, brand, list(inp.handles), inp.occurred_at, inp.event_id, inp.customer_name)
+        # An order's handles are the shop's data: unusable ones are dropped, never a reason to lose the order.
+        usable = [h for h in inp.handles if _usable(h)]
+        if usable:
+            customer = self._customer(ws, brand, usable, inp.occurred_at, inp.event_id, inp.customer_name)
         elif record is not None and record.customer_id:
             customer = ws.customers.get(record.customer_id)
         if record is None:
@@ -805,6 +824,7 @@ class Engine:
                 conv = self._contact(
                     ws,
                     _Contact(
+                        message_id=self.message_id(inp.event_id),
                         event_id=inp.event_id,
                         brand_id=inp.brand_id,
                         channel="phone",

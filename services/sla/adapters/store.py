@@ -6,7 +6,7 @@ collection (unordered where order does not matter).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
@@ -49,7 +49,9 @@ class MongoTimerStore:
                 "instance": arm.instance, "level": arm.level,
                 "reason": arm.reason}, upsert=True))
         ops.extend(DeleteOne({"_id": tid, "state": PENDING}) for tid in cancels)
-        ops.extend(UpdateOne({"_id": tid}, {"$set": {"state": FIRED, "fired_at": at}}) for tid, at in fired)
+        # fired entries: (timer id, when) or (timer id, when, "failed")
+        ops.extend(UpdateOne({"_id": f[0]}, {"$set": {"state": f[2] if len(f) > 2 else FIRED, "fired_at": f[1]}})
+                   for f in fired)
         if ops:
             await self.collection.bulk_write(ops, ordered=False)  # one op per timer id (callers dedupe)
 
@@ -67,8 +69,20 @@ class MongoTimerStore:
 
 
 class MongoStateStore:
-    def __init__(self, db) -> None:
+    def __init__(self, db, *, resolved_retention_days: int = 90) -> None:
         self.collection = db[CONVERSATIONS]
+        self._retention = timedelta(days=resolved_retention_days)
+
+    async def ensure_indexes(self) -> None:
+        # Resolved conversations expire after the retention; open ones have no expire_at.
+        await self.collection.create_index("expire_at", expireAfterSeconds=0)
+
+    def _doc(self, state: ConversationSla) -> dict:
+        doc = state.to_doc()
+        resolution = state.clocks.get("resolution")
+        if state.facts is not None and state.facts.status == "resolved":
+            doc["expire_at"] = (resolution.since if resolution else datetime.now(UTC)) + self._retention
+        return doc
 
     async def load(self, conversation_ids: Iterable[str]) -> dict[str, ConversationSla]:
         ids = list(set(conversation_ids))
@@ -77,6 +91,6 @@ class MongoStateStore:
         return {d["_id"]: ConversationSla.from_doc(d) async for d in self.collection.find({"_id": {"$in": ids}})}
 
     async def save(self, states: Iterable[ConversationSla]) -> None:
-        ops = [ReplaceOne({"_id": s.conversation_id}, s.to_doc(), upsert=True) for s in states]
+        ops = [ReplaceOne({"_id": s.conversation_id}, self._doc(s), upsert=True) for s in states]
         if ops:
             await self.collection.bulk_write(ops, ordered=False)

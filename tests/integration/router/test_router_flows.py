@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from router_it_kit import T0, brand_of, inbound_message, order_event, presence, resolve, running_router
 from switchboard.common import metrics as bus_metrics
 from switchboard.common.testing import read_topic, wait_for
@@ -27,11 +28,12 @@ async def conversation_of(db, reply_value: str, brand: str) -> dict:
     )
 
 
+@pytest.mark.parametrize("transactions", [True, False], ids=["one-transaction", "markers-last"])
 async def test_the_same_customer_by_email_then_whatsapp_has_one_profile_and_one_history(
-    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap, transactions
 ):
     brand = brand_of(namespace)
-    async with running_router(service_settings, namespace):
+    async with running_router(service_settings, namespace, mongo_transactions=transactions):
         # The shop knows both the email address and the phone number of the buyer.
         await send(
             producer,

@@ -126,3 +126,23 @@ async def test_a_record_without_event_time_goes_to_the_dlq_and_later_records_sti
     dlq = await read_raw(bus.bootstrap, bus.topics.dlq("conversations"), min_count=1)
     assert b"occurred_at" in dict(dlq[0].headers)["dlq_error"]
     assert dead
+
+
+async def test_a_timer_that_cannot_be_fired_is_set_aside_and_the_others_still_fire(sla_app, bus, clock, mongo_db):
+    from prometheus_client import REGISTRY
+
+    def failed() -> float:
+        return REGISTRY.get_sample_value("switchboard_sla_timers_failed_total", {"kind": "breach"}) or 0.0
+
+    failed_before = failed()
+    await bus.send(conversation_event("c-ok", "conversation_opened", T0))
+    await bus.send(conversation_event("c-broken", "conversation_opened", T0))
+    await bus.sla_events("c-broken", "sla_applied", min_count=2)
+    # Simulate a state written by a newer config: its calendar is unknown to this process.
+    await mongo_db.sla_conversations.update_one({"_id": "c-broken"},
+                                                {"$set": {"clocks.first_response.calendar_id": "gone"}})
+    await clock.set(T0 + seconds(20))
+    assert first_response(await bus.sla_events("c-ok", "sla_breached", min_count=1))
+    await wait_for(lambda: failed() == failed_before + 1, timeout=10, message="the broken breach set aside")
+    assert await bus.sla_events("c-broken", "sla_breached") == []
+    assert sla_app.engine.heap.next_due() is not None  # the scheduler carries on (resolution timers)

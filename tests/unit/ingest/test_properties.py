@@ -22,7 +22,7 @@ JSON = st.recursive(
     max_leaves=20)
 JSON_PROVIDERS = [n for n, a in PROVIDERS.items() if a.media_type.endswith("json")]
 FORM_PROVIDERS = [n for n, a in PROVIDERS.items() if "form" in a.media_type]
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("INGEST_HYPOTHESIS_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def mutate(value, data):

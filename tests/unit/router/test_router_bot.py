@@ -123,6 +123,20 @@ def test_order_status_is_answered_from_the_linked_order_in_the_customers_languag
     assert answer.data["recipient"] == {"kind": "email", "value": "ana@example.es"}
 
 
+@pytest.mark.parametrize("language", ["en", "es", "fr", "de", "it", "pt", "ru", "ja", "ko", "zh"])
+def test_a_shipped_order_without_an_estimated_date_never_says_expected_nothing(engine, ws, language):
+    question = "where is my order?"  # the language is set explicitly: this is about each language's answer
+    customer = Handle("email", "kim@example.com")
+    engine.apply(ws, order("o-2", "shipped", customer, order_number="#1002", carrier="DHL",
+                           tracking_url="https://t.example/2"))
+    engine.apply(ws, message(question, sender=customer, language=language, at=T0 + timedelta(minutes=1)))
+    text = next(e for e in ws.effects if e.case == "bot_answer").data["text"]
+    assert "#1002" in text and "https://t.example/2" in text
+    import re
+
+    assert not re.search(r"\s[)）]|[(（]\s*[)）]", text), text  # e.g. "(expected )" with the date missing
+
+
 def test_phone_calls_never_meet_the_bot(engine, ws):
     engine.apply(ws, message("", channel="phone", sender=Handle("phone", "+4915100000001")))
     assert handoff(ws).data["reason"] == bot.NO_BOT_FOR_CHANNEL

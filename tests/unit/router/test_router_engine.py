@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from router_unit_kit import T0, agents_for, cases, command, message, order
 from switchboard.router.domain.engine import Rejected, Workspace
-from switchboard.router.domain.inputs import ChatEndIn, ChatStartIn, CsatIn, DeliveryIn
+from switchboard.router.domain.inputs import ChatEndIn, ChatStartIn, CsatIn, DeliveryIn, MessageIn
 from switchboard.router.domain.model import ASSIGNED, HIGH, QUEUED, RESOLVED, Handle
 
 ANN_EMAIL = Handle("email", "ann@example.com")
@@ -268,9 +268,26 @@ def test_an_input_whose_message_is_already_stored_changes_nothing(engine, ws):
     engine.apply(ws, first)
     conv = only_conversation(ws)
     count, effects = conv.message_count, len(ws.effects)
-    ws.stored_message_ids.add(engine.message_id("in-dup"))  # what the store reports on a redelivery
+    ws.stored_message_ids.add(engine.message_id_for(first))  # what the store reports on a redelivery
     engine.apply(ws, first)
     assert (conv.message_count, len(ws.effects)) == (count, effects)
+
+
+def test_a_provider_retry_accepted_under_a_new_event_id_is_the_same_message(engine, ws):
+    original = message("where is my order", event_id="in-a")
+    engine.apply(ws, original)
+    effects = len(ws.effects)
+    retry = message("where is my order", event_id="in-b")
+    engine.apply(
+        ws,
+        MessageIn(
+            **{
+                **{f: getattr(retry, f) for f in retry.__dataclass_fields__},
+                "provider_message_id": original.provider_message_id,
+            }
+        ),
+    )
+    assert only_conversation(ws).message_count == 1 and len(ws.effects) == effects
 
 
 def test_a_redelivered_delayed_order_does_not_raise_priority_twice(engine, ws):
@@ -291,3 +308,8 @@ def test_a_vip_customer_waits_in_the_vip_queue_for_a_vip_cleared_agent(engine, c
     engine.apply(ws, command("set_agent_presence", agent_id="alice", presence="online", at=T0 + timedelta(minutes=1)))
     assert conv.assignee_id == "alice"
     assert conv.assignment_history[-1]["rule"] == "only_eligible"
+
+
+def test_an_order_with_an_unusable_handle_is_kept_and_linked_by_the_usable_ones(engine, ws):
+    engine.apply(ws, order("o-5", "created", Handle("email", "not-an-address"), ANN_EMAIL, order_number="#5"))
+    assert ws.orders["acme/o-5"].customer_id and ws.customer_of("acme", ANN_EMAIL) == ws.orders["acme/o-5"].customer_id

@@ -41,7 +41,8 @@ class Mailgun(NoHandshake):
     def normalize(self, request: WebhookRequest, ctx: AdapterContext) -> WebhookOutcome:
         form = parse_form(request.body, request.content_type, request.content_type_header)
         pairs = form.json("message-headers")
-        header_pairs = [(p[0], p[1]) for p in pairs if isinstance(p, list) and len(p) == 2] \
+        header_pairs = [(p[0], p[1]) for p in pairs
+                        if isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], str)] \
             if isinstance(pairs, list) else []
         for name in ("Message-Id", "In-Reply-To", "References", "Date", "Auto-Submitted", "Precedence",
                      "X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "Content-Language"):

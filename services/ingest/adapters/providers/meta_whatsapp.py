@@ -42,8 +42,9 @@ class MetaWhatsApp(MetaWebhook):
                 value = as_dict(as_dict(change, f"entry[{e}].changes[{c}]").get("value"), where)
                 metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
                 business = str(metadata.get("display_phone_number") or "")
-                names = {str(ct.get("wa_id")): str((ct.get("profile") or {}).get("name") or "")
-                         for ct in as_list(value.get("contacts"), f"{where}.contacts") if isinstance(ct, dict)}
+                names = {str(ct.get("wa_id")): str(ct["profile"].get("name") or "")
+                         for ct in as_list(value.get("contacts"), f"{where}.contacts")
+                         if isinstance(ct, dict) and isinstance(ct.get("profile"), dict)}
                 for m, message in enumerate(as_list(value.get("messages"), f"{where}.messages")):
                     events.append(self._message(as_dict(message, f"{where}.messages[{m}]"),
                                                 f"{where}.messages[{m}]", names, business, ctx))

@@ -35,6 +35,10 @@ EXAMPLE = {
 }
 
 
+def _first(values: object) -> object:
+    return values[0] if isinstance(values, list) and values else None
+
+
 def _time(value: object, field: str) -> datetime | None:
     return orders.rfc3339(value, field) if value else None
 
@@ -66,7 +70,7 @@ class Shopify(NoHandshake):
             kind = SHIPMENT.get(status, kind)
             data.update(order_id=body.get("order_id"), carrier=body.get("tracking_company"),
                         tracking_number=body.get("tracking_number"),
-                        tracking_url=body.get("tracking_url") or (body.get("tracking_urls") or [None])[0],
+                        tracking_url=body.get("tracking_url") or _first(body.get("tracking_urls")),
                         reason=status if kind == OK.ORDER_EVENT_KIND_DELAYED else None)
             order = {}
         elif topic == "refunds/create":

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BUF := tools/buf/node_modules/.bin/buf
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-unit test-integration test-e2e test-deploy bench proto proto-check \
+.PHONY: help setup run test bench-deps test-unit test-integration test-e2e test-deploy bench proto proto-check \
         buf-lint buf-breaking lint chart-sync chart-golden chart-check chart-docs system-deps image clean lock
 
 help: ## list targets
@@ -54,8 +54,12 @@ test-e2e: $(STAMP) system-deps ## several services as real processes
 test-deploy: $(STAMP) system-deps ## Helm chart, alert rules, dashboards
 	$(PYTEST) tests/deploy -q $(PYTEST_ARGS)
 
-bench: $(STAMP) ## measured figures, JSON + table (docs/performance.md)
+bench: $(STAMP) bench-deps ## measured figures, JSON + table (docs/performance.md)
 	$(PY) tools/bench.py
+
+bench-deps: ## wrk (Debian) drives the HTTP benchmarks
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null || { echo "install wrk"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 
 proto: $(STAMP) ## regenerate Python code from proto/
 	$(PY) tools/proto.py

@@ -264,6 +264,74 @@ async def latency(stack: harness.Stack, load: Load, rate: float, seconds: float)
         await consumer.stop()
 
 
+async def kill9_recovery(stack: harness.Stack, producer: EventProducer, due: int = 200,
+                         spread_s: float = 20.0, kill_at_s: float = 6.0) -> dict:
+    """Time back to firing after kill -9 of the SLA service: `due` conversations whose first-response
+    deadlines (event time: sent_at + target) fall due over `spread_s`; the SLA process is killed
+    `kill_at_s` in and restarted at once. Reports how long until it fired again and how late the
+    breaches that fell due during the outage were."""
+    from datetime import timedelta
+
+    topics = stack.topics
+    consumer = await harness._consumer(stack.bootstrap)
+    target = timedelta(hours=2)  # BENCH_SLA chat first_response
+    run = uuid.uuid4().hex[:6]
+    breaches: list[tuple[float, float]] = []  # (arrival, late_by_ms)
+    try:
+        ends = await harness.partition_ends(stack.bootstrap, topics.sla, consumer)
+        tps = [TopicPartition(topics.sla, p) for p in ends]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, ends[tp.partition])
+        stop, all_fired = asyncio.Event(), asyncio.Event()
+
+        async def watch() -> None:
+            from switchboard.common.cloudevents import decode
+
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=100, max_records=5000)
+                now = time.time()
+                for records in batch.values():
+                    for r in records:
+                        if not dict(r.headers).get("ce_type", b"").endswith(b".sla_breached"):
+                            continue
+                        env = decode(r.value, r.headers)  # only this phase's clocks come due (2 h targets)
+                        breaches.append((now, env.payload.sla_breached.late_by_ms))
+                if len(breaches) >= due:
+                    all_fired.set()
+
+        watcher = asyncio.create_task(watch())
+        start = datetime.now(UTC) + timedelta(seconds=3)
+        for i in range(due):
+            deadline = start + timedelta(seconds=spread_s * i / due)
+            handle = f"{run}-k9-{i}"
+            event = harness.message_received("chat", handle, "Where is my order?", f"{run}-k9-{i}", deadline - target)
+            await producer.publish(topics.inbound, event, key=f"{harness.BRAND}/{handle}",
+                                   event_id=derived_id("bench-k9", run, i), time=deadline - target)
+        await producer.drain()
+        await asyncio.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds() + kill_at_s))
+        sla = stack.services["sla"]
+        killed = time.time()
+        sla.kill()
+        await asyncio.to_thread(sla.start)
+        ready = time.time()
+        try:
+            await asyncio.wait_for(all_fired.wait(), spread_s + 60)
+        except TimeoutError:
+            pass  # reported as fired < due
+        stop.set()
+        await watcher
+        after = sorted(t for t, _ in breaches if t > killed + 1.0)  # not the old process's last records in flight
+        during = [late for t, late in breaches if t > killed and late > 1000]
+        return {"sla_kill9_restart_ready_s": round(ready - killed, 2),
+                "sla_kill9_time_back_to_firing_s": round(after[0] - killed, 2) if after else None,
+                "sla_kill9_breaches_fired": len(breaches), "sla_kill9_breaches_due": due,
+                "sla_kill9_max_late_ms": max((late for _, late in breaches), default=None),
+                "sla_kill9_breaches_late_over_1s": len(during)}
+    finally:
+        await consumer.stop()
+
+
 async def mongo_ceiling(uri: str, database: str, docs: int = 20_000) -> int:
     from pymongo import AsyncMongoClient
 
@@ -283,7 +351,7 @@ async def mongo_ceiling(uri: str, database: str, docs: int = 20_000) -> int:
 
 async def run(args, tmp: Path) -> dict:
     broker = processes.broker(processes.free_port(), tmp).start()
-    mongo = processes.mongo(processes.free_port(), tmp / "bench.db", tmp).start()
+    mongo = processes.mongo(processes.free_port(), "memory" if args.mongo_memory else tmp / "bench.db", tmp).start()
     stack = None
     try:
         namespace = "bench" + uuid.uuid4().hex[:6]
@@ -315,17 +383,21 @@ async def run(args, tmp: Path) -> dict:
             profile = profiler.summary()
             say(f"latency at 50%: {rate / 2:.0f} ev/s for {args.latency_seconds:.0f}s")
             lat = await latency(stack, load, rate / 2, args.latency_seconds)
+            rss = {name: round((v or 0) / 2**20, 1) for name, v in stack.peak_rss().items()}  # before the kill
+            say("kill -9 of the SLA service while timers fall due")
+            recovery = await kill9_recovery(stack, producer)
+            say(f"  {recovery}")
         finally:
             await producer.stop()
         one_stage = float(os.environ.get("SWITCHBOARD_BENCH_ONE_STAGE_LOOP_PER_S", "0") or 0)
-        rss = {name: round((v or 0) / 2**20, 1) for name, v in stack.peak_rss().items()}
         return {"sustained_events_per_s": round(rate), "backlog_events": backlog,
                 "stage_drained_s": main_run["stages_s"],
                 "stage_events_per_s": {k: round(backlog / v) for k, v in main_run["stages_s"].items()},
                 "cpu_cores_busy": busy, "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
                 "one_stage_loop_per_s": round(one_stage) or None,
                 "ratio_to_one_stage_loop": round(rate / one_stage, 3) if one_stage else None,
-                **lat, "peak_rss_mb": rss, "mongo_insert_many_docs_per_s": ceiling,
+                **lat, **recovery, "peak_rss_mb": rss, "mongo_insert_many_docs_per_s": ceiling,
+                "mongo_storage": "memory" if args.mongo_memory else "sqlite file",
                 "events_per_conversation": "1 (every event opens a conversation: router writes customer, "
                                            "handle, conversation, message; sla arms 2 clocks)",
                 **({"profile_self_time": profile} if profile else {})}
@@ -342,6 +414,7 @@ def main() -> int:
     parser.add_argument("--sustain-seconds", type=float, default=25.0, help="target length of the sustained run")
     parser.add_argument("--max-backlog", type=int, default=60_000)
     parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--mongo-memory", action="store_true", help="nx-27017 --db memory instead of a SQLite file")
     parser.add_argument("--profile", type=Path, default=None,
                         help="py-spy each service during the sustained run; collapsed stacks into this folder")
     args = parser.parse_args()

@@ -547,6 +547,8 @@ async def _drain(consumer: AIOKafkaConsumer, tps: list[TopicPartition], keep: li
             if keep is not None:
                 keep.extend(records)
         reached = all(ends[tp] >= lower[tp] for tp in tps)
+        if reached and keep is None:
+            return ends  # a snapshot: the last batch of every partition as of the ListOffsets call
         idle = idle + 1 if not batch and reached else 0
         if time.monotonic() > deadline:
             raise TimeoutError(f"could not read {tps[0].topic} to its end within {timeout}s")

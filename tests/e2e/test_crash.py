@@ -35,6 +35,7 @@ HTTP_SHARE = 20            # every 20th conversation comes through ingest's HTTP
 TRAFFIC_SECONDS = 60.0
 FIRST_RESPONSE_S = 20
 SEED = int(os.environ.get("CRASH_SEED", str(int(time.time()))))
+VICTIMS = tuple(os.environ.get("CRASH_SERVICES", ",".join(harness.SERVICES)).split(","))
 
 CRASH_SLA = f"""\
 # Crash test policies: one short first-response target everywhere so every conversation's SLA comes
@@ -114,7 +115,7 @@ async def chaos(stack: harness.Stack, rng: random.Random, until: float, log: lis
     began = time.monotonic()
     while time.monotonic() < until:
         await asyncio.sleep(rng.uniform(3.0, 9.0))
-        name = rng.choice(harness.SERVICES)
+        name = rng.choice(VICTIMS)
         service = stack.services[name]
         if not service.running:
             continue
@@ -195,13 +196,26 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
     assert len(conversations) == CONVERSATIONS  # one conversation per customer, none split or lost
 
     # 2. every due SLA event fired exactly once
-    sla_events, sla_copies = await harness.distinct_events(kafka_bootstrap, topics.sla)
-    per_clock: Counter = Counter()
-    for env in sla_events.values():
-        p = env.payload
-        if p.metric == sla_pb2.SLA_METRIC_FIRST_RESPONSE:
-            per_clock[(p.conversation.conversation_id, p.WhichOneof("event"))] += 1
     conversation_ids = {d["_id"] for d in conversations}
+    sla_events: dict = {}
+    sla_copies: Counter = Counter()
+    per_clock: Counter = Counter()
+
+    async def every_clock_breached() -> bool:
+        nonlocal sla_events, sla_copies, per_clock
+        sla_events, sla_copies = await harness.distinct_events(kafka_bootstrap, topics.sla)
+        per_clock = Counter()
+        for env in sla_events.values():
+            p = env.payload
+            if p.metric == sla_pb2.SLA_METRIC_FIRST_RESPONSE:
+                per_clock[(p.conversation.conversation_id, p.WhichOneof("event"))] += 1
+        return {cid for cid, case in per_clock if case == "sla_breached"} >= conversation_ids
+
+    try:
+        await wait_for(every_clock_breached, timeout=60, interval=2)
+    except AssertionError:
+        pass  # the assertions below name what is missing
+    phase("SLA events read")
     for case in ("sla_applied", "sla_warning_raised", "sla_breached"):
         fired = {cid: n for (cid, c), n in per_clock.items() if c == case}
         if set(fired) != conversation_ids:
@@ -232,7 +246,9 @@ async def test_kill_9_of_random_services_loses_nothing_and_duplicates_nothing(st
     phase("every customer answered")
     customer = customer_messages()
     per_customer = Counter(r.recipient for r in customer)
-    assert set(per_customer.values()) == {1}, f"answered twice: {harness.duplicates(per_customer.elements())}"
+    twice = harness.duplicates(per_customer.elements())
+    examples = {who: [r.body[:300] for r in customer if r.recipient == who] for who in list(twice)[:2]}
+    assert not twice, f"{len(twice)} customers answered twice, e.g. {examples}"
     seen = Counter((r.recipient, r.body) for r in customer)
     assert not harness.duplicates(seen.elements())
 

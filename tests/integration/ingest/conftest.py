@@ -6,12 +6,11 @@ from pathlib import Path
 import httpx
 import pytest
 from switchboard.common.config import Secrets
-from switchboard.common.testing.helpers import read_raw
 from switchboard.ingest.bootstrap import bootstrap
 from switchboard.ingest.settings import IngestConfig, IngestSettings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from providers import SECRETS  # noqa: E402
+from ingest_requests import SECRETS  # noqa: E402
 
 
 async def start(svc) -> list:
@@ -49,12 +48,3 @@ async def ingest_factory(service_settings, bus_topics):
 @pytest.fixture
 async def ingest(ingest_factory):
     return await ingest_factory()
-
-
-async def post(svc, req):
-    url = req.path + (f"?{req.query}" if req.query else "")
-    return await svc.client.post(url, content=req.body, headers=req.headers)
-
-
-async def records(kafka_bootstrap: str, topic: str, min_count: int = 0, timeout: float = 3.0) -> list:
-    return await read_raw(kafka_bootstrap, topic, min_count, timeout)

@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 import yaml
 from hypothesis import HealthCheck, given, settings
-from providers import BRAND, SECRETS, S
+from ingest_requests import BRAND, SECRETS, S
 from switchboard.common.testing.plugin import make_test_settings, settings_env
 from switchboard.ingest.settings import IngestSettings
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-import providers as p
+import ingest_requests as p
 import pytest
-from conftest import post, records
+from ingest_requests import post, records
 from switchboard.common.cloudevents import decode
 from switchboard.events.v1 import common_pb2, inbound_pb2, orders_pb2
 

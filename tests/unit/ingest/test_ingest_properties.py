@@ -3,11 +3,12 @@ IngestError that maps to a 4xx. It never crashes (which would be a 500 and a pro
 from __future__ import annotations
 
 import json
+import os
 from urllib.parse import urlencode
 
-from helpers import CTX, as_json, form
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_unit_helpers import CTX, as_json, form
 from switchboard.ingest.adapters.orders_external import validate_record
 from switchboard.ingest.adapters.providers.base import normalize_checked
 from switchboard.ingest.adapters.providers.registry import PROVIDERS
@@ -22,7 +23,9 @@ JSON = st.recursive(
     max_leaves=20)
 JSON_PROVIDERS = [n for n, a in PROVIDERS.items() if a.media_type.endswith("json")]
 FORM_PROVIDERS = [n for n, a in PROVIDERS.items() if "form" in a.media_type]
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("INGEST_HYPOTHESIS_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck))
+# INGEST_HYPOTHESIS_EXAMPLES=1500 for a deeper (slower) search.
+SETTINGS = settings(max_examples=int(os.environ.get("INGEST_HYPOTHESIS_EXAMPLES", "150")), deadline=None,
+                    suppress_health_check=list(HealthCheck))
 
 
 def mutate(value, data):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import CTX, NOW, as_json, form
+from ingest_unit_helpers import CTX, NOW, as_json, form
 from switchboard.events.v1 import common_pb2, inbound_pb2, orders_pb2
 from switchboard.ingest.adapters.providers import registry
 from switchboard.ingest.adapters.providers.cloudevents import EXAMPLE as CE_EXAMPLE
@@ -191,3 +191,24 @@ def test_hostile_numbers_and_unpaired_surrogates_are_4xx_not_crashes():
                         b'"text": "\\ud800"}}')
     with pytest.raises(BadRequest):
         normalize_checked(P["telegram"], surrogate, CTX)
+
+
+@pytest.mark.parametrize("name, fields", [
+    ("mailgun", {"from": "a@b.co", "message-headers": '[[1, {}], ["Message-Id"], "x", ["Date", 5]]'}),
+    ("sendgrid", {"from": "a@b.co", "charsets": '["utf-8"]', "text": "hi"}),
+    ("sendgrid", {"from": "a@b.co", "charsets": '{"text": 5}', "text": "hi"}),
+])
+def test_hostile_json_inside_form_fields_is_a_4xx_or_ignored(name, fields):
+    from switchboard.ingest.adapters.providers.base import normalize_checked
+    from switchboard.ingest.domain.errors import IngestError
+    body = b"".join(b'--b\r\nContent-Disposition: form-data; name="' + k.encode() + b'"\r\n\r\n' + v.encode()
+                    + b"\r\n" for k, v in fields.items()) + b"--b--\r\n"
+    from switchboard.ingest.domain.model import WebhookRequest
+    request = WebhookRequest("POST", "https://x/", {}, (), body, "multipart/form-data",
+                             "multipart/form-data; boundary=b")
+    try:
+        outcome = normalize_checked(P[name], request, CTX)
+    except IngestError as exc:
+        assert exc.status in (400, 422)
+    else:
+        assert outcome.events[0].payload.message_received.sender.value == "a@b.co"

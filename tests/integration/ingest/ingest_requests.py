@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from switchboard.common.testing.helpers import read_raw
+
 BRAND = "acme"
 SECRETS = {
     "brands": {
@@ -216,3 +218,14 @@ def order_cloudevent(name: str, ce_id: str, kind: str = "shipped") -> dict:
                      "customer": {"email": "anna@example.de", "phone": "+4915112345678", "name": name},
                      "currency": "EUR", "total": "59.90", "carrier": "DHL", "tracking_number": "00340434161234567890",
                      "reason": name, "estimated_delivery": "2026-01-08T18:00:00Z"}}
+
+
+# ---- talking to the service under test ----------------------------------------------------------
+
+async def post(svc, req):
+    url = req.path + (f"?{req.query}" if req.query else "")
+    return await svc.client.post(url, content=req.body, headers=req.headers)
+
+
+async def records(kafka_bootstrap: str, topic: str, min_count: int = 0, timeout: float = 3.0) -> list:
+    return await read_raw(kafka_bootstrap, topic, min_count, timeout)

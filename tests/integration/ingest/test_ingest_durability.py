@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import providers as p
+import ingest_requests as p
 import pytest
-from conftest import post, records
+from ingest_requests import post, records
 from switchboard.common import processes
 from switchboard.common.bus import ensure_topics
 from switchboard.common.testing.helpers import wait_for
@@ -58,8 +58,8 @@ async def test_broker_down_gives_503_and_the_retry_is_stored_exactly_once(ingest
         assert await mongo_db["ingest_dedupe_marks"].find_one({"ids": {"$in": [expected]}}) is not None
     finally:
         await svc.client.aclose()
-        from conftest import stop
-        await stop(svc.started)
+        for component in reversed(svc.started):
+            await component.stop()
         svc.started = []
         replacement.stop()
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-import providers as p
+import ingest_requests as p
 from aiokafka import AIOKafkaProducer
-from conftest import records
+from ingest_requests import records
 from switchboard.events.v1 import orders_pb2
 
 

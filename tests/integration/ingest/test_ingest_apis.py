@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import uuid
 
-import providers as p
-from conftest import post, records
+import ingest_requests as p
+from ingest_requests import post, records
 from switchboard.common.cloudevents import decode
 from switchboard.events.v1 import agent_pb2, common_pb2, inbound_pb2, orders_pb2
 

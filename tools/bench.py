@@ -4,7 +4,8 @@
    512-byte records, and a one-stage consume -> produce -> commit loop (the best any single
    stage can do).
 2. Each service's own benchmark (services/<name>/bench.py, run as `python -m
-   switchboard.<name>.bench`, printing one JSON object on its last line).
+   switchboard.<name>.bench`, printing one JSON object last), then the pipeline
+   (tools/bench_pipeline.py: router -> sla -> analytics, latency at half load, kill -9 of sla).
 Writes bench-results/latest.json and prints a table. docs/performance.md explains the figures.
 """
 from __future__ import annotations
@@ -103,31 +104,45 @@ async def broker_ceiling(bootstrap: str, count: int) -> dict:
             "one_stage_loop_per_s": round(loop_rate)}
 
 
+def last_json_object(output: str) -> dict | None:
+    """The last JSON object a benchmark printed, on one line or indented over several."""
+    lines = output.rstrip().splitlines()
+    for start in range(len(lines) - 1, -1, -1):
+        if lines[start].startswith("{"):
+            try:
+                return json.loads("\n".join(lines[start:]))
+            except ValueError:
+                continue
+    return None
+
+
+def run_bench(argv: list[str], env: dict[str, str], timeout: float) -> dict:
+    started = time.perf_counter()
+    try:
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "detail": f"over {timeout:.0f}s"}
+    figures = last_json_object(result.stdout)
+    if result.returncode != 0 or figures is None:
+        return {"status": "failed", "detail": (result.stderr or result.stdout)[-800:]}
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
 def service_bench(name: str, env: dict[str, str], timeout: float) -> dict:
     module = REPO / "services" / name / "bench.py"
     if not module.exists():
         return {"status": "missing", "detail": f"{module.relative_to(REPO)} does not exist"}
-    started = time.perf_counter()
-    try:
-        result = subprocess.run([sys.executable, "-m", f"switchboard.{name}.bench"], env=env, capture_output=True,
-                                text=True, timeout=timeout, cwd=REPO)
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "detail": f"over {timeout:.0f}s"}
-    lines = [line for line in result.stdout.strip().splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        return {"status": "failed", "detail": (result.stderr or result.stdout)[-800:]}
-    figures = json.loads(lines[-1])
-    figures["seconds"] = round(time.perf_counter() - started, 1)
-    return figures
+    return run_bench([sys.executable, "-m", f"switchboard.{name}.bench"], env, timeout)
 
 
 def table(results: dict) -> str:
     rows = [("broker produce", f"{results['broker']['produce_per_s']:,} rec/s"),
             ("broker consume", f"{results['broker']['consume_per_s']:,} rec/s"),
             ("one-stage loop", f"{results['broker']['one_stage_loop_per_s']:,} ev/s")]
-    for name, figures in results["services"].items():
+    for name, figures in {**results["services"], "pipeline": results["pipeline"]}.items():
         for key, value in figures.items():
-            if isinstance(value, int | float | str) and key not in ("seconds",):
+            if isinstance(value, int | float | str) and key not in ("seconds", "detail"):
                 rows.append((f"{name}: {key}", f"{value:,}" if isinstance(value, int | float) else value))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
@@ -152,6 +167,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "broker": ceiling,
         "services": {name: service_bench(name, env, args.service_timeout) for name in args.only},
+        "pipeline": run_bench([sys.executable, str(REPO / "tools" / "bench_pipeline.py")], env, args.service_timeout),
     }
     out = REPO / "bench-results"
     out.mkdir(exist_ok=True)

@@ -332,6 +332,36 @@ async def kill9_recovery(stack: harness.Stack, producer: EventProducer, due: int
         await consumer.stop()
 
 
+def batch_stats(stack: harness.Stack) -> dict:
+    """Mean consumed batch size and mean time per batch of each service, from its /metrics."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out = {}
+    for name in SERVICES:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{stack.services[name].port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            continue
+        sums: dict[str, float] = {}
+        main_topic = stack.topics.inbound if name == "router" else stack.topics.conversations
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name in ("switchboard_bus_batch_records_sum", "switchboard_bus_batch_records_count"):
+                    sums[sample.name] = sums.get(sample.name, 0) + sample.value
+                elif (sample.name.startswith("switchboard_bus_handler_duration_seconds_")
+                      and sample.labels.get("topic") == main_topic and sample.name[-4:] in ("_sum", "ount")):
+                    sums[sample.name[-4:]] = sums.get(sample.name[-4:], 0) + sample.value
+        if sums.get("switchboard_bus_batch_records_count") and sums.get("ount"):
+            out[name] = {"batches": int(sums["switchboard_bus_batch_records_count"]),
+                         "mean_records": round(sums["switchboard_bus_batch_records_sum"]
+                                               / sums["switchboard_bus_batch_records_count"], 1),
+                         "mean_batch_ms": round(1000 * sums["_sum"] / sums["ount"], 1)}
+    return out
+
+
 async def mongo_ceiling(uri: str, database: str, docs: int = 20_000) -> int:
     from pymongo import AsyncMongoClient
 
@@ -379,6 +409,8 @@ async def run(args, tmp: Path) -> dict:
             busy = {name: round((cpu_seconds(pid) - cpu_before[name]) / max(main_run["stages_s"].values()), 2)
                     for name, pid in pids.items()}
             say(f"  CPU cores busy during the run: {busy}")
+            batches = batch_stats(stack)
+            say(f"  consumed batches so far: {batches}")
             rate = main_run["rate"]
             profile = profiler.summary()
             say(f"latency at 50%: {rate / 2:.0f} ev/s for {args.latency_seconds:.0f}s")
@@ -393,7 +425,8 @@ async def run(args, tmp: Path) -> dict:
         return {"sustained_events_per_s": round(rate), "backlog_events": backlog,
                 "stage_drained_s": main_run["stages_s"],
                 "stage_events_per_s": {k: round(backlog / v) for k, v in main_run["stages_s"].items()},
-                "cpu_cores_busy": busy, "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
+                "cpu_cores_busy": busy, "consumed_batches": batches, "cpus": os.cpu_count(),
+                "load_average_1m": round(os.getloadavg()[0], 2),
                 "one_stage_loop_per_s": round(one_stage) or None,
                 "ratio_to_one_stage_loop": round(rate / one_stage, 3) if one_stage else None,
                 **lat, **recovery, "peak_rss_mb": rss, "mongo_insert_many_docs_per_s": ceiling,

@@ -189,6 +189,10 @@ class ConsumerRunner:
         self._producer = producer
         self._dedupe = dedupe
         self._transient = transient_errors
+        # A record of another type on a registry topic is refused, never executed: only ingest's
+        # authenticated agent API may put an AgentCommand on the bus, not whoever can write to inbound.
+        names = TopicNames(kafka.topic_prefix)
+        self._expected_type = {t: names.message_type(t) for t in self.topics}
         self._consumer: AIOKafkaConsumer | None = None
         self._processing = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -246,10 +250,14 @@ class ConsumerRunner:
         for tp, records in batch.items():
             first[tp] = records[0].offset
             next_offsets[tp] = records[-1].offset + 1
+            expected = self._expected_type.get(tp.topic)
             for record in records:
                 try:
-                    envelopes.append(decode(record.value, record.headers, key=record.key, topic=record.topic,
-                                            partition=record.partition, offset=record.offset))
+                    env = decode(record.value, record.headers, key=record.key, topic=record.topic,
+                                 partition=record.partition, offset=record.offset)
+                    if expected and env.payload.DESCRIPTOR.full_name != expected:
+                        raise EnvelopeError(f"{tp.topic} carries {expected}, not {env.payload.DESCRIPTOR.full_name}")
+                    envelopes.append(env)
                 except EnvelopeError as exc:
                     await self._dead_letter(record.topic, record.partition, record.offset, record.key,
                                             record.value, list(record.headers), "undecodable", str(exc))

@@ -9,8 +9,10 @@ DUPLICATE_KEY = 11000
 
 
 class DedupeStore:
+    COLLECTION = "processed_events"
+
     def __init__(self, db, group: str, *, ttl_days: int = 7, clock=None) -> None:
-        self._collection = db["processed_events"]
+        self._collection = db[self.COLLECTION]
         self._prefix = f"{group}|"
         self._ttl_seconds = ttl_days * 86400
         self._clock = clock
@@ -23,12 +25,16 @@ class DedupeStore:
         n = len(self._prefix)
         return {doc["_id"][n:] async for doc in cursor}
 
+    def records(self, event_ids: list[str], at: datetime) -> list[dict]:
+        """The documents mark() writes, for a handler that writes them in its own transaction together
+        with its state: then a crash between that commit and the offset commit replays nothing."""
+        return [{"_id": self._prefix + i, "processed_at": at} for i in event_ids]
+
     async def mark(self, event_ids: list[str], at: datetime | None = None) -> None:
         from datetime import UTC
         at = at or (self._clock.now() if self._clock else datetime.now(UTC))
         try:
-            await self._collection.insert_many([{"_id": self._prefix + i, "processed_at": at} for i in event_ids],
-                                               ordered=False)
+            await self._collection.insert_many(self.records(event_ids, at), ordered=False)
         except BulkWriteError as exc:
             if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                 raise

@@ -59,6 +59,14 @@ class TopicNames:
     def dlq(self, logical_or_name: str) -> str:
         return f"{self._names.get(logical_or_name, logical_or_name)}.dlq"
 
+    def message_type(self, name: str) -> str | None:
+        """The protobuf type a registry topic carries (None for unknown topics and raw CloudEvents)."""
+        for logical, concrete in self._names.items():
+            if concrete == name:
+                message = registry()[logical].message
+                return message if message.startswith("switchboard.") else None
+        return None
+
     def all_topics(self) -> list[tuple[str, TopicSpec]]:
         """Every concrete topic with its spec, DLQs included (same spec, same partitions)."""
         out = []

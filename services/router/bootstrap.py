@@ -85,6 +85,7 @@ def bootstrap(
         topics=topics,
         detector=detector,
         clock=clock,
+        dedupe=dedupe,
     )
     runner = ConsumerRunner(
         name="router",

@@ -9,6 +9,7 @@ import structlog
 from switchboard.common.bus import EventProducer, PermanentError
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.cloudevents import Envelope
+from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
@@ -29,6 +30,7 @@ class RouterHandler:
     topics: TopicNames
     detector: LanguageDetector
     clock: Clock = field(default_factory=SystemClock)
+    dedupe: DedupeStore | None = None
 
     async def __call__(self, batch: list[Envelope]) -> None:
         started = time.perf_counter()
@@ -75,7 +77,11 @@ class RouterHandler:
                 metrics.NOTIFICATIONS.labels(effect.case).inc()
         await self.producer.drain()
         applied = time.perf_counter()
-        await self.store.save(ws)
+        # The runner's dedupe records go into the same write as the state: if the process dies after
+        # it and before the offset commit, the redelivered batch is skipped instead of being applied a
+        # second time on top of its own result (which would look like new customer turns).
+        processed = self.dedupe.records([env.id for env in batch], self.clock.now()) if self.dedupe else None
+        await self.store.save(ws, processed)
         saved = time.perf_counter() - applied
         for effect in ws.effects:
             if effect.case == "conversation_assigned":

@@ -13,6 +13,7 @@ it. Afterwards:
 4. every consumer group committed everything that was produced to the topics it consumes.
 
 Bounded: CRASH_CONVERSATIONS (default 2000) over ~60 s, at most ~4 minutes on 2 cores.
+CRASH_SEED replays a kill schedule; CRASH_SERVICES=router (comma list) limits who gets killed.
 """
 from __future__ import annotations
 

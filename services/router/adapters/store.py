@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
+from switchboard.common.dedupe import DedupeStore
 from switchboard.router.domain import identity, threads
 from switchboard.router.domain.config import RouterConfig
 from switchboard.router.domain.engine import Workspace
@@ -286,11 +287,13 @@ class RouterStore:
         return [doc async for doc in collection.find(query, projection)]
 
     # ------------------------------------------------------------------ save
-    async def save(self, ws: Workspace) -> None:
+    async def save(self, ws: Workspace, processed: list[dict] | None = None) -> None:
         """Writes the batch. With transactions (MongoDB replica set, nx-27017) everything commits or
         nothing does. Without, messages and order histories go last: they are how a redelivered input
         is recognised as applied, so they are written only once everything they imply is in place."""
         state, merges, markers = self._writes(ws, upserts_only=self.transactions)
+        if processed:  # the consumer's dedupe records, committed with the state they stand for
+            self._insert_markers(markers, processed)
         if self.transactions:
             async with self.db.client.start_session() as session:
                 async with await session.start_transaction():
@@ -301,6 +304,15 @@ class RouterStore:
         for write in merges:  # after the handles of this batch exist
             await write(None)
         await asyncio.gather(*(write(None) for write in markers))
+
+    def _insert_markers(self, markers: list, docs: list[dict]) -> None:
+        collection = self.db[DedupeStore.COLLECTION]
+        if self.transactions:
+            ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": {"processed_at": d["processed_at"]}}, upsert=True)
+                   for d in docs]
+            markers.append(lambda session: collection.bulk_write(ops, ordered=False, session=session))
+        else:
+            markers.append(lambda session: _insert_new(collection, docs, session))
 
     def _writes(self, ws: Workspace, *, upserts_only: bool) -> tuple[list, list, list]:
         state: list = []

@@ -190,3 +190,28 @@ async def test_a_consumer_killed_without_committing_resumes_from_the_last_commit
         await runner.stop()
     # e5 was never committed, so it is delivered again (at-least-once); nothing before it is.
     assert resumed == ["e5", "e6", "e7", "e8", "e9"]
+
+
+async def test_a_record_of_the_wrong_type_for_its_topic_is_dead_lettered_not_handled(
+        service_settings, producer, topics, namespace, kafka_bootstrap):
+    """Only ingest's authenticated agent API may issue agent commands: an AgentCommand written to
+    the inbound topic by anyone else must never reach a handler."""
+    settings = service_settings()
+    await producer.publish(topics.inbound, note("c-1"), key="acme/x", event_id="smuggled")
+    await producer.drain()
+    handled: list[str] = []
+
+    async def handle(batch: list[Envelope]) -> None:
+        handled.extend(e.id for e in batch)
+
+    runner = ConsumerRunner(name="g", kafka=settings.kafka, consumer=settings.consumer, topics=[topics.inbound],
+                            group_id=f"{namespace}-g", handler=handle, producer=producer)
+    await runner.start()
+    try:
+        dead = await read_raw(kafka_bootstrap, topics.dlq("inbound"), min_count=1, timeout=15)
+    finally:
+        await runner.stop()
+    assert handled == []
+    assert dict(dead[0].headers)["dlq_reason"] == b"undecodable"
+    assert b"carries switchboard.events.v1.InboundEvent, not switchboard.events.v1.AgentCommand" in dict(
+        dead[0].headers)["dlq_error"]

@@ -363,3 +363,37 @@ async def test_bad_commands_go_to_the_dlq_and_the_ops_endpoints_answer(
             assert ready.status_code == 200, ready.text
             body = (await client.get("/metrics")).text
             assert "switchboard_router_bot_handoffs_total" in body
+
+
+async def test_a_batch_saved_but_never_committed_is_skipped_when_redelivered(
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+):
+    """kill -9 after the router wrote a batch's state but before it committed the offsets: the
+    redelivered batch must not be applied again on top of its own result (which would look like a
+    second customer turn and send the customer a second, different message)."""
+    from router_it_kit import bootstrap, demo_config_for, detector
+    from switchboard.common.cloudevents import decode
+    from switchboard.router.settings import RouterSettings
+
+    brand = brand_of(namespace)
+    message = inbound_message("hello there", channel="email", sender=("email", "kim@example.com"), at=T0, brand=brand)
+    await send(producer, topics.inbound, message, f"{brand}/kim@example.com", event_id="crash-window-1")
+    # The crashed process: it handled the record (state saved, events published) and died before
+    # the runner could commit. Nothing of the runner's own bookkeeping ran.
+    settings = service_settings(RouterSettings, consumer_group=f"{namespace}-router")
+    crashed = bootstrap(settings, detector=detector(), with_http=False, config=demo_config_for(brand))
+    await crashed.mongo.start()
+    await crashed.producer.start()
+    await crashed.store.ensure_indexes()
+    record = (await read_raw(kafka_bootstrap, topics.inbound, 1))[0]
+    await crashed.runner._handler([decode(record.value, record.headers, topic=record.topic)])
+    await crashed.producer.stop()
+    await crashed.mongo.stop()
+    first = await read_raw(kafka_bootstrap, topics.notifications, 1)
+    # The restarted router reads the uncommitted record again.
+    skipped = bus_metrics.DUPLICATES_SKIPPED.labels(topics.inbound, f"{namespace}-router")
+    before = skipped._value.get()
+    async with running_router(service_settings, namespace):
+        await wait_for(lambda: skipped._value.get() > before, timeout=30, message="redelivery skipped")
+    after = await read_raw(kafka_bootstrap, topics.notifications, 1)
+    assert len(after) == len(first) == 1  # one bot answer to the customer, not a second one

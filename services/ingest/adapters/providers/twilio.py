@@ -49,15 +49,20 @@ def address(raw: str | None, field: str) -> tuple[int, str, common_pb2.Channel]:
     return HK.HANDLE_KIND_PHONE, e164(value, field), common_pb2.CHANNEL_SMS
 
 
-class TwilioMessaging(NoHandshake):
-    name: ClassVar[str] = "twilio"
+class TwilioSigned(NoHandshake):
+    """Every Twilio webhook (Messaging and Voice): form-encoded, X-Twilio-Signature over URL + params."""
+
     media_type: ClassVar[str] = "application/x-www-form-urlencoded"
-    summary: ClassVar[str] = "Twilio Messaging (SMS, MMS, WhatsApp): inbound messages and status callbacks"
-    example: ClassVar[dict] = EXAMPLE
 
     def verify(self, request: WebhookRequest, ctx: AdapterContext) -> None:
         _, params = twilio_params(request)
         verify_twilio(request.url, params, request.header("x-twilio-signature"), ctx.secret("twilio_auth_token"))
+
+
+class TwilioMessaging(TwilioSigned):
+    name: ClassVar[str] = "twilio"
+    summary: ClassVar[str] = "Twilio Messaging (SMS, MMS, WhatsApp): inbound messages and status callbacks"
+    example: ClassVar[dict] = EXAMPLE
 
     def normalize(self, request: WebhookRequest, ctx: AdapterContext) -> WebhookOutcome:
         form, _ = twilio_params(request)

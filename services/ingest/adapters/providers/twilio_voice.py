@@ -14,10 +14,9 @@ from switchboard.events.v1 import common_pb2, inbound_pb2
 from switchboard.ingest.domain.contacts import HK, handle
 from switchboard.ingest.domain.errors import InvalidField
 from switchboard.ingest.domain.model import Outgoing, WebhookOutcome, WebhookRequest
-from switchboard.ingest.domain.signatures import verify_twilio
 
-from .base import AdapterContext, NoHandshake
-from .twilio import twilio_params
+from .base import AdapterContext
+from .twilio import TwilioSigned, twilio_params
 
 CS = inbound_pb2.CallState
 STATES = {
@@ -41,15 +40,10 @@ def phone_handle(value: str) -> common_pb2.ContactHandle:
     return handle(HK.HANDLE_KIND_PHONE if _E164.match(value) else HK.HANDLE_KIND_UNSPECIFIED, value)
 
 
-class TwilioVoice(NoHandshake):
+class TwilioVoice(TwilioSigned):
     name: ClassVar[str] = "twilio_voice"
-    media_type: ClassVar[str] = "application/x-www-form-urlencoded"
     summary: ClassVar[str] = "Twilio Voice call status callbacks (queued, ringing, answered, completed, no-answer)"
     example: ClassVar[dict] = EXAMPLE
-
-    def verify(self, request: WebhookRequest, ctx: AdapterContext) -> None:
-        _, params = twilio_params(request)
-        verify_twilio(request.url, params, request.header("x-twilio-signature"), ctx.secret("twilio_auth_token"))
 
     def normalize(self, request: WebhookRequest, ctx: AdapterContext) -> WebhookOutcome:
         form, _ = twilio_params(request)

@@ -32,7 +32,7 @@ def test_make_run_brings_the_stack_up_with_sample_traffic_and_stops_cleanly_on_c
     def pump() -> None:
         for line in proc.stdout:
             lines.append(line.rstrip())
-            if line.startswith("Switchboard is up."):
+            if line.startswith("Press Ctrl-C to stop."):  # the last line of the banner
                 up.set()
 
     threading.Thread(target=pump, daemon=True).start()

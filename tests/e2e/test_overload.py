@@ -83,10 +83,17 @@ async def test_a_10x_burst_is_absorbed_and_drained_without_loss(stack, kafka_boo
     with_sla = await mongo_db["sla_conversations"].count_documents({})
     if with_sla != total:
         lag = await harness.lag(kafka_bootstrap, stack.topics, namespace, ("router", "sla", "analytics"))
-        await asyncio.sleep(20)
+        try:  # diagnosis only: does the state still arrive, and how late?
+            await wait_for(lambda: _all_sla_state(mongo_db, total), timeout=20, interval=0.5)
+        except AssertionError:
+            pass
         later = await mongo_db["sla_conversations"].count_documents({})
         lag_later = await harness.lag(kafka_bootstrap, stack.topics, namespace, ("router", "sla", "analytics"))
         raise AssertionError(f"{with_sla} of {total} conversations have SLA state once every group had committed "
                              f"everything (lag {lag}); 20 s later {later} (lag {lag_later})")
     print(f"\n{total} events ({SUSTAINED}/s, burst {SUSTAINED * 10}/s for {BURST_SECONDS}s) drained "
           f"{drain_seconds:.1f}s after the last send; broker ack p99 {harness.percentile(acks, 99) * 1000:.0f} ms")
+
+
+async def _all_sla_state(db, total: int) -> bool:
+    return await db["sla_conversations"].count_documents({}) == total

@@ -1,9 +1,10 @@
 """Idempotency by event id: one MongoDB document per processed event, looked up per batch."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo.errors import BulkWriteError
+from switchboard.common.expiry import EXPIRE_AT, Expiry
 
 DUPLICATE_KEY = 11000
 
@@ -14,11 +15,13 @@ class DedupeStore:
     def __init__(self, db, group: str, *, ttl_days: int = 7, clock=None) -> None:
         self._collection = db[self.COLLECTION]
         self._prefix = f"{group}|"
-        self._ttl_seconds = ttl_days * 86400
+        self._ttl = timedelta(days=ttl_days)
         self._clock = clock
+        # Records are kept ttl_days (the window in which a redelivery is recognised), then swept.
+        self.expiry = Expiry(self.COLLECTION)
 
     async def ensure_indexes(self) -> None:
-        await self._collection.create_index("processed_at", expireAfterSeconds=self._ttl_seconds)
+        await self._collection.create_index(EXPIRE_AT)
 
     async def seen(self, event_ids: list[str]) -> set[str]:
         cursor = self._collection.find({"_id": {"$in": [self._prefix + i for i in event_ids]}}, {"_id": 1})
@@ -28,7 +31,8 @@ class DedupeStore:
     def records(self, event_ids: list[str], at: datetime) -> list[dict]:
         """The documents mark() writes, for a handler that writes them in its own transaction together
         with its state: then a crash between that commit and the offset commit replays nothing."""
-        return [{"_id": self._prefix + i, "processed_at": at} for i in event_ids]
+        expire_at = at + self._ttl
+        return [{"_id": self._prefix + i, "processed_at": at, EXPIRE_AT: expire_at} for i in event_ids]
 
     async def mark(self, event_ids: list[str], at: datetime | None = None) -> None:
         from datetime import UTC

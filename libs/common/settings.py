@@ -34,6 +34,8 @@ class MongoSettings(BaseModel):
     uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017/?directConnection=true")
     database: str = "switchboard"
     server_selection_timeout_ms: int = Field(default=5_000, ge=100)
+    # How often expired documents (dedupe records, fired timers, ...) are deleted: see expiry.py.
+    sweep_interval_seconds: float = Field(default=300.0, gt=0)
 
 
 class HttpSettings(BaseModel):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from switchboard.common.bus import EventProducer, ensure_topics
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.config import Secrets
+from switchboard.common.expiry import Sweeper
 from switchboard.common.http import HttpServer
 from switchboard.common.mongo import MongoComponent
 from switchboard.common.service import Service
@@ -81,7 +82,9 @@ def bootstrap(settings: IngestSettings, *, clock: Clock | None = None, secrets: 
                       dedupe=gate, clock=clock, config=config, public_base_url=settings.public_base_url)
     orders_consumer = OrdersExternalConsumer(settings=settings, names=names, producer=producer, deps=deps,
                                              group_id=f"{settings.kafka.topic_prefix}{config.orders_consumer_group}")
-    components: list = [_Topics(settings, names), mongo, _DedupeIndexes(store, gate), producer, orders_consumer]
+    sweeper = Sweeper(mongo.db, [store.expiry], interval=settings.mongo.sweep_interval_seconds, clock=clock)
+    components: list = [_Topics(settings, names), mongo, _DedupeIndexes(store, gate), sweeper, producer,
+                        orders_consumer]
     service = Service("ingest", components)
     app = build_app(deps, service.readiness)
     http = HttpServer(app, settings.http)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from switchboard.common.bus import ConsumerRunner, EventProducer, ensure_topics
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.cloudevents import derived_id
 from switchboard.common.dedupe import DedupeStore
+from switchboard.common.expiry import Sweeper
 from switchboard.common.http import HttpServer, ops_app
 from switchboard.common.mongo import MongoComponent
 from switchboard.common.service import Service
@@ -98,7 +99,8 @@ def bootstrap(
         dedupe=dedupe,
     )
     router = Router(settings, config, topics, mongo, store, dedupe, producer, runner, service=None)  # type: ignore[arg-type]
-    components: list = [mongo, _Prepare(router), producer, runner]
+    sweeper = Sweeper(mongo.db, [dedupe.expiry], interval=settings.mongo.sweep_interval_seconds, clock=clock)
+    components: list = [mongo, _Prepare(router), sweeper, producer, runner]
     service = Service("router", components)
     if with_http:
         components.insert(0, HttpServer(ops_app("router", service.readiness), settings.http))

@@ -33,6 +33,13 @@ class RouterHandler:
     dedupe: DedupeStore | None = None
 
     async def __call__(self, batch: list[Envelope]) -> None:
+        try:
+            await self._route(batch)
+        except BaseException:
+            self.store.forget()  # the resident state may be half-changed: the redelivery reads it afresh
+            raise
+
+    async def _route(self, batch: list[Envelope]) -> None:
         started = time.perf_counter()
         by_id = {env.id: env for env in batch}
         inputs = [codec.decode(env, self.detector) for env in batch]
@@ -82,6 +89,7 @@ class RouterHandler:
         # second time on top of its own result (which would look like new customer turns).
         processed = self.dedupe.records([env.id for env in batch], self.clock.now()) if self.dedupe else None
         await self.store.save(ws, processed)
+        self.store.remember(ws)
         saved = time.perf_counter() - applied
         for effect in ws.effects:
             if effect.case == "conversation_assigned":

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from switchboard.common.bus import ConsumerRunner, EventProducer, ensure_topics
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.config import ConfigError, load_yaml
+from switchboard.common.expiry import Sweeper
 from switchboard.common.http import HttpServer, ops_app
 from switchboard.common.mongo import MongoComponent
 from switchboard.common.service import Service
@@ -82,7 +83,9 @@ def bootstrap(settings: SlaSettings, *, clock: Clock | None = None, policies: Po
                               handler=engine.handle, producer=producer, on_assigned=on_assigned,
                               on_revoked=on_revoked)
     scheduler = Scheduler(engine, clock, batch_size=settings.fire_batch_size)
-    components: list = [mongo, _Setup(settings, topics, timers, states), producer, consumer, scheduler]
+    sweeper = Sweeper(mongo.db, [timers.expiry, states.expiry], interval=settings.mongo.sweep_interval_seconds,
+                      clock=clock)
+    components: list = [mongo, _Setup(settings, topics, timers, states), sweeper, producer, consumer, scheduler]
     service = Service("sla", components)
     if http:
         service.components.append(HttpServer(ops_app("sla", service.readiness), settings.http))

@@ -152,11 +152,13 @@ class SlaEngine:
             publishes: list = []
             arms: dict[str, tuple[TimerArm | None, int]] = {}
             touched: dict[str, ConversationSla] = {}
+            fresh: set[str] = set()  # conversations with nothing stored yet: their documents are inserted
             for env in batch:
                 cid = self._conversation_id(env)
                 state = states.get(cid)
                 if state is None:
                     state = states[cid] = ConversationSla(cid, partition=env.partition or 0)
+                    fresh.add(cid)
                 if env.partition == state.partition and env.offset is not None and env.offset <= state.last_offset:
                     continue  # applied before a crash; its events were published then
                 with structlog.contextvars.bound_contextvars(conversation_id=cid, event_id=env.id):
@@ -172,7 +174,7 @@ class SlaEngine:
                 publishes.extend(self._outputs(decisions, state, env.payload.conversation, cause=env,
                                                time=change.at))
                 self._collect(arms, decisions, state.partition)
-            await self._commit(publishes, arms, [], touched.values())
+            await self._commit(publishes, arms, [], touched.values(), frozenset(fresh))
 
     @staticmethod
     def _conversation_id(env: Envelope) -> str:
@@ -246,15 +248,16 @@ class SlaEngine:
         for arm in decisions.arm:
             arms[arm.id] = (arm, partition)
 
-    async def _commit(self, publishes: list, arms: dict, fired: list, states: Iterable[ConversationSla]) -> None:
+    async def _commit(self, publishes: list, arms: dict, fired: list, states: Iterable[ConversationSla],
+                      fresh: frozenset[str] = frozenset()) -> None:
         for topic, payload, key, event_id, cause, time in publishes:
             await self.producer.publish(topic, payload, key=key, cause=cause, event_id=event_id, time=time,
                                         subject=key)
         await self.producer.drain()  # 2: the broker has every event before anything is marked done
         to_arm = [v for v in arms.values() if v[0] is not None]
         cancels = [(tid, partition) for tid, (arm, partition) in arms.items() if arm is None]
-        await self.timers.write(to_arm, [tid for tid, _ in cancels], fired)  # 3
-        await self.states.save(list(states))
+        await self.timers.write(to_arm, [tid for tid, _ in cancels], fired, fresh)  # 3
+        await self.states.save(list(states), fresh)
         for tid, partition in cancels:  # 4
             self.heap.cancel(partition, tid)
         armed_any = False

@@ -529,6 +529,8 @@ async def _consumer(bootstrap: str, group: str | None = None) -> AIOKafkaConsume
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    # A consumer with an assignment refreshes metadata only for its assigned topics: ask for this one.
+    await consumer._client.add_topic(topic)
     await consumer._client.force_metadata_update()
     return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
 

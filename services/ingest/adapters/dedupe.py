@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from switchboard.common.expiry import EXPIRE_AT, Expiry
 from switchboard.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -40,14 +41,17 @@ class SeenStore(Protocol):
 class MarkStore:
     """MongoDB collection `ingest_dedupe_marks`: one document per batch of accepted event ids."""
 
+    COLLECTION = "ingest_dedupe_marks"
+
     def __init__(self, db, *, ttl_days: int, clock) -> None:
-        self._collection = db["ingest_dedupe_marks"]
-        self._ttl_seconds = ttl_days * 86400
+        self._collection = db[self.COLLECTION]
+        self._ttl = timedelta(days=ttl_days)
         self._clock = clock
+        self.expiry = Expiry(self.COLLECTION)  # marks are kept ttl_days (the dedupe window), then swept
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index("ids")
-        await self._collection.create_index("processed_at", expireAfterSeconds=self._ttl_seconds)
+        await self._collection.create_index("processed_at")
 
     async def seen(self, event_ids: list[str]) -> set[str]:
         wanted = set(event_ids)
@@ -57,7 +61,8 @@ class MarkStore:
         return found
 
     async def mark(self, event_ids: list[str]) -> None:
-        await self._collection.insert_one({"ids": event_ids, "processed_at": self._clock.now()})
+        now = self._clock.now()
+        await self._collection.insert_one({"ids": event_ids, "processed_at": now, EXPIRE_AT: now + self._ttl})
 
     async def recent(self, since: datetime, limit: int) -> list[tuple[datetime, list[str]]]:
         cursor = self._collection.find({"processed_at": {"$gt": since}}, {"ids": 1, "processed_at": 1, "_id": 0})

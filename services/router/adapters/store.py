@@ -1,5 +1,11 @@
 """MongoDB persistence of the router's state: batched $in loads into a Workspace, bulk writes back.
 
+The router is the only writer of its collections (one replica, Recreate strategy), so the state
+every batch needs whatever it contains - agents, queue entries, queue statistics, and the queued
+conversations with their customers - stays resident between batches instead of being re-read
+(which cost O(queue length) per batch). It is refreshed from the workspace after each committed
+save and dropped on any failure, merge or restart: the next batch reads it afresh.
+
 Collections (indexes in README):
   customers, customer_handles (unique brand_id+kind+value), conversations, conversation_messages,
   agents, queue_entries, queue_stats, orders, chat_sessions, message_deliveries.
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
@@ -57,10 +64,23 @@ def _norm(handles: Iterable[Handle]) -> list[Handle]:
     return identity.expand(out)
 
 
+@dataclass
+class Resident:
+    """Router-owned state kept between batches (see the module docstring)."""
+
+    brands: set[str] = field(default_factory=set)  # brands whose agents, queue and stats are loaded
+    agents: dict[str, dict[str, Agent]] = field(default_factory=dict)
+    queue: dict[str, dict[str, QueueEntry]] = field(default_factory=dict)
+    stats: dict[str, QueueStats] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)  # the queued ones
+    customers: dict[str, Customer] = field(default_factory=dict)  # their customers
+
+
 class RouterStore:
     def __init__(self, db, *, transactions: bool = True) -> None:
         self.db = db
         self.transactions = transactions
+        self.resident = Resident()
         self.customers = db["customers"]
         self.handles = db["customer_handles"]
         self.conversations = db["conversations"]
@@ -174,6 +194,8 @@ class RouterStore:
                         customer_ids.add(inp.fields[name])
 
         brand_list = sorted(brands)
+        resident = self.resident
+        unloaded = sorted(brands - resident.brands)
         (
             stored_messages,
             handle_docs,
@@ -193,24 +215,30 @@ class RouterStore:
             else _none(),
             self._find(self.conversations, {"_id": {"$in": sorted(conv_ids)}}),
             self._find(self.sessions, {"_id": {"$in": sorted(session_ids)}}),
-            self._find(self.agents, {"brand_id": {"$in": brand_list}}),
-            self._find(self.queue, {"brand_id": {"$in": brand_list}}),
-            self._find(self.stats, {"brand_id": {"$in": brand_list}}),
+            self._find(self.agents, {"brand_id": {"$in": unloaded}}) if unloaded else _none(),
+            self._find(self.queue, {"brand_id": {"$in": unloaded}}) if unloaded else _none(),
+            self._find(self.stats, {"brand_id": {"$in": unloaded}}) if unloaded else _none(),
             self._find(self.orders, {"_id": {"$in": sorted(order_ids)}}),
             self._find(self.deliveries, {"_id": {"$in": sorted(delivery_ids)}}),
         )
         ws.stored_message_ids.update(d["_id"] for d in stored_messages)
         for doc in handle_docs:
             ws.handles[(doc["brand_id"], Handle(doc["kind"], doc["value"]))] = doc["customer_id"]
+        for brand in unloaded:
+            resident.agents.setdefault(brand, {})
+            resident.queue.setdefault(brand, {})
         for doc in agent_docs:
             agent = Agent.from_doc(doc)
-            ws.agents.setdefault(agent.brand_id, {})[agent.agent_id] = agent
+            resident.agents[agent.brand_id][agent.agent_id] = agent
         for doc in queue_docs:
             entry = QueueEntry.from_doc(doc)
-            ws.persisted.add("queue/" + entry.id)
-            ws.queue.setdefault(entry.brand_id, {})[entry.id] = entry
+            resident.queue[entry.brand_id][entry.id] = entry
         for doc in stats_docs:
-            ws.stats[doc["_id"]] = QueueStats.from_doc(doc)
+            resident.stats[doc["_id"]] = QueueStats.from_doc(doc)
+        resident.brands.update(unloaded)
+        # The engine works on the resident objects themselves; a failed batch drops them (forget()).
+        ws.agents, ws.queue, ws.stats = resident.agents, resident.queue, resident.stats
+        ws.persisted.update("queue/" + c for queue in resident.queue.values() for c in queue)
         for doc in order_docs:
             ws.orders[doc["_id"]] = OrderRecord.from_doc(doc)
         for doc in session_docs:
@@ -224,11 +252,13 @@ class RouterStore:
         customer_ids.update(s.customer_id for s in ws.sessions.values() if s.customer_id)
         customer_ids.update(c.customer_id for c in ws.conversations.values())
         await self._load_customers(ws, customer_ids)
-        # Conversations the batch may touch: customers' latest, queued ones (routing), merged customers'.
-        wanted = {c.last_conversation_id for c in ws.customers.values() if c.last_conversation_id}
-        for queue in ws.queue.values():
-            wanted.update(queue)
+        # Conversations the batch may touch: customers' latest, merged customers', and (resident, for
+        # routing) the queued ones.
+        queued = {c for brand in brands for c in resident.queue.get(brand, {})}
+        wanted = {c.last_conversation_id for c in ws.customers.values() if c.last_conversation_id} | queued
         wanted -= ws.conversations.keys()
+        from_resident = wanted & resident.conversations.keys()
+        wanted -= from_resident  # the rest: not resident yet (first batch after a (re)load)
         queries = [self._find(self.conversations, {"_id": {"$in": sorted(wanted)}})] if wanted else []
         merged = [
             i.fields["merged_customer_id"]
@@ -241,10 +271,20 @@ class RouterStore:
             )
         for docs in await asyncio.gather(*queries):
             self._add_conversations(ws, docs)
-        await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
+        touched = dict(ws.conversations)  # read for this batch (queued ones included on a first load)
+        await self._load_customers(ws, {c.customer_id for c in touched.values()})
+        touched_customers = dict(ws.customers)
+        for conv_id in sorted(from_resident):
+            conv = resident.conversations[conv_id]
+            if conv_id not in ws.conversations:
+                self._add_conversations(ws, [conv], persisted=True)
+                customer = resident.customers.get(conv.customer_id)
+                if customer is not None and customer.id not in ws.customers:
+                    ws.customers[customer.id] = customer
+                    ws.persisted.add("customer/" + customer.id)
         # Orders the bot may talk about, and message history for chat transcripts.
-        wanted_orders = {f"{c.brand_id}/{o}" for c in ws.conversations.values() for o in c.order_ids}
-        wanted_orders |= {f"{c.brand_id}/{o}" for c in ws.customers.values() for o in c.order_ids[-5:]}
+        wanted_orders = {f"{c.brand_id}/{o}" for c in touched.values() for o in c.order_ids}
+        wanted_orders |= {f"{c.brand_id}/{o}" for c in touched_customers.values() for o in c.order_ids[-5:]}
         wanted_orders -= ws.orders.keys()
         ended = {
             ws.thread_index.get((i.brand_id, threads.chat_key(i.chat_session_id)))
@@ -272,11 +312,13 @@ class RouterStore:
             ids = {c.merged_into for c in ws.customers.values() if c.merged_into}
 
     @staticmethod
-    def _add_conversations(ws: Workspace, docs: list[dict]) -> None:
+    def _add_conversations(ws: Workspace, docs: list, persisted: bool = False) -> None:
+        """`docs`: stored documents, or resident Conversation objects (`persisted=True`)."""
         for doc in docs:
-            if doc["_id"] in ws.conversations:
+            conv = doc if persisted else None
+            if (conv.id if conv else doc["_id"]) in ws.conversations:
                 continue
-            conv = Conversation.from_doc(doc)
+            conv = conv or Conversation.from_doc(doc)
             ws.conversations[conv.id] = conv
             ws.persisted.add("conversation/" + conv.id)
             for key in conv.thread_keys:
@@ -286,35 +328,75 @@ class RouterStore:
     async def _find(collection, query: dict, projection: dict | None = None) -> list[dict]:
         return [doc async for doc in collection.find(query, projection)]
 
+    def remember(self, ws: Workspace) -> None:
+        """After a committed save: the queued conversations and their customers stay resident."""
+        if ws.merges:  # merges re-point documents server-side (update_many): read everything afresh
+            self.forget()
+            return
+        resident = self.resident
+        conversations: dict[str, Conversation] = {}
+        customers: dict[str, Customer] = {}
+        for queue in resident.queue.values():
+            for conv_id in queue:  # brands this batch did not touch keep what they had
+                conv = ws.conversations.get(conv_id) or resident.conversations.get(conv_id)
+                customer = conv and (ws.customers.get(conv.customer_id) or resident.customers.get(conv.customer_id))
+                if conv is None or customer is None:
+                    self.forget()  # not expected; the next batch reads the queue afresh
+                    return
+                conversations[conv_id] = conv
+                customers[customer.id] = customer
+        resident.conversations, resident.customers = conversations, customers
+
+    def forget(self) -> None:
+        """Drops the resident state (a failed batch may have changed it half-way)."""
+        self.resident = Resident()
+
     # ------------------------------------------------------------------ save
     async def save(self, ws: Workspace, processed: list[dict] | None = None) -> None:
         """Writes the batch. With transactions (MongoDB replica set, nx-27017) everything commits or
         nothing does. Without, messages and order histories go last: they are how a redelivered input
         is recognised as applied, so they are written only once everything they imply is in place."""
-        state, merges, markers = self._writes(ws, upserts_only=self.transactions)
-        if processed:  # the consumer's dedupe records, committed with the state they stand for
-            self._insert_markers(markers, processed)
         if self.transactions:
-            async with self.db.client.start_session() as session:
-                async with await session.start_transaction():
-                    for write in (*state, *merges, *markers):
-                        await write(session)  # one session: operations run one after another
+            # New documents go in with plain inserts (2-3x cheaper than upserts). A duplicate key
+            # aborts the transaction; it is then written again with $setOnInsert upserts, which
+            # keep whatever is already stored (a record applied by a process that died before it
+            # could commit its offsets, for instance).
+            try:
+                await self._transaction(ws, processed, insert=_insert_strict)
+            except BulkWriteError as exc:
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                    raise
+                await self._transaction(ws, processed, insert=None)
             return
+        state, merges, markers = self._writes(ws, insert=_insert_new)
+        if processed:  # the consumer's dedupe records, committed with the state they stand for
+            self._insert_markers(markers, processed, _insert_new)
         await asyncio.gather(*(write(None) for write in state))
         for write in merges:  # after the handles of this batch exist
             await write(None)
         await asyncio.gather(*(write(None) for write in markers))
 
-    def _insert_markers(self, markers: list, docs: list[dict]) -> None:
+    async def _transaction(self, ws: Workspace, processed: list[dict] | None, insert) -> None:
+        state, merges, markers = self._writes(ws, insert=insert)
+        if processed:
+            self._insert_markers(markers, processed, insert)
+        async with self.db.client.start_session() as session:
+            async with await session.start_transaction():
+                for write in (*state, *merges, *markers):
+                    await write(session)  # one session: operations run one after another
+
+    def _insert_markers(self, markers: list, docs: list[dict], insert) -> None:
         collection = self.db[DedupeStore.COLLECTION]
-        if self.transactions:
-            ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": {"processed_at": d["processed_at"]}}, upsert=True)
-                   for d in docs]
+        if insert is None:
+            ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": {k: v for k, v in d.items() if k != "_id"}},
+                             upsert=True) for d in docs]
             markers.append(lambda session: collection.bulk_write(ops, ordered=False, session=session))
         else:
-            markers.append(lambda session: _insert_new(collection, docs, session))
+            markers.append(lambda session: insert(collection, docs, session))
 
-    def _writes(self, ws: Workspace, *, upserts_only: bool) -> tuple[list, list, list]:
+    def _writes(self, ws: Workspace, *, insert) -> tuple[list, list, list]:
+        """`insert`: how new documents are written (_insert_new, _insert_strict), or None for
+        $setOnInsert upserts."""
         state: list = []
         merges: list = []
         markers: list = []
@@ -324,11 +406,9 @@ class RouterStore:
                 target.append(lambda session, c=collection, o=ops: c.bulk_write(o, ordered=False, session=session))
 
         def insert_new(target: list, collection, docs: list[dict]) -> None:
-            """New documents: insert_many ignoring duplicates (cheapest), or $setOnInsert upserts inside a
-            transaction, where a duplicate-key error would abort everything."""
             if not docs:
                 return
-            if upserts_only:
+            if insert is None:
                 bulk(
                     target,
                     collection,
@@ -340,7 +420,7 @@ class RouterStore:
                     ],
                 )
             else:
-                target.append(lambda session, c=collection, d=docs: _insert_new(c, d, session))
+                target.append(lambda session, c=collection, d=docs: insert(c, d, session))
 
         def replace(target: list, collection, docs: list[dict]) -> None:
             bulk(target, collection, [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
@@ -388,7 +468,12 @@ class RouterStore:
         return state, merges, markers
 
 
+async def _insert_strict(collection, docs: list[dict], session=None) -> None:
+    await collection.insert_many(docs, ordered=False, session=session)
+
+
 async def _insert_new(collection, docs: list[dict], session=None) -> None:
+    """insert_many that ignores documents already stored."""
     try:
         await collection.insert_many(docs, ordered=False, session=session)
     except BulkWriteError as exc:

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo.errors import BulkWriteError
+from switchboard.common.expiry import EXPIRE_AT, Expiry
 from switchboard.sla.domain.tracker import ConversationSla, TimerArm
 
 TIMERS = "sla_timers"
@@ -20,7 +22,7 @@ FIRED = "fired"
 
 class TimerStore(Protocol):
     async def write(self, arms: Iterable[tuple[TimerArm, int]], cancels: Iterable[str],
-                    fired: Iterable[tuple[str, datetime]]) -> None: ...
+                    fired: Iterable[tuple[str, datetime]], fresh: frozenset[str] = frozenset()) -> None: ...
 
     def pending(self, partitions: Iterable[int]) -> AsyncIterator[dict]: ...
 
@@ -32,28 +34,29 @@ class MongoTimerStore:
 
     def __init__(self, db, *, fired_ttl_days: int = 7) -> None:
         self.collection = db[TIMERS]
-        self._ttl = fired_ttl_days * 86400
+        self._ttl = timedelta(days=fired_ttl_days)
+        self.expiry = Expiry(TIMERS)  # fired timers are kept fired_ttl_days for audit, then swept
 
     async def ensure_indexes(self) -> None:
-        # Loading a partition's pending timers in due order; fired timers expire after a week.
+        # Loading a partition's pending timers in due order.
         await self.collection.create_index([("partition", ASCENDING), ("state", ASCENDING), ("due_at", ASCENDING)])
-        await self.collection.create_index("fired_at", expireAfterSeconds=self._ttl)
 
-    async def write(self, arms, cancels, fired) -> None:
+    async def write(self, arms, cancels, fired, fresh: frozenset[str] = frozenset()) -> None:
+        """`fresh`: conversations first seen in this batch; their timers are inserted, not upserted."""
         ops: list = []
         for arm, partition in arms:
             # _id repeated in the replacement: nx-27017 does not copy it from the filter on upsert
-            ops.append(ReplaceOne({"_id": arm.id}, {
-                "_id": arm.id, "partition": partition, "due_at": arm.due, "state": PENDING,
-                "conversation_id": arm.conversation_id, "kind": arm.kind, "metric": arm.metric,
-                "instance": arm.instance, "level": arm.level,
-                "reason": arm.reason}, upsert=True))
+            doc = {"_id": arm.id, "partition": partition, "due_at": arm.due, "state": PENDING,
+                   "conversation_id": arm.conversation_id, "kind": arm.kind, "metric": arm.metric,
+                   "instance": arm.instance, "level": arm.level, "reason": arm.reason}
+            fresh_timer = arm.conversation_id in fresh
+            ops.append(InsertOne(doc) if fresh_timer else ReplaceOne({"_id": arm.id}, doc, upsert=True))
         ops.extend(DeleteOne({"_id": tid, "state": PENDING}) for tid in cancels)
         # fired entries: (timer id, when) or (timer id, when, "failed")
-        ops.extend(UpdateOne({"_id": f[0]}, {"$set": {"state": f[2] if len(f) > 2 else FIRED, "fired_at": f[1]}})
+        ops.extend(UpdateOne({"_id": f[0]}, {"$set": {"state": f[2] if len(f) > 2 else FIRED, "fired_at": f[1],
+                                                     EXPIRE_AT: f[1] + self._ttl}})
                    for f in fired)
-        if ops:
-            await self.collection.bulk_write(ops, ordered=False)  # one op per timer id (callers dedupe)
+        await bulk_write_inserting(self.collection, ops)  # one op per timer id (callers dedupe)
 
     async def pending(self, partitions):
         cursor = self.collection.find({"partition": {"$in": list(partitions)}, "state": PENDING},
@@ -72,16 +75,17 @@ class MongoStateStore:
     def __init__(self, db, *, resolved_retention_days: int = 90) -> None:
         self.collection = db[CONVERSATIONS]
         self._retention = timedelta(days=resolved_retention_days)
+        # Resolved conversations expire after the retention; open ones have no expire_at.
+        self.expiry = Expiry(CONVERSATIONS)
 
     async def ensure_indexes(self) -> None:
-        # Resolved conversations expire after the retention; open ones have no expire_at.
-        await self.collection.create_index("expire_at", expireAfterSeconds=0)
+        pass  # _id only; the expire_at index is the sweeper's
 
     def _doc(self, state: ConversationSla) -> dict:
         doc = state.to_doc()
         resolution = state.clocks.get("resolution")
         if state.facts is not None and state.facts.status == "resolved":
-            doc["expire_at"] = (resolution.since if resolution else datetime.now(UTC)) + self._retention
+            doc[EXPIRE_AT] = (resolution.since if resolution else datetime.now(UTC)) + self._retention
         return doc
 
     async def load(self, conversation_ids: Iterable[str]) -> dict[str, ConversationSla]:
@@ -90,7 +94,26 @@ class MongoStateStore:
             return {}
         return {d["_id"]: ConversationSla.from_doc(d) async for d in self.collection.find({"_id": {"$in": ids}})}
 
-    async def save(self, states: Iterable[ConversationSla]) -> None:
-        ops = [ReplaceOne({"_id": s.conversation_id}, self._doc(s), upsert=True) for s in states]
-        if ops:
-            await self.collection.bulk_write(ops, ordered=False)
+    async def save(self, states: Iterable[ConversationSla], fresh: frozenset[str] = frozenset()) -> None:
+        ops = [InsertOne(self._doc(s)) if s.conversation_id in fresh
+               else ReplaceOne({"_id": s.conversation_id}, self._doc(s), upsert=True) for s in states]
+        await bulk_write_inserting(self.collection, ops)
+
+
+DUPLICATE_KEY = 11000
+
+
+async def bulk_write_inserting(collection, ops: list) -> None:
+    """One unordered bulk_write in which documents believed new are plain inserts (about 3x cheaper
+    than upserts on nx-27017). Any insert that meets a stored document (written before a crash,
+    then redelivered) is written again as a replacement, so the result is the same as upserting."""
+    if not ops:
+        return
+    try:
+        await collection.bulk_write(ops, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY or not isinstance(ops[e["index"]], InsertOne) for e in errors):
+            raise
+        retry = [ops[e["index"]]._doc for e in errors]
+        await collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in retry], ordered=False)

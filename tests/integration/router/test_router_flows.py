@@ -259,6 +259,48 @@ async def _queued(db, brand: str, n: int) -> bool:
     return await db["queue_entries"].count_documents({"brand_id": brand}) == n
 
 
+async def test_the_waiting_queue_is_the_same_after_a_restart_and_a_rejected_command_in_its_batch(
+    service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
+):
+    """The router keeps its queue in memory between batches. A restart must read it back as it was,
+    and a batch that fails half-way (a rejected command next to a valid one) must not leave the
+    memory ahead of the store: no conversation assigned twice, positions as they really are."""
+    brand = brand_of(namespace)
+
+    async def customer(session: str, offset_s: int) -> None:
+        message = inbound_message("human please", channel="chat", sender=("chat_session", session),
+                                  at=T0 + timedelta(seconds=offset_s), brand=brand)
+        await send(producer, topics.inbound, message, f"{brand}/{session}")
+        await conversation_of(mongo_db, session, brand)
+
+    async with running_router(service_settings, namespace):
+        for i in range(3):
+            await customer(f"w{i}", i)
+        await wait_for(lambda: _queued(mongo_db, brand, 3), timeout=20)
+    # While the router is down, on one partition (so one batch): an agent with room for two chats,
+    # whose assignments change the queue in memory, then a command the router must reject.
+    await send(producer, topics.agent_commands, presence("alice", ONLINE, brand=brand), "agent/alice")
+    await send(producer, topics.agent_commands, resolve("alice", "no-such-conversation", brand=brand), "agent/alice")
+    async with running_router(service_settings, namespace):
+        await wait_for(lambda: _queued(mongo_db, brand, 1), timeout=30)
+        await customer("w3", 3)
+        await wait_for(lambda: _queued(mongo_db, brand, 2), timeout=20)
+    conversations = {d["reply_handle"]["value"]: d async for d in mongo_db["conversations"].find({"brand_id": brand})}
+    assert [conversations[f"w{i}"]["status"] for i in range(4)] == ["assigned", "assigned", "queued", "queued"]
+    alice = await mongo_db["agents"].find_one({"brand_id": brand, "agent_id": "alice"})
+    assert sorted(alice["active"]) == sorted(conversations[f"w{i}"]["_id"] for i in (0, 1))
+    assigned = [e.key.decode() for e in await read_topic(kafka_bootstrap, topics.conversations, 1, timeout=10)
+                if e.case == "conversation_assigned"]
+    assert sorted(assigned) == sorted(conversations[f"w{i}"]["_id"] for i in (0, 1))  # once each
+    positions: dict[str, list[int]] = {}
+    for n in await read_topic(kafka_bootstrap, topics.notifications, 1, timeout=10):
+        if n.payload.kind == notification_pb2.NOTIFICATION_KIND_QUEUE_POSITION:
+            positions.setdefault(n.payload.recipient.value, []).append(int(n.payload.variables["position"]))
+    assert positions["w2"] == [3, 1] and positions["w3"] == [2]
+    dead = await read_topic(kafka_bootstrap, topics.dlq("agent_commands"), 1, timeout=20)
+    assert b"not a conversation of brand" in dict(dead[0].raw_headers)["dlq_error"]
+
+
 async def test_replaying_the_same_1000_inbound_events_changes_nothing(
     service_settings, namespace, producer, topics, mongo_db, kafka_bootstrap
 ):

@@ -1,0 +1,33 @@
+"""RouterStore on the real store (nx-27017): one transaction per batch, plain inserts for new
+documents, and what happens when a document the batch believed new is already stored."""
+
+from __future__ import annotations
+
+import pytest
+from switchboard.router.adapters.store import RouterStore
+from switchboard.router.domain.engine import Workspace
+
+
+def _batch(namespace: str, message_ids: list[str]) -> Workspace:
+    ws = Workspace()
+    ws.new_messages = [{"_id": m, "conversation_id": f"{namespace}-c1", "text": f"text of {m}"} for m in message_ids]
+    return ws
+
+
+@pytest.mark.parametrize("transactions", [True, False], ids=["one-transaction", "markers-last"])
+async def test_a_document_already_stored_is_kept_and_the_rest_of_the_batch_is_written(mongo_db, namespace,
+                                                                                      transactions):
+    store = RouterStore(mongo_db, transactions=transactions)
+    await store.ensure_indexes()
+    await store.save(_batch(namespace, [f"{namespace}-m1"]), [{"_id": f"{namespace}-e1", "processed_at": None}])
+    # A redelivered batch that overlaps what is stored (the process died between save and commit).
+    second = _batch(namespace, [f"{namespace}-m1", f"{namespace}-m2"])
+    second.new_messages[0]["text"] = "changed"
+    await store.save(second, [{"_id": f"{namespace}-e1", "processed_at": None},
+                              {"_id": f"{namespace}-e2", "processed_at": None}])
+    stored = {d["_id"]: d["text"] async for d in mongo_db["conversation_messages"].find(
+        {"conversation_id": f"{namespace}-c1"})}
+    assert stored == {f"{namespace}-m1": f"text of {namespace}-m1", f"{namespace}-m2": f"text of {namespace}-m2"}
+    markers = await mongo_db["processed_events"].count_documents({"_id": {"$in": [f"{namespace}-e1",
+                                                                                  f"{namespace}-e2"]}})
+    assert markers == 2

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from switchboard.common.bus import ConsumerRunner, EventProducer, ensure_topics
 from switchboard.common.clock import Clock, SystemClock
@@ -18,6 +19,7 @@ from switchboard.notifier.adapters.template_files import load_catalog
 from switchboard.notifier.config import NotifierConfig, load_notifier_config
 from switchboard.notifier.dispatcher import Dispatcher
 from switchboard.notifier.handlers import NotifierHandlers
+from switchboard.notifier.housekeeping import OutboxHousekeeping
 from switchboard.notifier.settings import DEMO_INBOX_DEFAULT, NotifierSettings
 
 
@@ -72,6 +74,7 @@ class NotifierService:
     service: Service
     handlers: NotifierHandlers
     dispatcher: Dispatcher
+    housekeeping: OutboxHousekeeping
     outbox: MongoOutbox
     mongo: MongoComponent
     producer: EventProducer
@@ -100,6 +103,8 @@ def bootstrap(settings: NotifierSettings, *, clock: Clock | None = None, config:
     handlers = NotifierHandlers(config=config, secrets=secrets, catalog=catalog, outbox=outbox, producer=producer,
                                 topics=names, clock=clock, http=http, smtp=smtp, rng=rng)
     dispatcher = Dispatcher(handlers)
+    housekeeping = OutboxHousekeeping(outbox, clock, retention=timedelta(days=settings.outbox_retention_days),
+                                      interval=settings.mongo.sweep_interval_seconds)
 
     async def handle(batch: list[Envelope]) -> None:
         await handlers.intake(batch)
@@ -111,8 +116,8 @@ def bootstrap(settings: NotifierSettings, *, clock: Clock | None = None, config:
                               group_id=f"{settings.kafka.topic_prefix}{settings.consumer_group}", handler=handle,
                               producer=producer)
     lifecycle = _Lifecycle(settings, names, outbox, http)
-    components: list = [mongo, lifecycle, producer, dispatcher, consumer]
+    components: list = [mongo, lifecycle, producer, dispatcher, housekeeping, consumer]
     service = Service("notifier", components)
     if with_http:
         components.append(HttpServer(ops_app("notifier", service.readiness), settings.http))
-    return NotifierService(service, handlers, dispatcher, outbox, mongo, producer)
+    return NotifierService(service, handlers, dispatcher, housekeeping, outbox, mongo, producer)

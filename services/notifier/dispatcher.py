@@ -1,6 +1,6 @@
 """Delivers due outbox entries through per-destination worker pools, and reports final outcomes.
 
-- The scanner claims due entries (one query + one bulk claim per round) for pools that have
+- The scanner claims due entries (two indexed queries + one bulk claim per round) for pools that have
   room, into a small local queue per pool (at most `concurrency * prefetch` held per pool).
 - Each pool runs at most `concurrency` sends at once, each bounded by the pool's timeout, so a
   slow or dead destination fills its own pool and nothing else.
@@ -49,7 +49,6 @@ class Dispatcher:
         self._recorder: asyncio.Task | None = None
         self._records: list[tuple[UpdateOne, asyncio.Future]] = []
         self._record_wake = asyncio.Event()
-        self._last_gauge = 0.0
 
     @property
     def ready(self) -> bool:
@@ -121,7 +120,6 @@ class Dispatcher:
 
     async def _scan_once(self) -> datetime | None:
         now = self.clock.now()
-        await self._update_gauge()
         pools = {d["pool"] for d in self.held.values()}
         full = [p for p in pools if self._room(p) <= 0]
         candidates = await self.outbox.candidates(now, full, list(self.held), self.cfg.claim_batch)
@@ -158,11 +156,6 @@ class Dispatcher:
             task = asyncio.create_task(self._deliver(doc), name=f"send:{pool}")
             self.sends.add(task)
             task.add_done_callback(self.sends.discard)
-
-    async def _update_gauge(self) -> None:
-        if time.monotonic() - self._last_gauge >= 5.0:  # a count is not free on big outboxes
-            self._last_gauge = time.monotonic()
-            metrics.OUTBOX_PENDING.set(await self.outbox.count_open())
 
     # ------------------------------------------------------------------ sending
     async def _deliver(self, doc: dict) -> None:
@@ -258,6 +251,9 @@ class Dispatcher:
     # ------------------------------------------------------------------ reporting
     async def _report_loop(self) -> None:
         while True:
+            # Cleared before the round, not after: an outcome recorded during the round sets it
+            # again, and its DeliveryRecorded goes out in the next round instead of a poll later.
+            self.report_wake.clear()
             try:
                 more = await self._report_once()
             except asyncio.CancelledError:
@@ -268,7 +264,6 @@ class Dispatcher:
                 await asyncio.sleep(self.cfg.poll_seconds)
             if more:
                 continue
-            self.report_wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.report_wake.wait(), self.cfg.poll_seconds)
 

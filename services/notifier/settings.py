@@ -1,4 +1,5 @@
 """Notifier environment settings (SWITCHBOARD_*); everything else is in notifier.yaml."""
+from pydantic import Field
 from switchboard.common.settings import ServiceSettings
 
 DEMO_INBOX_DEFAULT = "http://127.0.0.1:8025"
@@ -9,6 +10,10 @@ class NotifierSettings(ServiceSettings):
     # Prefix for the notifier's MongoDB collections. nx-27017 (0.8.1) ignores the database name
     # (db1.x and db2.x are one collection), so tests sharing one server isolate by this prefix.
     collection_prefix: str = ""
+    # Finished outbox entries are deleted this long after they finished (swept every
+    # MONGO__SWEEP_INTERVAL_SECONDS). It is the window in which a repeated intent id is recognised
+    # and not delivered again (like CONSUMER__DEDUPE_TTL_DAYS): keep it above any replay horizon.
+    outbox_retention_days: float = Field(default=7.0, gt=0)
     # Overrides notifier.yaml public_base_url (the ingest origin CSAT links point at).
     public_base_url: str | None = None
     # Demo only (`make run`): where the demo inbox really listens. URLs in notifier.yaml and the

@@ -41,6 +41,7 @@ class _Prepare:
         if r.settings.kafka.create_topics:
             await ensure_topics(r.settings.kafka, r.topics)
         await r.store.ensure_indexes()
+        await r.store.index_threads()
         await r.dedupe.ensure_indexes()
         await r.store.bootstrap_agents(r.config)
         self.ready = True

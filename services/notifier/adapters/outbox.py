@@ -2,8 +2,14 @@
 
 States: pending -> in_flight -> delivered | failed | skipped (pending again after a retryable
 failure, with a later due_at). The document is inserted with $setOnInsert, so a redelivered
-request never resets it: this is the exactly-once record. `reported` tracks whether the
-DeliveryRecorded event (and DLQ record) for a final state still has to be published (`report_due`).
+request never resets it: this is the exactly-once record, kept `retention` after the entry
+finished (then swept: the retention is the window in which a repeated intent is recognised).
+`report_due` tracks whether the DeliveryRecorded event (and DLQ record) for a final state still
+has to be published.
+
+Every query here is an equality and/or range on indexed fields (no `$or`, no count_documents):
+nx-27017, the embedded and test store, answers those in SQL and decodes every document in Python
+for anything else, which made the dispatcher's scans cost O(outbox).
 
 Times are stored as UNIX seconds (floats): nx-27017 stores datetimes written through $set as
 strings, which would break the due-time comparisons; numbers compare the same everywhere.
@@ -40,6 +46,8 @@ class MongoOutbox:
         await self.collection.create_index([("supersede_key", ASCENDING), ("state", ASCENDING)])
         # CSAT once per conversation: a second survey for the same conversation cannot be inserted.
         await self.collection.create_index([("once_key", ASCENDING)], unique=True, sparse=True)
+        # the retention sweep (no TTL index: nx-27017 runs a full purge scan on every read of one).
+        await self.collection.create_index([("finished_at", ASCENDING)])
 
     async def add(self, docs: list[dict[str, Any]]) -> set[str]:
         """Inserts new intents (existing ids are left untouched). Returns ids refused as once_key
@@ -73,17 +81,23 @@ class MongoOutbox:
 
     async def candidates(self, now: datetime, exclude_pools: list[str], exclude_ids: list[str],
                          limit: int) -> list[dict]:
-        """Due pending work plus in-flight work whose lease expired (its owner died)."""
+        """Due pending work plus in-flight work whose lease expired (its owner died), earliest due
+        first, at most `limit`. Two indexed queries, (state, due_at) and (state, lease_until),
+        merged here: one `$or` of the two is a full scan on nx-27017."""
         t = now.timestamp()
-        query: dict[str, Any] = {"$or": [{"state": PENDING, "due_at": {"$lte": t}},
-                                         {"state": IN_FLIGHT, "lease_until": {"$lte": t}}]}
+        extra: dict[str, Any] = {}
         if exclude_pools:
-            query["pool"] = {"$nin": exclude_pools}
+            extra["pool"] = {"$nin": exclude_pools}
         if exclude_ids:
-            query["_id"] = {"$nin": exclude_ids}
-        cursor = self.collection.find(query, {"_id": 1, "pool": 1, "state": 1, "lease_until": 1}).sort(
+            extra["_id"] = {"$nin": exclude_ids}
+        fields = {"_id": 1, "pool": 1, "state": 1, "lease_until": 1, "due_at": 1}
+        due = self.collection.find({"state": PENDING, "due_at": {"$lte": t}, **extra}, fields).sort(
             "due_at", ASCENDING).limit(limit)
-        return [d async for d in cursor]
+        expired = self.collection.find({"state": IN_FLIGHT, "lease_until": {"$lte": t}, **extra}, fields).sort(
+            "lease_until", ASCENDING).limit(limit)
+        found = [d async for d in due] + [d async for d in expired]
+        found.sort(key=lambda d: d.get("due_at", 0.0))
+        return found[:limit]
 
     async def claim(self, candidates: list[dict], now: datetime, lease_seconds: dict[str, float]) -> list[dict]:
         """Claims candidates atomically (per document) with a fresh token; returns the won documents."""
@@ -141,7 +155,17 @@ class MongoOutbox:
             await self.collection.update_many({"_id": {"$in": ids}}, {"$set": {"report_due": False}})
 
     async def count_open(self) -> int:
-        return await self.collection.count_documents({"state": {"$in": [PENDING, IN_FLIGHT]}})
+        """Entries pending or in flight. Ids counted here: count_documents decodes every document of
+        the collection on nx-27017 (seconds on a big outbox), an indexed find of ids does not."""
+        cursor = self.collection.find({"state": {"$in": [PENDING, IN_FLIGHT]}}, {"_id": 1}, batch_size=10_000)
+        return len(await cursor.to_list(None))
+
+    async def sweep_finished(self, finished_before: datetime) -> int:
+        """Deletes reported final entries (delivered/failed/skipped) that finished before the given
+        instant; returns how many. Unreported ones stay until their DeliveryRecorded is out."""
+        result = await self.collection.delete_many({"finished_at": {"$lt": finished_before.timestamp()},
+                                                    "report_due": False})
+        return result.deleted_count
 
     async def get(self, doc_id: str) -> dict | None:
         return await self.collection.find_one({"_id": doc_id})

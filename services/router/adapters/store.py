@@ -54,6 +54,15 @@ def handle_id(brand_id: str, h: Handle) -> str:
     return f"{brand_id}|{h.kind}|{h.value}"
 
 
+def thread_id(brand_id: str, key: str) -> str:
+    return f"{brand_id}|{key}"
+
+
+def _thread_doc(brand_key: tuple[str, str], conversation_id: str) -> dict:
+    brand_id, key = brand_key
+    return {"_id": thread_id(brand_id, key), "brand_id": brand_id, "key": key, "conversation_id": conversation_id}
+
+
 def _norm(handles: Iterable[Handle]) -> list[Handle]:
     out = []
     for h in handles:
@@ -91,6 +100,7 @@ class RouterStore:
         self.orders = db["orders"]
         self.sessions = db["chat_sessions"]
         self.deliveries = db["message_deliveries"]
+        self.threads = db["conversation_threads"]
 
     async def ensure_indexes(self) -> None:
         await asyncio.gather(
@@ -98,7 +108,6 @@ class RouterStore:
                 [("brand_id", ASCENDING), ("kind", ASCENDING), ("value", ASCENDING)], unique=True
             ),
             self.handles.create_index("customer_id"),
-            self.conversations.create_index([("brand_id", ASCENDING), ("thread_keys", ASCENDING)]),
             self.conversations.create_index("customer_id"),
             self.conversations.create_index([("brand_id", ASCENDING), ("status", ASCENDING)]),
             self.messages.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)]),
@@ -107,6 +116,21 @@ class RouterStore:
             self.stats.create_index("brand_id"),
             self.orders.create_index("customer_id"),
         )
+
+    async def index_threads(self) -> int:
+        """Builds `conversation_threads` from the conversations' thread keys when it is empty but
+        conversations exist (a store written before the collection existed). Newest conversation wins."""
+        if await self.threads.find_one({}, {"_id": 1}) or not await self.conversations.find_one({}, {"_id": 1}):
+            return 0
+        latest: dict[tuple[str, str], tuple] = {}
+        async for doc in self.conversations.find({}, {"brand_id": 1, "thread_keys": 1, "opened_at": 1}):
+            for key in doc.get("thread_keys") or ():
+                candidate = (str(doc.get("opened_at") or ""), doc["_id"])
+                latest[(doc["brand_id"], key)] = max(latest.get((doc["brand_id"], key), candidate), candidate)
+        ops = [ReplaceOne({"_id": thread_id(*k)}, _thread_doc(k, v[1]), upsert=True) for k, v in latest.items()]
+        for start in range(0, len(ops), 1000):
+            await self.threads.bulk_write(ops[start:start + 1000], ordered=False)
+        return len(ops)
 
     async def bootstrap_agents(self, config: RouterConfig) -> int:
         """Skills and capacity come from routing.yaml (the source of truth); presence, load and held
@@ -146,7 +170,7 @@ class RouterStore:
         ws = Workspace()
         brands: set[str] = set()
         handle_ids: set[str] = set()
-        keys: set[str] = set()
+        keys: set[tuple[str, str]] = set()  # (brand, thread key)
         conv_ids: set[str] = set()
         session_ids: set[str] = set()
         customer_ids: set[str] = set()
@@ -162,14 +186,15 @@ class RouterStore:
                     session_ids.add(f"{brand}/{inp.chat_session_id}")
                 handle_ids.update(handle_id(brand, h) for h in _norm(hs))
                 keys.update(
-                    threads.lookup_keys(
+                    (brand, k)
+                    for k in threads.lookup_keys(
                         email_in_reply_to=inp.email_in_reply_to,
                         email_references=inp.email_references,
                         chat_session_id=inp.chat_session_id,
                     )
                 )
             elif isinstance(inp, CallIn):
-                keys.add(threads.call_key(inp.call_id))
+                keys.add((brand, threads.call_key(inp.call_id)))
                 if inp.caller:
                     handle_ids.update(handle_id(brand, h) for h in _norm([inp.caller]))
             elif isinstance(inp, ChatStartIn):
@@ -177,7 +202,7 @@ class RouterStore:
                 handle_ids.update(handle_id(brand, h) for h in _norm(hs))
                 session_ids.add(f"{brand}/{inp.chat_session_id}")
             elif isinstance(inp, ChatEndIn):
-                keys.add(threads.chat_key(inp.chat_session_id))
+                keys.add((brand, threads.chat_key(inp.chat_session_id)))
                 session_ids.add(f"{brand}/{inp.chat_session_id}")
             elif isinstance(inp, CsatIn):
                 conv_ids.add(inp.conversation_id)
@@ -193,13 +218,12 @@ class RouterStore:
                     if inp.fields.get(name):
                         customer_ids.add(inp.fields[name])
 
-        brand_list = sorted(brands)
         resident = self.resident
         unloaded = sorted(brands - resident.brands)
         (
             stored_messages,
             handle_docs,
-            key_convs,
+            thread_docs,
             id_convs,
             session_docs,
             agent_docs,
@@ -210,8 +234,7 @@ class RouterStore:
         ) = await asyncio.gather(
             self._find(self.messages, {"_id": {"$in": list(message_ids)}}, {"_id": 1}) if message_ids else _none(),
             self._find(self.handles, {"_id": {"$in": sorted(handle_ids)}}),
-            self._find(self.conversations, {"brand_id": {"$in": brand_list}, "thread_keys": {"$in": sorted(keys)}})
-            if keys
+            self._find(self.threads, {"_id": {"$in": sorted(thread_id(b, k) for b, k in keys)}}) if keys
             else _none(),
             self._find(self.conversations, {"_id": {"$in": sorted(conv_ids)}}),
             self._find(self.sessions, {"_id": {"$in": sorted(session_ids)}}),
@@ -245,7 +268,8 @@ class RouterStore:
             ws.sessions[doc["_id"]] = ChatSession.from_doc(doc)
         for doc in delivery_docs:
             ws.deliveries[doc["_id"]] = doc
-        self._add_conversations(ws, [*key_convs, *id_convs])
+        self._add_conversations(ws, id_convs)
+        threaded = {(d["brand_id"], d["key"]): d["conversation_id"] for d in thread_docs}
 
         # Customers named by handles, sessions, conversations and commands (following merges).
         customer_ids.update(ws.handles.values())
@@ -256,6 +280,7 @@ class RouterStore:
         # routing) the queued ones.
         queued = {c for brand in brands for c in resident.queue.get(brand, {})}
         wanted = {c.last_conversation_id for c in ws.customers.values() if c.last_conversation_id} | queued
+        wanted |= set(threaded.values())
         wanted -= ws.conversations.keys()
         from_resident = wanted & resident.conversations.keys()
         wanted -= from_resident  # the rest: not resident yet (first batch after a (re)load)
@@ -282,6 +307,10 @@ class RouterStore:
                 if customer is not None and customer.id not in ws.customers:
                     ws.customers[customer.id] = customer
                     ws.persisted.add("customer/" + customer.id)
+        # The stored key -> conversation mapping wins over keys listed in conversation documents (a
+        # chat session or call key moves to the newest conversation that uses it).
+        ws.thread_index.update((k, c) for k, c in threaded.items() if c in ws.conversations)
+        ws.stored_threads = dict(ws.thread_index)
         # Orders the bot may talk about, and message history for chat transcripts.
         wanted_orders = {f"{c.brand_id}/{o}" for c in touched.values() for o in c.order_ids}
         wanted_orders |= {f"{c.brand_id}/{o}" for c in touched_customers.values() for o in c.order_ids[-5:]}
@@ -447,6 +476,10 @@ class RouterStore:
         ]
         queue_ops += [DeleteOne({"_id": c}) for _, c in sorted(ws.removed_queue) if "queue/" + c in ws.persisted]
         bulk(state, self.queue, queue_ops)
+        # Thread keys: new ones inserted, re-pointed ones replaced.
+        changed = [(k, c) for k, c in sorted(ws.thread_index.items()) if ws.stored_threads.get(k) != c]
+        replace(state, self.threads, [_thread_doc(k, c) for k, c in changed if k in ws.stored_threads])
+        insert_new(state, self.threads, [_thread_doc(k, c) for k, c in changed if k not in ws.stored_threads])
         # An existing handle mapping is never overwritten (no silent re-pointing of identities).
         insert_new(
             state,

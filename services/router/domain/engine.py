@@ -82,6 +82,7 @@ class Workspace:
 
     conversations: dict[str, Conversation] = field(default_factory=dict)
     thread_index: dict[tuple[str, str], str] = field(default_factory=dict)  # (brand, key) -> conversation id
+    stored_threads: dict[tuple[str, str], str] = field(default_factory=dict)  # thread_index as loaded
     customers: dict[str, Customer] = field(default_factory=dict)
     handles: dict[tuple[str, Handle], str] = field(default_factory=dict)  # (brand, handle) -> customer id
     agents: dict[str, dict[str, Agent]] = field(default_factory=dict)  # brand -> agent id -> agent

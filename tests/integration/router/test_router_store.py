@@ -31,3 +31,31 @@ async def test_a_document_already_stored_is_kept_and_the_rest_of_the_batch_is_wr
     markers = await mongo_db["processed_events"].count_documents({"_id": {"$in": [f"{namespace}-e1",
                                                                                   f"{namespace}-e2"]}})
     assert markers == 2
+
+
+async def test_a_store_without_a_thread_index_gets_one_built_from_its_conversations(tmp_path):
+    """Conversations written before `conversation_threads` existed keep threading: the index is
+    built once at start-up, the newest conversation owning a key shared by several."""
+    from datetime import UTC, datetime
+
+    from pymongo import AsyncMongoClient
+    from switchboard.common import processes
+
+    mongo = processes.mongo(processes.free_port(), "memory", tmp_path).start()  # an empty store of its own
+    client = AsyncMongoClient(processes.mongo_uri(mongo.port), tz_aware=True)
+    try:
+        db = client["legacy"]
+        await db["conversations"].insert_many([
+            {"_id": "old", "brand_id": "acme", "opened_at": datetime(2026, 1, 1, tzinfo=UTC),
+             "thread_keys": ["chat:s1", "email:a@x"]},
+            {"_id": "new", "brand_id": "acme", "opened_at": datetime(2026, 2, 1, tzinfo=UTC),
+             "thread_keys": ["chat:s1"]},
+        ])
+        store = RouterStore(db)
+        assert await store.index_threads() == 2
+        mapping = {d["key"]: d["conversation_id"] async for d in db["conversation_threads"].find({})}
+        assert mapping == {"chat:s1": "new", "email:a@x": "old"}
+        assert await store.index_threads() == 0  # once
+    finally:
+        await client.close()
+        mongo.stop()

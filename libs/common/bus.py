@@ -208,6 +208,7 @@ class ConsumerRunner:
             auto_offset_reset="earliest", session_timeout_ms=self._kafka.session_timeout_ms,
             heartbeat_interval_ms=self._kafka.heartbeat_interval_ms,
             max_poll_interval_ms=self._kafka.max_poll_interval_ms,
+            fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
         )
         self._consumer.subscribe(self.topics, listener=_Rebalance(self))
         await self._consumer.start()

@@ -37,7 +37,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from switchboard.common import processes
 from switchboard.common.bus import EventProducer
 from switchboard.common.cloudevents import derived_id
-from switchboard.common.settings import KafkaSettings
+from switchboard.common.settings import ConsumerSettings, KafkaSettings
 from switchboard.common.testing.plugin import make_test_settings, settings_env
 from switchboard.common.topics import TopicNames
 from switchboard.events.v1 import common_pb2, inbound_pb2
@@ -522,8 +522,10 @@ class HttpTraffic:
 
 # ------------------------------------------------------------------------------------ verification
 async def _consumer(bootstrap: str, group: str | None = None) -> AIOKafkaConsumer:
+    # fetch_max_wait_ms as the services use it: an observer must not add its own wait to latencies.
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                max_partition_fetch_bytes=8 << 20)
+                                max_partition_fetch_bytes=8 << 20,
+                                fetch_max_wait_ms=ConsumerSettings().fetch_max_wait_ms)
     await consumer.start()
     return consumer
 

@@ -83,7 +83,8 @@ class OrdersExternalConsumer:
         self._consumer = AIOKafkaConsumer(
             self._names.orders_external, **connection_options(kafka), group_id=self.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest", session_timeout_ms=kafka.session_timeout_ms,
-            heartbeat_interval_ms=kafka.heartbeat_interval_ms, max_poll_interval_ms=kafka.max_poll_interval_ms)
+            heartbeat_interval_ms=kafka.heartbeat_interval_ms, max_poll_interval_ms=kafka.max_poll_interval_ms,
+            fetch_max_wait_ms=self._settings.consumer.fetch_max_wait_ms)
         # Joining the group takes a while; the HTTP front door must not wait for it.
         self.task = asyncio.create_task(self._run(), name="consumer:orders_external")
 

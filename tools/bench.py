@@ -136,13 +136,25 @@ def service_bench(name: str, env: dict[str, str], timeout: float) -> dict:
     return run_bench([sys.executable, "-m", f"switchboard.{name}.bench"], env, timeout)
 
 
+def _flat(figures, prefix: str = ""):
+    """(dotted key, value) for every number or string, however deeply the figures nest."""
+    items = figures.items() if isinstance(figures, dict) else enumerate(figures)
+    for key, value in items:
+        name = f"{prefix}{key}"
+        if isinstance(value, dict | list):
+            if not str(key).endswith("_runs"):  # per-round raw figures stay in the JSON
+                yield from _flat(value, name + ".")
+        elif isinstance(value, int | float | str):
+            yield name, value
+
+
 def table(results: dict) -> str:
     rows = [("broker produce", f"{results['broker']['produce_per_s']:,} rec/s"),
             ("broker consume", f"{results['broker']['consume_per_s']:,} rec/s"),
             ("one-stage loop", f"{results['broker']['one_stage_loop_per_s']:,} ev/s")]
     for name, figures in {**results["services"], "pipeline": results["pipeline"]}.items():
-        for key, value in figures.items():
-            if isinstance(value, int | float | str) and key not in ("seconds", "detail"):
+        for key, value in _flat(figures):
+            if key not in ("seconds", "detail"):
                 rows.append((f"{name}: {key}", f"{value:,}" if isinstance(value, int | float) else value))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

@@ -38,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from switchboard.common import processes  # noqa: E402
 from switchboard.common.bus import EventProducer, ensure_topics  # noqa: E402
 from switchboard.common.cloudevents import derived_id  # noqa: E402
+from switchboard.common.testing.benchkit import cpu_seconds, mongo_ceiling, say  # noqa: E402
 
 SERVICES = ("router", "sla", "analytics")
 BENCH_SLA = """\
@@ -69,19 +70,6 @@ CHANNELS = ("chat", "sms", "whatsapp", "email")
 # Production-like client settings (the test defaults shorten linger and poll for speed).
 SERVICE_ENV = {"SWITCHBOARD_KAFKA__LINGER_MS": "5", "SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200",
                "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """utime + stime of a process, from /proc (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 class Load:
@@ -360,23 +348,6 @@ def batch_stats(stack: harness.Stack) -> dict:
                                                / sums["switchboard_bus_batch_records_count"], 1),
                          "mean_batch_ms": round(1000 * sums["_sum"] / sums["ount"], 1)}
     return out
-
-
-async def mongo_ceiling(uri: str, database: str, docs: int = 20_000) -> int:
-    from pymongo import AsyncMongoClient
-
-    client = AsyncMongoClient(uri)
-    try:
-        collection = client[database]["bench_ceiling"]
-        payload = [{"_id": f"d{i}", "brand_id": "acme", "n": i, "text": "x" * 200} for i in range(docs)]
-        started = time.perf_counter()
-        for i in range(0, docs, 500):
-            await collection.insert_many(payload[i:i + 500], ordered=False)
-        rate = docs / (time.perf_counter() - started)
-        await collection.drop()
-        return round(rate)
-    finally:
-        await client.close()
 
 
 async def run(args, tmp: Path) -> dict:

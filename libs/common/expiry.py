@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pymongo import ASCENDING
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.logging import get_logger
+from switchboard.common.service import Task
 
 log = get_logger(__name__)
 
@@ -29,17 +30,15 @@ class Expiry:
     field: str = EXPIRE_AT
 
 
-class Sweeper:
+class Sweeper(Task):
     """Service component: an index on each expiry field, then a sweep every `interval` seconds."""
 
-    name = "expiry"
-
     def __init__(self, db, rules: list[Expiry], *, interval: float, clock: Clock | None = None) -> None:
+        super().__init__("expiry", self._loop)
         self._db = db
         self.rules = list(dict.fromkeys(rules))
         self._interval = interval
         self._clock = clock or SystemClock()
-        self.task: asyncio.Task | None = None
 
     async def ensure_indexes(self) -> None:
         for rule in self.rules:
@@ -66,16 +65,4 @@ class Sweeper:
 
     async def start(self) -> None:
         await self.ensure_indexes()
-        self.task = asyncio.create_task(self._loop(), name="expiry-sweeper")
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            try:
-                await self.task
-            except (asyncio.CancelledError, Exception):
-                pass
-
-    @property
-    def ready(self) -> bool:
-        return self.task is not None and not self.task.done()
+        await super().start()

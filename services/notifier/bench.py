@@ -39,12 +39,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from switchboard.common.testing.benchkit import http_ready, mongo_ceiling, percentile, proc_stat, say
 
 REPO = Path(__file__).resolve().parents[2]
 BRAND = "bench"
@@ -54,17 +54,6 @@ SLACK_PATH = "/slack/ops"
 SERVICE_ENV = {"SWITCHBOARD_KAFKA__LINGER_MS": "5", "SWITCHBOARD_KAFKA__SESSION_TIMEOUT_MS": "1500",
                "SWITCHBOARD_KAFKA__HEARTBEAT_INTERVAL_MS": "300", "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false",
                "SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 # ------------------------------------------------------------------------------------ the receiver
@@ -205,29 +194,6 @@ class DeliveryWatcher:
 
 
 # ------------------------------------------------------------------------------------ the process
-def proc_stat(pid: int) -> tuple[float, int | None]:
-    """(CPU seconds used so far, VmHWM bytes) of a process."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / ticks
-        hwm = None
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                hwm = int(line.split()[1]) * 1024
-        return cpu, hwm
-    except (OSError, IndexError, ValueError):
-        return 0.0, None
-
-
-def http_ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def write_config(folder: Path, receiver: str) -> tuple[Path, Path, dict]:
     """config/default/notifier.yaml with every endpoint on the local receiver; the secrets file."""
     config = yaml.safe_load((REPO / "config" / "default" / "notifier.yaml").read_text())
@@ -241,24 +207,6 @@ def write_config(folder: Path, receiver: str) -> tuple[Path, Path, dict]:
                           "crm_webhook_signing_secret": "bench-signing-key"}, "brands": {}}
     (folder / "secrets.yaml").write_text(yaml.safe_dump(secrets))
     return folder, folder / "secrets.yaml", config
-
-
-async def mongo_ceiling(uri: str, database: str, docs: int = 20_000) -> int:
-    """nx-27017's own insert_many rate (batches of 500, ~200-byte documents): the store's ceiling."""
-    from pymongo import AsyncMongoClient
-
-    client = AsyncMongoClient(uri)
-    try:
-        collection = client[database]["bench_ceiling"]
-        payload = [{"_id": f"d{i}", "brand_id": BRAND, "n": i, "text": "x" * 200} for i in range(docs)]
-        started = time.perf_counter()
-        for i in range(0, docs, 500):
-            await collection.insert_many(payload[i:i + 500], ordered=False)
-        rate = docs / (time.perf_counter() - started)
-        await collection.drop()
-        return round(rate)
-    finally:
-        await client.close()
 
 
 # ------------------------------------------------------------------------------------ traffic

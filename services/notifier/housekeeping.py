@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from switchboard.common.clock import Clock
 from switchboard.common.logging import get_logger, mask_string
+from switchboard.common.service import Task
 from switchboard.notifier import metrics
 from switchboard.notifier.adapters.outbox import MongoOutbox
 
@@ -23,28 +23,13 @@ log = get_logger(__name__)
 GAUGE_SECONDS = 5.0
 
 
-class OutboxHousekeeping:
-    name = "outbox-housekeeping"
-
+class OutboxHousekeeping(Task):
     def __init__(self, outbox: MongoOutbox, clock: Clock, *, retention: timedelta, interval: float) -> None:
+        super().__init__("outbox-housekeeping", self._run)
         self.outbox = outbox
         self.clock = clock
         self.retention = retention
         self.interval = interval
-        self.task: asyncio.Task | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.task is not None and not self.task.done()
-
-    async def start(self) -> None:
-        self.task = asyncio.create_task(self._run(), name="notifier-housekeeping")
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
 
     async def sweep_once(self) -> int:
         """Deletes reported entries that finished more than `retention` ago (by the injected clock)."""

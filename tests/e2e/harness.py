@@ -21,7 +21,6 @@ import shutil
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -38,6 +37,7 @@ from switchboard.common import processes
 from switchboard.common.bus import EventProducer
 from switchboard.common.cloudevents import derived_id
 from switchboard.common.settings import ConsumerSettings, KafkaSettings
+from switchboard.common.testing.benchkit import http_ready, peak_rss_bytes, percentile  # noqa: F401 - tests use them via harness
 from switchboard.common.testing.plugin import make_test_settings, settings_env
 from switchboard.common.topics import TopicNames
 from switchboard.events.v1 import common_pb2, inbound_pb2
@@ -98,14 +98,6 @@ def secrets_of(config_dir: Path) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------ processes
-def http_ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @dataclass
 class ServiceProcess:
     name: str
@@ -138,18 +130,6 @@ class ServiceProcess:
     def peak_rss_bytes(self) -> int | None:
         """VmHWM of the running process (the peak resident set since it started)."""
         return peak_rss_bytes(self.pid) if self.running else None
-
-
-def peak_rss_bytes(pid: int | None) -> int | None:
-    if not pid:
-        return None
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 @dataclass
@@ -636,14 +616,6 @@ async def distinct_events(bootstrap: str, topic: str) -> tuple[dict[str, object]
         by_id.setdefault(env.id, env)
         copies[env.id] += 1
     return by_id, copies
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def duplicates(items: Iterable) -> dict:

@@ -12,7 +12,6 @@ import email
 import re
 import shutil
 import sys
-import urllib.request
 from email import policy
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from switchboard.common import processes
 from switchboard.common.testing import read_topic, wait_for
+from switchboard.common.testing.benchkit import http_ready as ready
 from switchboard.common.testing.plugin import make_test_settings, settings_env
 from switchboard.events.v1 import notification_pb2
 
@@ -48,14 +48,6 @@ class Inbox:
     def texts(self) -> list[str]:
         out = [m.get_body(("plain",)).get_content() for m in self.mails]
         return out + [body.decode(errors="replace") for _, body in self.http]
-
-
-def ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture

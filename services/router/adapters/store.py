@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, CollectionInvalid
 from switchboard.common.dedupe import DedupeStore
+from switchboard.common.logging import get_logger
 from switchboard.router.domain import identity, threads
 from switchboard.router.domain.config import RouterConfig
 from switchboard.router.domain.engine import Workspace
@@ -47,6 +48,7 @@ from switchboard.router.domain.model import (
     QueueStats,
 )
 
+log = get_logger(__name__)
 DUPLICATE_KEY = 11000
 
 
@@ -103,6 +105,17 @@ class RouterStore:
         self.threads = db["conversation_threads"]
 
     async def ensure_indexes(self) -> None:
+        # Every collection exists before the first transaction: nx-27017 remembers a collection first
+        # created inside a transaction that was then rolled back, and fails every later write to it.
+        existing = set(await self.db.list_collection_names())
+        for collection in (self.customers, self.handles, self.conversations, self.messages, self.agents,
+                           self.queue, self.stats, self.orders, self.sessions, self.deliveries, self.threads,
+                           self.db[DedupeStore.COLLECTION]):
+            if collection.name not in existing:
+                try:
+                    await self.db.create_collection(collection.name)
+                except CollectionInvalid:
+                    pass  # created meanwhile by another replica
         await asyncio.gather(
             self.handles.create_index(
                 [("brand_id", ASCENDING), ("kind", ASCENDING), ("value", ASCENDING)], unique=True
@@ -397,8 +410,11 @@ class RouterStore:
             try:
                 await self._transaction(ws, processed, insert=_insert_strict)
             except BulkWriteError as exc:
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != DUPLICATE_KEY for e in errors):
                     raise
+                duplicate = str(errors[0].get("errmsg", ""))[:120] if errors else ""
+                log.info("batch_rewritten_as_upserts", duplicate=duplicate)
                 await self._transaction(ws, processed, insert=None)
             return
         state, merges, markers = self._writes(ws, insert=_insert_new)

@@ -59,3 +59,28 @@ async def test_a_store_without_a_thread_index_gets_one_built_from_its_conversati
     finally:
         await client.close()
         mongo.stop()
+
+
+async def test_the_first_batch_on_an_empty_store_commits_even_when_its_fast_path_is_rolled_back(tmp_path, namespace):
+    """On an empty store, a batch whose plain inserts meet a stored document is rolled back and
+    written again with upserts; the retry must not fail on collections the rolled-back attempt
+    created (nx-27017 keeps those as existing and answers "no such table")."""
+    from pymongo import AsyncMongoClient
+    from switchboard.common import processes
+
+    mongo = processes.mongo(processes.free_port(), "memory", tmp_path).start()  # an empty store of its own
+    client = AsyncMongoClient(processes.mongo_uri(mongo.port), tz_aware=True)
+    try:
+        db = client["fresh"]
+        store = RouterStore(db, transactions=True)
+        await store.ensure_indexes()
+        await store.save(_batch(namespace, ["m1"]))
+        retry = _batch(namespace, ["m1", "m2"])  # m1 is stored: the fast path is rolled back
+        retry.thread_index[("acme", "chat:s1")] = f"{namespace}-c1"  # a collection nothing wrote yet
+        await store.save(retry)
+        threads = [d async for d in db["conversation_threads"].find({})]
+        assert [(d["key"], d["conversation_id"]) for d in threads] == [("chat:s1", f"{namespace}-c1")]
+        assert await db["conversation_messages"].count_documents({}) == 2
+    finally:
+        await client.close()
+        mongo.stop()

@@ -47,7 +47,8 @@ KAFKA_TOPIC_SCHEMA: dict[str, Any] = {
                 "topicName": {"type": "string", "minLength": 1, "maxLength": 249, "pattern": r"^[a-zA-Z0-9._-]+$"},
                 "partitions": {"type": "integer", "minimum": 1},
                 "replicas": {"type": "integer", "minimum": 1, "maximum": 32767},
-                "config": {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean", "number"]}},
+                "config": {"type": "object",
+                           "additionalProperties": {"type": ["string", "integer", "boolean", "number"]}},
             },
         },
     },
@@ -67,7 +68,8 @@ def _dropped_keys(given: Any, kept: Any, path: str = "") -> list[str]:
                 out.extend(_dropped_keys(value, kept[key], f"{path}.{key}"))
         return out
     if isinstance(given, list) and isinstance(kept, list):
-        return [p for i, (g, k) in enumerate(zip(given, kept, strict=False)) for p in _dropped_keys(g, k, f"{path}[{i}]")]
+        return [p for i, (g, k) in enumerate(zip(given, kept, strict=False))
+                for p in _dropped_keys(g, k, f"{path}[{i}]")]
     return []
 
 

@@ -330,7 +330,8 @@ def test_spread_over_nodes_and_zones_is_on_by_default_and_can_be_hard(rendered):
 # --- connection settings --------------------------------------------------------------------------
 
 def test_minimal_install_talks_plaintext_and_reads_mongo_uri_from_the_secret(rendered):
-    container = chart.one(rendered["minimal"], "Deployment", "switchboard-router")["spec"]["template"]["spec"]["containers"][0]
+    router = chart.one(rendered["minimal"], "Deployment", "switchboard-router")
+    container = router["spec"]["template"]["spec"]["containers"][0]
     env = env_of(container)
     assert env["SWITCHBOARD_KAFKA__BOOTSTRAP_SERVERS"] == "kafka.kafka.svc:9092"
     assert env["SWITCHBOARD_KAFKA__SECURITY_PROTOCOL"] == "PLAINTEXT"
@@ -363,7 +364,8 @@ def test_production_uses_sasl_ssl_with_scram_from_secrets_and_a_mounted_ca(rende
 def test_sasl_username_can_come_from_the_secret_too():
     docs = chart.render(values("production", **{"kafka.sasl.usernameKey": "user"}))
     env = env_of(chart.one(docs, "Deployment", "switchboard-ingest")["spec"]["template"]["spec"]["containers"][0])
-    assert env["SWITCHBOARD_KAFKA__SASL_USERNAME"] == {"secretKeyRef": {"name": "switchboard-kafka-user", "key": "user"}}
+    assert env["SWITCHBOARD_KAFKA__SASL_USERNAME"] == {
+        "secretKeyRef": {"name": "switchboard-kafka-user", "key": "user"}}
 
 
 @pytest.mark.parametrize(("tls", "sasl", "protocol"), [
@@ -406,14 +408,16 @@ def test_topic_job_is_a_pre_install_hook_running_switchboard_admin(rendered):
     assert env["SWITCHBOARD_KAFKA__REPLICATION_FACTOR"] == "3"
     assert not chart.find(rendered["minimal"], "KafkaTopic")
     deployment = chart.find(rendered["minimal"], "Deployment")[0]
-    assert env_of(deployment["spec"]["template"]["spec"]["containers"][0])["SWITCHBOARD_KAFKA__CREATE_TOPICS"] == "false"
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert env_of(container)["SWITCHBOARD_KAFKA__CREATE_TOPICS"] == "false"
 
 
 def test_services_create_topics_only_when_told_to(rendered):
     docs = chart.render(values("minimal", **{"topics.management": "services"}))
     assert not chart.find(docs, "Job") and not chart.find(docs, "KafkaTopic")
     for deployment in chart.find(docs, "Deployment"):
-        assert env_of(deployment["spec"]["template"]["spec"]["containers"][0])["SWITCHBOARD_KAFKA__CREATE_TOPICS"] == "true"
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert env_of(container)["SWITCHBOARD_KAFKA__CREATE_TOPICS"] == "true"
     off = rendered["everything-off"]
     assert not chart.find(off, "Job") and not chart.find(off, "KafkaTopic")
 
@@ -613,7 +617,8 @@ def test_prometheus_rule_groups_pass_promtool(rendered, tmp_path):
 def test_dashboards_become_sidecar_configmaps_with_the_json_unchanged(rendered):
     sources = sorted((ROOT / "observability" / "dashboards").glob("*.json"))
     for scenario, namespace in (("minimal", "switchboard"), ("production", "monitoring")):
-        maps = [d for d in chart.find(rendered[scenario], "ConfigMap") if "grafana_dashboard" in d["metadata"]["labels"]]
+        maps = [d for d in chart.find(rendered[scenario], "ConfigMap")
+                if "grafana_dashboard" in d["metadata"]["labels"]]
         assert len(maps) == len(sources)
         by_file = {next(iter(m["data"])): m for m in maps}
         for source in sources:

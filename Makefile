@@ -43,7 +43,7 @@ run: $(STAMP) ## broker + MongoDB-wire store + all five services + sample traffi
 
 test: setup ## every tier: unit, integration, e2e, deploy
 	$(PYTEST) tests -q $(XDIST) $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory proto-check buf-lint buf-breaking chart-check
+	$(MAKE) --no-print-directory lint proto-check buf-lint buf-breaking chart-check
 
 test-unit: $(STAMP) ## pure domain, no I/O
 	$(PYTEST) tests/unit -q $(PYTEST_ARGS)

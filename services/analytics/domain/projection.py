@@ -174,6 +174,9 @@ class Projection:
         labels = self._labels(event.brand_id, snap)
         kind = event.WhichOneof("event")
         before = overlay.get(conversation_id)
+        stale = kind != "conversation_reopened" and snap.status != common_pb2.CONVERSATION_STATUS_RESOLVED
+        if before is None and stale and overlay.was_resolved(conversation_id):
+            return  # a redelivered or late event of a conversation resolved here: it must not reopen it
         state = before.copy() if before is not None else _from_snapshot(event.brand_id, snap)
         if before is None:
             state.clocks = overlay.take_orphans(conversation_id)

@@ -183,6 +183,17 @@ def test_late_sla_event_for_a_resolved_conversation_does_not_resurrect_it():
     assert "c1" not in p.open and "c1" not in p.orphan_clocks
 
 
+def test_a_redelivered_event_of_a_resolved_conversation_does_not_reopen_it_but_a_reopen_does():
+    p = Projection()
+    opened = conversation("conversation_opened", "c1", T0, status=Q)
+    run(p, opened)
+    run(p, conversation("conversation_resolved", "c1", T0 + timedelta(hours=1), status=RES))
+    assert run(p, opened) == []  # at-least-once delivery: the same event again, after the resolution
+    assert "c1" not in p.open
+    run(p, conversation("conversation_reopened", "c1", T0 + timedelta(hours=2), status=Q))
+    assert "c1" in p.open
+
+
 def test_event_of_an_older_clock_instance_is_ignored():
     p = Projection()
     run(

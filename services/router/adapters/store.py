@@ -279,6 +279,11 @@ class RouterStore:
             ws.orders[doc["_id"]] = OrderRecord.from_doc(doc)
         for doc in session_docs:
             ws.sessions[doc["_id"]] = ChatSession.from_doc(doc)
+        # A chat message also presents the email its session was started with: look that handle up too.
+        session_emails = sorted({handle_id(s.brand_id, Handle(EMAIL, s.email)) for s in ws.sessions.values()
+                                 if s.email} - handle_ids)
+        for doc in await self._find(self.handles, {"_id": {"$in": session_emails}}):
+            ws.handles[(doc["brand_id"], Handle(doc["kind"], doc["value"]))] = doc["customer_id"]
         for doc in delivery_docs:
             ws.deliveries[doc["_id"]] = doc
         self._add_conversations(ws, id_convs)

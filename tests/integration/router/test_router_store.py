@@ -84,3 +84,28 @@ async def test_the_first_batch_on_an_empty_store_commits_even_when_its_fast_path
     finally:
         await client.close()
         mongo.stop()
+
+
+async def test_a_chat_message_batch_loads_the_handle_of_its_sessions_pre_chat_email(mongo_db, namespace):
+    """The engine presents a chat message with its session's pre-chat email as well; the load must
+    know that handle is stored, or the batch would try to insert it again."""
+    from datetime import UTC, datetime
+
+    from switchboard.router.domain.inputs import MessageIn
+    from switchboard.router.domain.model import Handle
+
+    brand, at = f"acme-{namespace}", datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    store = RouterStore(mongo_db)
+    await store.ensure_indexes()
+    await mongo_db["chat_sessions"].insert_one({"_id": f"{brand}/s1", "brand_id": brand, "chat_session_id": "s1",
+                                                "started_at": at, "customer_id": "cust-1", "email": "ana@example.com"})
+    await mongo_db["customer_handles"].insert_many([
+        {"_id": f"{brand}|chat_session|s1", "brand_id": brand, "kind": "chat_session", "value": "s1",
+         "customer_id": "cust-1"},
+        {"_id": f"{brand}|email|ana@example.com", "brand_id": brand, "kind": "email", "value": "ana@example.com",
+         "customer_id": "cust-1"},
+    ])
+    message = MessageIn(event_id="e1", brand_id=brand, channel="chat", provider="widget", provider_message_id="m1",
+                        sender=Handle("chat_session", "s1"), sent_at=at, text="hello", chat_session_id="s1")
+    ws = await store.load([message])
+    assert ws.handles[(brand, Handle("email", "ana@example.com"))] == "cust-1"

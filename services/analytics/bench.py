@@ -35,7 +35,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from switchboard.common.testing.benchkit import http_ready, mongo_ceiling, percentile, proc_stat, say
+from switchboard.common.testing.benchkit import http_ready, mongo_ceiling, percentile, proc_stat, run_context, say
 
 BRANDS = ("acme", "lumen", "nordwind", "sakura")
 QUEUES = ("general", "returns", "billing")
@@ -310,11 +310,7 @@ class Bench:
                 "metrics_analytics_samples": len(analytics_samples),
                 **batches,
                 "projection_only_events_per_s": round(pure),
-                "peak_rss_mb": round((hwm or 0) / 2**20, 1),
-                "mongo_insert_many_docs_per_s": ceiling,
-                "mongo_storage": "sqlite file",
-                "cpus": os.cpu_count(),
-                "load_average_1m": round(os.getloadavg()[0], 2),
+                **run_context(hwm, ceiling),
             }
         except BaseException:
             log = folder / "analytics.log"

@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from switchboard.common.testing.benchkit import http_ready, mongo_ceiling, percentile, proc_stat, say
+from switchboard.common.testing.benchkit import http_ready, mongo_ceiling, percentile, proc_stat, run_context, say
 
 REPO = Path(__file__).resolve().parents[2]
 BRAND = "bench"
@@ -460,11 +460,7 @@ class Bench:
                 "receiver_resends": self.receiver.resends,
                 "cpu_cores_busy_messages": json.dumps(messages["busy"], sort_keys=True),
                 "cpu_cores_busy_escalations": json.dumps(escalations["busy"], sort_keys=True),
-                "peak_rss_mb": round((hwm or 0) / 2**20, 1),
-                "mongo_insert_many_docs_per_s": ceiling,
-                "mongo_storage": "sqlite file",
-                "cpus": os.cpu_count(),
-                "load_average_1m": round(os.getloadavg()[0], 2),
+                **run_context(hwm, ceiling),
                 **({"profile_self_time": json.dumps(self.profiles)} if self.profiles else {}),
             }
         except BaseException:

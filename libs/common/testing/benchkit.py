@@ -74,3 +74,10 @@ async def mongo_ceiling(uri: str, database: str, docs: int = 20_000) -> int:
         return round(rate)
     finally:
         await client.close()
+
+
+def run_context(peak_rss: int | None, store_ceiling: int) -> dict:
+    """The figures every benchmark reports beside its own: the process's peak RSS and what the
+    machine and the store could do during the run."""
+    return {"peak_rss_mb": round((peak_rss or 0) / 2**20, 1), "mongo_insert_many_docs_per_s": store_ceiling,
+            "mongo_storage": "sqlite file", "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)}

@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from switchboard.common import processes  # noqa: E402
 from switchboard.common.bus import EventProducer, ensure_topics  # noqa: E402
 from switchboard.common.cloudevents import derived_id  # noqa: E402
-from switchboard.common.testing.benchkit import cpu_seconds, mongo_ceiling, say  # noqa: E402
+from switchboard.common.testing.benchkit import cpu_seconds, mongo_ceiling, say, self_time  # noqa: E402
 
 SERVICES = ("router", "sla", "analytics")
 BENCH_SLA = """\
@@ -144,17 +144,7 @@ class Profiler:
             path = self.out / f"{name}.txt"
             if not path.exists():
                 continue
-            self_time: dict[str, int] = {}
-            total = 0
-            for line in path.read_text().splitlines():
-                stack, _, count = line.rpartition(" ")
-                if not count.isdigit():
-                    continue
-                frames = stack.split(";")
-                self_time[frames[-1]] = self_time.get(frames[-1], 0) + int(count)
-                total += int(count)
-            ranked = sorted(self_time.items(), key=lambda kv: -kv[1])[:top]
-            out[name] = [f"{100 * n / total:.0f}% {frame}" for frame, n in ranked]
+            out[name] = self_time(path, top)
         return out
 
 

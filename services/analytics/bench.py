@@ -28,14 +28,21 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from switchboard.common.testing.benchkit import http_ready, mongo_ceiling, percentile, proc_stat, run_context, say
+from switchboard.common.testing.benchkit import (
+    http_ready,
+    mongo_ceiling,
+    percentile,
+    print_result,
+    proc_stat,
+    run_context,
+    say,
+)
 
 BRANDS = ("acme", "lumen", "nordwind", "sakura")
 QUEUES = ("general", "returns", "billing")
@@ -373,12 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scrapes", type=int, default=10, help="GET /metrics this often after the backlog")
     parser.add_argument("--timeout", type=float, default=150.0, help="longest wait for the backlog")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="analytics-bench-") as tmp:
-        result = asyncio.run(Bench(args, Path(tmp)).main())
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(result, indent=2))
-    return 0
+    return print_result(lambda tmp: Bench(args, tmp).main(), "analytics-bench-")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -44,7 +43,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from switchboard.common.testing.benchkit import http_ready, mongo_ceiling, percentile, proc_stat, run_context, say
+from switchboard.common.testing.benchkit import (
+    http_ready,
+    mongo_ceiling,
+    percentile,
+    print_result,
+    proc_stat,
+    run_context,
+    say,
+    self_time,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 BRAND = "bench"
@@ -338,16 +346,7 @@ class Bench:
             path = self.args.profile / f"{name}-{phase}.txt"
             if not path.exists():
                 continue
-            self_time: dict[str, int] = {}
-            total = 0
-            for line in path.read_text().splitlines():
-                stack, _, count = line.rpartition(" ")
-                if count.isdigit():
-                    frame = stack.split(";")[-1]
-                    self_time[frame] = self_time.get(frame, 0) + int(count)
-                    total += int(count)
-            ranked = sorted(self_time.items(), key=lambda kv: -kv[1])[:top]
-            self.profiles[f"{name} {phase}"] = [f"{100 * n / total:.0f}% {frame}" for frame, n in ranked]
+            self.profiles[f"{name} {phase}"] = self_time(path, top)
 
     async def burst(self, name: str, publish, count: int, timeout: float) -> dict:
         cpu_before = self.cpu()
@@ -488,12 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="longest wait for one backlog")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the notifier; collapsed stacks here")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="notifier-bench-") as tmp:
-        result = asyncio.run(Bench(args, Path(tmp)).main())
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(result, indent=2))
-    return 0
+    return print_result(lambda tmp: Bench(args, tmp).main(), "notifier-bench-")
 
 
 if __name__ == "__main__":

@@ -81,3 +81,32 @@ def run_context(peak_rss: int | None, store_ceiling: int) -> dict:
     machine and the store could do during the run."""
     return {"peak_rss_mb": round((peak_rss or 0) / 2**20, 1), "mongo_insert_many_docs_per_s": store_ceiling,
             "mongo_storage": "sqlite file", "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)}
+
+
+def self_time(collapsed: Path, top: int = 8) -> list[str]:
+    """The `top` frames by self time in a py-spy collapsed-stack file, as "NN% frame"."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if count.isdigit():
+            frame = stack.split(";")[-1]
+            counts[frame] = counts.get(frame, 0) + int(count)
+            total += int(count)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    return [f"{100 * n / total:.0f}% {frame}" for frame, n in ranked]
+
+
+def print_result(run, prefix: str) -> int:
+    """Runs `run(tmp_folder)` (a coroutine function) in a fresh temporary folder and prints its
+    figures, plus the wall time, as the one JSON document on stdout."""
+    import asyncio
+    import json
+    import tempfile
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        result = asyncio.run(run(Path(tmp)))
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(result, indent=2))
+    return 0

@@ -19,6 +19,7 @@ from analytics_events import T0, conversation  # noqa: E402
 from switchboard.analytics.settings import AnalyticsSettings  # noqa: E402
 from switchboard.common import processes  # noqa: E402
 from switchboard.common.testing import wait_for  # noqa: E402
+from switchboard.common.testing.benchkit import http_ready as ready  # noqa: E402
 from switchboard.common.testing.plugin import settings_env  # noqa: E402
 from switchboard.events.v1 import common_pb2  # noqa: E402
 
@@ -52,14 +53,6 @@ def backlog(page: str) -> Counter:
             if float(line.rsplit(" ", 1)[1]):
                 counts[(found["queue"], found["status"])] += float(line.rsplit(" ", 1)[1])
     return counts
-
-
-def ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 async def test_gauges_are_exact_after_kill_9_mid_stream(service_settings, producer, topics, tmp_path):

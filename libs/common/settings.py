@@ -52,10 +52,6 @@ class ConsumerSettings(BaseModel):
     # How long the broker may hold a fetch that found nothing: the floor of a record's wait on a quiet
     # topic at each stage (Kafka's default of 500 ms made that the largest part of end-to-end latency).
     fetch_max_wait_ms: int = Field(default=10, ge=1)
-    # After a batch is taken, wait this long for records that arrived while the previous batch was
-    # handled. The client fetches a partition again only once its buffered records are taken, so
-    # without this a record that lands after its partition's prefetch waits a whole extra batch.
-    top_up_ms: int = Field(default=5, ge=0)
     # Unknown errors: how often one record is retried before it goes to the DLQ.
     max_attempts: int = Field(default=3, ge=1)
     retry_backoff_ms: int = Field(default=100, ge=0)

@@ -98,7 +98,6 @@ def bootstrap(
         handler=handler,
         producer=producer,
         dedupe=dedupe,
-        handler_marks_processed=True,
     )
     router = Router(settings, config, topics, mongo, store, dedupe, producer, runner, service=None)  # type: ignore[arg-type]
     sweeper = Sweeper(mongo.db, [dedupe.expiry], interval=settings.mongo.sweep_interval_seconds, clock=clock)

@@ -89,11 +89,8 @@ class RouterHandler:
         published = applied - deciding - decided
         # The runner's dedupe records go into the same write as the state: if the process dies after
         # it and before the offset commit, the redelivered batch is skipped instead of being applied a
-        # second time on top of its own result (which would look like new customer turns). Messages
-        # need none: their stored message document already marks them applied (see Engine).
-        processed = self.dedupe.records(
-            [env.id for env, inp in zip(batch, inputs, strict=True) if not isinstance(inp, MessageIn)],
-            self.clock.now()) if self.dedupe else None
+        # second time on top of its own result (which would look like new customer turns).
+        processed = self.dedupe.records([env.id for env in batch], self.clock.now()) if self.dedupe else None
         await self.store.save(ws, processed)
         self.store.remember(ws)
         saved = time.perf_counter() - applied

@@ -58,8 +58,7 @@ def make_test_settings(bootstrap: str, mongo_uri: str, namespace: str, cls=Servi
     base = {
         "kafka": {"bootstrap_servers": bootstrap, "topic_prefix": f"{namespace}.", "create_topics": True,
                   "session_timeout_ms": 1500, "heartbeat_interval_ms": 300, "linger_ms": 1},
-        # One store serves every xdist worker on a 2-core CI machine: give it time to answer under load.
-        "mongo": {"uri": mongo_uri, "database": namespace, "server_selection_timeout_ms": 20_000},
+        "mongo": {"uri": mongo_uri, "database": namespace},
         "http": {"host": "127.0.0.1", "port": processes.free_port()},
         "consumer": {"poll_timeout_ms": 50, "retry_backoff_ms": 10, "retry_backoff_max_ms": 200,
                      "shutdown_timeout_seconds": 5},

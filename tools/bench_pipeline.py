@@ -68,7 +68,7 @@ default_policy:
 """
 CHANNELS = ("chat", "sms", "whatsapp", "email")
 # Production-like client settings (the test defaults shorten linger and poll for speed).
-SERVICE_ENV = {"SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200",
+SERVICE_ENV = {"SWITCHBOARD_KAFKA__LINGER_MS": "5", "SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200",
                "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
 
 
@@ -239,7 +239,8 @@ async def latency(stack: harness.Stack, load: Load, rate: float, seconds: float)
         hops = {name: {"p50_ms": round(harness.percentile(v, 50) or 0, 1),
                        "p99_ms": round(harness.percentile(v, 99) or 0, 1)}
                 for name, v in (("router", router_hop), ("sla", sla_hop)) if v}
-        return {"latency_by_hop": hops,"latency_source": "SlaApplied" if source == "sla" else "ConversationOpened",
+        return {"latency_by_hop": hops,
+                "latency_source": "SlaApplied" if source == "sla" else "ConversationOpened",
                 "latency_events": len(values), "latency_missing": len(sent) - len(values),
                 "latency_rate_per_s": round(total / (time.perf_counter() - started), 1),
                 "p50_ms": round(harness.percentile(values, 50) or 0, 1),

@@ -68,7 +68,7 @@ default_policy:
 """
 CHANNELS = ("chat", "sms", "whatsapp", "email")
 # Production-like client settings (the test defaults shorten linger and poll for speed).
-SERVICE_ENV = {"SWITCHBOARD_KAFKA__LINGER_MS": "5", "SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200",
+SERVICE_ENV = {"SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200",
                "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
 
 

@@ -175,6 +175,7 @@ class ConsumerRunner:
 
     def __init__(self, *, name: str, kafka: KafkaSettings, consumer: ConsumerSettings, topics: Sequence[str],
                  group_id: str, handler: Handler, producer: EventProducer, dedupe=None,
+                 handler_marks_processed: bool = False,
                  on_assigned: PartitionHook | None = None, on_revoked: PartitionHook | None = None,
                  transient_errors: tuple[type[BaseException], ...] = TRANSIENT_ERRORS) -> None:
         self.name = name
@@ -188,6 +189,9 @@ class ConsumerRunner:
         self._handler = handler
         self._producer = producer
         self._dedupe = dedupe
+        # True: the handler writes the dedupe records itself, in the same transaction as its state,
+        # and the runner only looks them up (marking again would be a wasted round trip).
+        self._handler_marks = handler_marks_processed
         self._transient = transient_errors
         # A record of another type on a registry topic is refused, never executed: only ingest's
         # authenticated agent API may put an AgentCommand on the bus, not whoever can write to inbound.
@@ -234,12 +238,22 @@ class ConsumerRunner:
             while not self._stopping.is_set():
                 batch = await self._consumer.getmany(timeout_ms=self._settings.poll_timeout_ms,
                                                      max_records=self._settings.max_batch_records)
+                if batch and self._settings.top_up_ms:
+                    await self._top_up(batch)
                 if batch:
                     async with self._processing:
                         await self._process(batch)
         except Exception:
             log.exception("consumer_crashed", consumer=self.name)
             raise
+
+    async def _top_up(self, batch: dict) -> None:
+        room = self._settings.max_batch_records - sum(len(records) for records in batch.values())
+        if room <= 0:
+            return
+        more = await self._consumer.getmany(timeout_ms=self._settings.top_up_ms, max_records=room)
+        for tp, records in more.items():
+            batch.setdefault(tp, []).extend(records)  # later offsets of the same partition
 
     async def _process(self, batch: dict) -> None:
         consumer = self._consumer
@@ -270,7 +284,7 @@ class ConsumerRunner:
             except Exception as exc:
                 log.warning("produce_failed_rewinding", consumer=self.name, error=mask_string(repr(exc)))
                 raise _Abort() from exc
-            if self._dedupe is not None and handled:
+            if self._dedupe is not None and handled and not self._handler_marks:
                 await self._dedupe.mark([env.id for env in handled])
         except _Abort:
             # Stopping mid-outage, or Kafka refused our output: nothing is committed, so rewind and

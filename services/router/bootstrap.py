@@ -41,6 +41,7 @@ class _Prepare:
         if r.settings.kafka.create_topics:
             await ensure_topics(r.settings.kafka, r.topics)
         await r.store.ensure_indexes()
+        await r.store.prepare()
         await r.store.index_threads()
         await r.dedupe.ensure_indexes()
         await r.store.bootstrap_agents(r.config)
@@ -98,6 +99,7 @@ def bootstrap(
         handler=handler,
         producer=producer,
         dedupe=dedupe,
+        handler_marks_processed=True,
     )
     router = Router(settings, config, topics, mongo, store, dedupe, producer, runner, service=None)  # type: ignore[arg-type]
     sweeper = Sweeper(mongo.db, [dedupe.expiry], interval=settings.mongo.sweep_interval_seconds, clock=clock)

@@ -47,6 +47,7 @@ class RouterHandler:
         message_ids = [self.engine.message_id_for(i) for i in inputs if isinstance(i, MessageIn)]
         ws = await self.store.load(inputs, message_ids)
         loaded = time.perf_counter() - loaded
+        deciding = time.perf_counter()
         for env, inp in zip(batch, inputs, strict=True):
             with structlog.contextvars.bound_contextvars(event_id=env.id, correlation_id=env.correlation_id or env.id):
                 try:
@@ -55,6 +56,7 @@ class RouterHandler:
                     # Nothing is written for this batch; the runner replays it record by record and
                     # sends just this one to the DLQ.
                     raise PermanentError(str(exc)) from None
+        decided = time.perf_counter() - deciding
         # Publish and wait for the acks BEFORE writing state: if Kafka refuses, nothing is written and
         # the redelivered batch is decided again from the same state (same ids). If the write fails
         # after publishing, the redelivery re-emits the same ids, which consumers drop as duplicates.
@@ -84,10 +86,14 @@ class RouterHandler:
                 metrics.NOTIFICATIONS.labels(effect.case).inc()
         await self.producer.drain()
         applied = time.perf_counter()
+        published = applied - deciding - decided
         # The runner's dedupe records go into the same write as the state: if the process dies after
         # it and before the offset commit, the redelivered batch is skipped instead of being applied a
-        # second time on top of its own result (which would look like new customer turns).
-        processed = self.dedupe.records([env.id for env in batch], self.clock.now()) if self.dedupe else None
+        # second time on top of its own result (which would look like new customer turns). Messages
+        # need none: their stored message document already marks them applied (see Engine).
+        processed = self.dedupe.records(
+            [env.id for env, inp in zip(batch, inputs, strict=True) if not isinstance(inp, MessageIn)],
+            self.clock.now()) if self.dedupe else None
         await self.store.save(ws, processed)
         self.store.remember(ws)
         saved = time.perf_counter() - applied
@@ -108,8 +114,11 @@ class RouterHandler:
         log.debug(
             "batch_routed",
             records=len(batch),
+            oldest_age_s=round(max(0.0, (self.clock.now() - min(env.time for env in batch)).total_seconds()), 4),
             effects=len(ws.effects),
             load_s=round(loaded, 4),
+            decide_s=round(decided, 4),
+            publish_s=round(published, 4),
             save_s=round(saved, 4),
             total_s=round(time.perf_counter() - started, 4),
         )

@@ -9,6 +9,7 @@ class RouterSettings(ServiceSettings):
     consumer_group: str = "switchboard-router"
     # Detect the language of customer messages with lingua (offline). Off = hint or brand default only.
     detect_language: bool = True
-    # One MongoDB transaction per consumed batch (needs a replica set; nx-27017 supports it). Off:
-    # batched writes with the applied-markers written last.
-    mongo_transactions: bool = True
+    # How a consumed batch is written atomically. Unset: one MongoDB transaction per batch when the
+    # server is a replica set or mongos, else a journal document replayed after a crash (standalone
+    # MongoDB, nx-27017). true/false force either.
+    mongo_transactions: bool | None = None

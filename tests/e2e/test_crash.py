@@ -98,6 +98,17 @@ def receivers():
     box.stop()
 
 
+@pytest.fixture(scope="module")
+def mongo_uri(tmp_path_factory):
+    """A store of its own: nx-27017 serves one request at a time, and this test's 2,000 conversations
+    would make every test running beside it in CI wait in that one line."""
+    from switchboard.common import processes
+
+    server = processes.mongo(processes.free_port(), "memory", tmp_path_factory.mktemp("crash-store")).start()
+    yield processes.mongo_uri(server.port)
+    server.stop()
+
+
 @pytest.fixture
 async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, receivers, tmp_path):
     config = harness.prepare_config(tmp_path / "config", inbox_http=receivers.http_origin,

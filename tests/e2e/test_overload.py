@@ -74,7 +74,13 @@ async def test_a_10x_burst_is_absorbed_and_drained_without_loss(stack, kafka_boo
         lag = await harness.lag(kafka_bootstrap, stack.topics, namespace, ("router", "sla", "analytics"))
         return not any(lag.values())
 
-    await wait_for(drained, timeout=DRAIN_DEADLINE, interval=1, message=f"{total} messages drained")
+    try:
+        await wait_for(drained, timeout=DRAIN_DEADLINE, interval=1, message=f"{total} messages drained")
+    except AssertionError:
+        lag = await harness.lag(kafka_bootstrap, stack.topics, namespace, ("router", "sla", "analytics"))
+        raise AssertionError(f"not drained {DRAIN_DEADLINE}s after the last send: {len(await stored())} of {total} "
+                             f"messages stored, {await mongo_db['sla_conversations'].count_documents({})} SLA "
+                             f"states, lag {lag}") from None
     drain_seconds = time.monotonic() - last_sent
     counts = await stored()
     assert set(counts) == set(pmids) and set(counts.values()) == {1}, harness.duplicates(counts.elements())

@@ -298,19 +298,21 @@ class Tracker:
         return ids
 
     def _arm(self, state: ConversationSla, clock: Clock, policy: Policy) -> Decisions:
-        """Timers for a running clock: pending warnings, the breach, or the next escalation."""
+        """The one next timer of a running clock: its next warning, else its breach, else its next
+        escalation. Each fired timer arms the one after it, so a conversation answered in time (the
+        common case) costs one timer write per clock instead of one per warning level."""
         out = Decisions()
         cid = state.conversation_id
-        cal = self._calendar(clock)
         lefts = policy.warnings_left(clock.target)
         clock.warn_levels = max(clock.warn_levels, len(lefts))
         for level, left in enumerate(lefts, start=1):
             fraction = 1 - left / clock.target
             if fraction <= clock.warned_fraction + 1e-9 or clock.remaining <= left:
                 continue
-            due = add_business_time(cal, clock.since, clock.remaining - left)
+            due = add_business_time(self._calendar(clock), clock.since, clock.remaining - left)
             out.arm.append(TimerArm(timer_id(cid, clock.metric, clock.instance, "warn", level), cid, "warn",
                                     clock.metric, clock.instance, level, due))
+            return out
         if not clock.breached:
             out.arm.append(TimerArm(timer_id(cid, clock.metric, clock.instance, "breach"), cid, "breach",
                                     clock.metric, clock.instance, 0, clock.deadline))
@@ -649,6 +651,7 @@ class Tracker:
                                        fraction_elapsed=round(fraction, 4),
                                        seconds_left=max(0, _secs(_us(self._remaining_at(clock, now)))),
                                        detected_at=now))
+            out.extend(self._arm(state, clock, policy))  # the next warning, or the breach
         elif timer.kind == "breach":
             if clock.breached or abs(clock.deadline - timer.due) > SAME_TIME:
                 return out

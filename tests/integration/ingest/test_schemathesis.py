@@ -30,7 +30,7 @@ def ingest_url(kafka_bootstrap, mongo_uri, tmp_path_factory):
     proc = subprocess.Popen([sys.executable, "-m", "switchboard.ingest.entrypoint"], env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{settings.http.port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # the store and broker are shared with 3 other busy workers in CI
     while True:
         try:
             if httpx.get(url + "/readyz", timeout=1).status_code == 200:

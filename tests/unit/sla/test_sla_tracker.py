@@ -14,6 +14,7 @@ from switchboard.sla.domain.tracker import (
     ProactiveOut,
     SlaOut,
     Tracker,
+    timer_id,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -107,8 +108,15 @@ def test_first_response_applies_with_a_deadline_from_the_customer_message_time(t
     assert applied["first_response"].deadline == T0 + 2.5 * H
     assert applied["first_response"].policy_id == "email"
     assert applied["first_response"].detail["started_at"] == T0
-    warn_dues = sorted(t.due for t in c.timers.values() if t.kind == "warn" and t.metric == "first_response")
-    assert warn_dues == [T0 + 0.75 * 2.5 * H, T0 + 0.9 * 2.5 * H]
+    # One timer per clock at a time: the next warning; each fired timer arms the one after it.
+    def armed():
+        return sorted((t.kind, t.due) for t in c.timers.values() if t.metric == "first_response")
+
+    assert armed() == [("warn", T0 + 0.75 * 2.5 * H)]
+    c.run_until(T0 + 0.75 * 2.5 * H)
+    assert armed() == [("warn", T0 + 0.9 * 2.5 * H)]
+    c.run_until(T0 + 0.9 * 2.5 * H)
+    assert armed() == [("breach", T0 + 2.5 * H)]
 
 
 def test_email_warning_breach_then_l1_l2_l3_at_the_right_times(tracker):
@@ -153,7 +161,9 @@ def test_human_reply_before_the_deadline_fulfils_and_never_breaches(tracker):
 def test_a_stale_breach_timer_fires_as_a_no_op(tracker):
     c = Convo(tracker)
     c.event("conversation_opened", T0)
-    breach = next(t for t in c.timers.values() if t.kind == "breach" and t.metric == "first_response")
+    clock = c.state.clocks["first_response"]
+    breach = FiredTimer(timer_id("c1", "first_response", clock.instance, "breach"), "breach", "first_response",
+                        clock.instance, 0, clock.deadline)
     c.event("agent_replied", T0 + M)
     assert tracker.fire(c.state, breach, breach.due).emits == []
 
@@ -208,8 +218,8 @@ def test_waiting_on_customer_pauses_and_resumes_with_the_remaining_budget(tracke
     resumed = {e.metric: e for e in sla(out, "resumed")}
     assert resumed["next_response"].detail["remaining_seconds"] == 5400
     assert resumed["next_response"].deadline == T0 + 21 * H + 90 * M
-    breach = next(t for t in c.timers.values() if t.kind == "breach" and t.metric == "next_response")
-    assert breach.due == T0 + 21 * H + 90 * M
+    assert not sla(c.run_until(T0 + 21 * H + 90 * M - S), "breached", "next_response")
+    assert sla(c.run_until(T0 + 21 * H + 90 * M), "breached", "next_response")[0].deadline == T0 + 21 * H + 90 * M
 
 
 def test_priority_change_reapplies_with_the_same_elapsed_time(tracker):
@@ -221,7 +231,8 @@ def test_priority_change_reapplies_with_the_same_elapsed_time(tracker):
     assert re.deadline == T0 + 37 * M + 30 * S
     assert re.detail["reason"] == "order delayed" and re.detail["previous_deadline"] == T0 + 2.5 * H
     assert re.target_seconds == 2250
-    assert next(t for t in c.timers.values() if t.kind == "breach" and t.metric == "first_response").due == re.deadline
+    assert not sla(c.run_until(re.deadline - S), "breached", "first_response")
+    assert sla(c.run_until(re.deadline), "breached", "first_response")[0].deadline == re.deadline
 
 
 def test_priority_raised_past_the_budget_breaches_at_once(tracker):

@@ -42,7 +42,7 @@ run: $(STAMP) ## broker + MongoDB-wire store + all five services + sample traffi
 	$(PY) tools/devstack.py
 
 test: setup ## every tier: unit, integration, e2e, deploy
-	$(PYTEST) tests -q $(XDIST) $(PYTEST_ARGS)
+	$(PYTEST) tests -q $(XDIST) --durations=12 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint proto-check buf-lint buf-breaking chart-check
 
 test-unit: $(STAMP) ## pure domain, no I/O

@@ -37,7 +37,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from switchboard.common import processes
 from switchboard.common.bus import EventProducer
 from switchboard.common.cloudevents import derived_id
-from switchboard.common.settings import ConsumerSettings, KafkaSettings
+from switchboard.common.settings import KafkaSettings
 from switchboard.common.testing.benchkit import http_ready, peak_rss_bytes, percentile  # noqa: F401 - tests use them via harness
 from switchboard.common.testing.plugin import make_test_settings, settings_env
 from switchboard.common.topics import TopicNames
@@ -505,10 +505,10 @@ class HttpTraffic:
 
 # ------------------------------------------------------------------------------------ verification
 async def _consumer(bootstrap: str, group: str | None = None) -> AIOKafkaConsumer:
-    # fetch_max_wait_ms as the services use it: an observer must not add its own wait to latencies.
+    # 10 ms, not the services' 100: an observer must not add its own wait to the latencies it measures
+    # (the embedded broker holds an empty fetch for the whole wait).
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                max_partition_fetch_bytes=8 << 20,
-                                fetch_max_wait_ms=ConsumerSettings().fetch_max_wait_ms)
+                                max_partition_fetch_bytes=8 << 20, fetch_max_wait_ms=10)
     await consumer.start()
     return consumer
 

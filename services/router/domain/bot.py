@@ -3,7 +3,9 @@
 - an explicit request for a human, in any supported language, hands off on that turn;
 - angry or urgent words, or several messages within a short window, hand off with raised priority;
 - an answer (by key and by text) is never sent twice in a conversation: asking again hands off;
-- the second turn the bot does not understand hands off.
+- the second turn the bot does not understand hands off;
+- an order the customer names by number is answered only if it is linked to them: naming one that
+  is not hands off, so an order's status never reaches someone who merely knows its number.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ REPEATED_MESSAGES = "repeated_messages"
 NO_BOT_FOR_CHANNEL = "no_bot_for_channel"
 AGENT_TOOK_OVER = "agent_took_over"
 ANSWERS_EXHAUSTED = "answers_exhausted"
+ORDER_NOT_LINKED = "order_not_linked"
 
 CLARIFY = "clarify"
 
@@ -56,6 +59,32 @@ def find(keywords: tuple[str, ...], folded_text: str) -> str | None:
         return None
     match = pattern.search(folded_text)
     return match.group(0) if match else None
+
+
+# An order number as customers type it: "#1001", "1001", "SO-1001". Three digits at least, so that
+# "2 items" or "size 42" are never taken for one.
+_ORDER_TOKEN = re.compile(r"(?<![\w#])#?\s?([^\W_]*\d[\w-]*)")
+_BARE_REFERENCE = re.compile(r"#?\s?[^\W_]{0,6}-?\d{3,}[^\W_]{0,4}")
+
+
+def order_key(number: str) -> str:
+    """The form order numbers are compared in: case-folded, without "#", spaces and dashes."""
+    return re.sub(r"[\s#-]", "", fold(number))
+
+
+def _mentioned_keys(folded_text: str) -> set[str]:
+    return {order_key(m.group(1)) for m in _ORDER_TOKEN.finditer(folded_text)
+            if sum(ch.isdigit() for ch in m.group(1)) >= 3}
+
+
+def _unlinked_reference(folded_text: str) -> str:
+    """An order number the customer clearly means ("#1001" anywhere, or a reply that is only a
+    number), else "". A year or an amount inside a sentence is not one."""
+    hashed = re.search(r"#\s?([^\W_]*\d[\w-]*)", folded_text)
+    if hashed and sum(ch.isdigit() for ch in hashed.group(1)) >= 3:
+        return "#" + hashed.group(1)
+    bare = folded_text.strip().rstrip("?.!")
+    return bare if _BARE_REFERENCE.fullmatch(bare) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,26 +164,7 @@ def _intent_answer(config: BrandBot, conversation: Conversation, intent: str, tu
     if intent == "order_status":
         if not turn.orders:
             return _answer(config, conversation, "order_status", "order_status_unknown", turn.language, {})
-        order = turn.orders[-1]
-        variables = {
-            "order_number": order.order_number or order.order_id,
-            "status": order.kind,
-            "carrier": order.carrier,
-            "tracking_url": order.tracking_url,
-            "estimated_delivery": order.estimated_delivery,
-            "reason": order.reason,
-        }
-        template = {
-            "delayed": "order_status_delayed",
-            "shipped": "order_status_shipped",
-            "delivered": "order_status_delivered",
-        }.get(order.kind, "order_status")
-        if template == "order_status_shipped" and not order.estimated_delivery:
-            template = "order_status_shipped_no_eta"  # never "(expected )" with nothing after it
-        # Keyed by order and state: a later state of the same order is news, the same one is not.
-        return _answer(
-            config, conversation, f"order_status:{order.order_id}:{order.kind}", template, turn.language, variables
-        )
+        return _order_answer(config, conversation, turn.orders[-1], turn.language)
     if intent == "shipping_time":
         variables = {
             "min_days": str(faq.get("shipping_days_min", 5)),
@@ -165,6 +175,36 @@ def _intent_answer(config: BrandBot, conversation: Conversation, intent: str, tu
         variables = {"return_days": str(faq.get("return_days", 30)), "return_url": str(faq.get("return_url", ""))}
         return _answer(config, conversation, "return_policy", "return_policy", turn.language, variables)
     return _answer(config, conversation, intent, intent, turn.language, {})
+
+
+def _order_answer(config: BrandBot, conversation: Conversation, order: OrderFacts, language: str) -> Answer | None:
+    variables = {
+        "order_number": order.order_number or order.order_id,
+        "status": order.kind,
+        "carrier": order.carrier,
+        "tracking_url": order.tracking_url,
+        "estimated_delivery": order.estimated_delivery,
+        "reason": order.reason,
+    }
+    template = {
+        "delayed": "order_status_delayed",
+        "shipped": "order_status_shipped",
+        "delivered": "order_status_delivered",
+    }.get(order.kind, "order_status")
+    if template == "order_status_shipped" and not order.estimated_delivery:
+        template = "order_status_shipped_no_eta"  # never "(expected )" with nothing after it
+    # Keyed by order and state: a later state of the same order is news, the same one is not.
+    return _answer(config, conversation, f"order_status:{order.order_id}:{order.kind}", template, language, variables)
+
+
+def _named_order(turn: BotTurn, folded_text: str) -> OrderFacts | None:
+    """The customer's own order they named by number or id (the latest of them if several)."""
+    keys = _mentioned_keys(folded_text)
+    if not keys:
+        return None
+    named = [o for o in turn.orders if keys & {order_key(o.order_number), order_key(o.order_id)} - {""}]
+    return named[-1] if named else None
+
 
 
 def decide(config: BrandBot, conversation: Conversation, turn: BotTurn) -> Answer | Handoff:
@@ -182,7 +222,15 @@ def decide(config: BrandBot, conversation: Conversation, turn: BotTurn) -> Answe
     recent = sum(1 for t in turn.recent_customer_times if t >= window_start)
     if recent >= config.repeat_count:
         return Handoff(REPEATED_MESSAGES, raise_priority=True, matched=f"{recent} messages")
+    named = _named_order(turn, text)
+    if named is not None:
+        answer = _order_answer(config, conversation, named, turn.language)
+        return answer or Handoff(ANSWERS_EXHAUSTED, raise_priority=False, matched=named.order_number or named.order_id)
     matched_intents = [i.name for i in config.intents if find(i.keywords, text)]
+    unlinked = _unlinked_reference(text)
+    if unlinked and (not matched_intents or "order_status" in matched_intents):
+        # Not one of theirs (or not known yet): a person checks who is asking before anything is said.
+        return Handoff(ORDER_NOT_LINKED, raise_priority=False, matched=unlinked)
     if matched_intents:
         for intent in matched_intents:
             answer = _intent_answer(config, conversation, intent, turn)
@@ -203,6 +251,7 @@ def handoff_summary(
     orders: list[OrderFacts],
     channel_history: list[dict],
     customer_name: str,
+    named_order: str = "",
 ) -> dict:
     """What the agent sees first: who, where they wrote, their orders, what the bot already said and
     what the customer already sent (attachments), so nobody asks for the same photo again.
@@ -227,6 +276,7 @@ def handoff_summary(
             }
             for o in orders
         ],
+        "named_order": named_order,  # an order number the customer gave that is not linked to them
         "bot_said": list(conversation.bot_answer_keys),
         "customer_sent": {
             "messages": conversation.message_count,
@@ -246,6 +296,8 @@ def summary_text(summary: dict) -> str:
     if attachments:
         sent += "; attachments: " + ", ".join(a.get("filename") or a.get("content_type", "file") for a in attachments)
     vip = " VIP" if cust["vip"] else ""
+    if summary.get("named_order"):
+        orders += f"; customer named {summary['named_order']}, not linked to them: verify before sharing it"
     return (
         f"Handoff ({summary['reason']}). Customer {cust['customer_id']}{vip}, language {cust['language'] or '?'}. "
         f"Channels: {channels}. Orders: {orders}. Bot already said: {said}. Customer already sent: {sent}."

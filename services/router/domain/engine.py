@@ -492,7 +492,8 @@ class Engine:
         )
         outcome = bot.decide(config, conv, turn)
         if isinstance(outcome, bot.Handoff):
-            self._handoff(ws, conv, emit, outcome.reason, outcome.raise_priority)
+            named = outcome.matched if outcome.reason == bot.ORDER_NOT_LINKED else ""
+            self._handoff(ws, conv, emit, outcome.reason, outcome.raise_priority, named_order=named)
             return
         conv.bot_answer_keys.append(outcome.answer_key)
         conv.bot_text_digests.append(outcome.text_digest)
@@ -523,7 +524,8 @@ class Engine:
         ws.new_messages.append(doc)
         ws.history.setdefault(conv.id, []).append(doc)
 
-    def _handoff(self, ws: Workspace, conv: Conversation, emit: _Emitter, reason: str, raise_prio: bool) -> None:
+    def _handoff(self, ws: Workspace, conv: Conversation, emit: _Emitter, reason: str, raise_prio: bool,
+                 named_order: str = "") -> None:
         if raise_prio and conv.priority < URGENT:
             previous = conv.priority
             conv.priority = raise_priority(previous)
@@ -535,6 +537,7 @@ class Engine:
             orders=self._order_facts(ws, conv),
             channel_history=[{"channel": ch, "messages": n} for ch, n in conv.channel_counts.items()],
             customer_name=customer.name if customer else conv.customer_name,
+            named_order=named_order,
         )
         conv.handoffs.append({"at": emit.at, "reason": reason, "summary": summary})
         emit.event(conv, "conversation_handed_off", reason=reason, summary=bot.summary_text(summary))

@@ -169,3 +169,56 @@ def test_every_supported_language_has_every_bot_answer_with_the_same_placeholder
         assert set(templates[lang]) == set(english), lang
         for key, text in english.items():
             assert placeholders(templates[lang][key]) == placeholders(text), (lang, key)
+
+
+def _two_orders(engine, ws, customer):
+    engine.apply(ws, order("o-1", "delivered", customer, order_number="#1001"))
+    engine.apply(ws, order("o-2", "shipped", customer, order_number="#1002", carrier="DHL",
+                           tracking_url="https://t.example/2"))
+
+
+@pytest.mark.parametrize("question", ["where is my order #1001?", "and 1001", "what about order no. 1001 please",
+                                      "status of #  1001"])
+def test_the_order_the_customer_names_is_the_one_answered_not_their_latest(engine, ws, question):
+    customer = Handle("email", "kim@example.com")
+    _two_orders(engine, ws, customer)
+    engine.apply(ws, message(question, sender=customer, at=T0 + timedelta(minutes=1)))
+    text = next(e for e in ws.effects if e.case == "bot_answer").data["text"]
+    assert "#1001" in text and "delivered" in text and "#1002" not in text
+
+
+def test_without_a_number_the_latest_order_is_answered(engine, ws):
+    customer = Handle("email", "kim@example.com")
+    _two_orders(engine, ws, customer)
+    engine.apply(ws, message("where is my order?", sender=customer, at=T0 + timedelta(minutes=1)))
+    assert "#1002" in next(e for e in ws.effects if e.case == "bot_answer").data["text"]
+
+
+@pytest.mark.parametrize("reply", ["#1001", "1001", "SO-1001", "where is my order #1001?"])
+def test_an_order_number_not_linked_to_the_customer_hands_off_and_discloses_nothing(engine, ws, reply):
+    engine.apply(ws, order("o-1", "shipped", Handle("email", "owner@example.com"), order_number="#1001",
+                           carrier="DHL", tracking_url="https://t.example/1"))
+    stranger = Handle("telegram_id", "555000111")
+    engine.apply(ws, message(reply, sender=stranger, channel="telegram", at=T0 + timedelta(minutes=1)))
+    assert not [e for e in ws.effects if e.case == "bot_answer"]
+    handed = handoff(ws)
+    assert handed.data["reason"] == bot.ORDER_NOT_LINKED
+    assert "not linked to them" in handed.data["summary"]
+    stored = next(c for c in ws.conversations.values() if c.channel == "telegram").handoffs[-1]["summary"]
+    assert stored["named_order"] and stored["orders"] == []
+
+
+def test_the_bot_asks_for_a_number_and_a_reply_with_one_reaches_a_person(engine, ws):
+    stranger = Handle("telegram_id", "555000111")
+    engine.apply(ws, message("where is my order?", sender=stranger, channel="telegram"))
+    assert next(e for e in ws.effects if e.case == "bot_replied").data["answer_key"] == "order_status"
+    engine.apply(ws, message("#20417", sender=stranger, channel="telegram", at=T0 + timedelta(minutes=2)))
+    assert handoff(ws).data["reason"] == bot.ORDER_NOT_LINKED
+
+
+@pytest.mark.parametrize("text", ["how long is shipping for 3 items to 10115?", "I ordered in 2025, return policy?",
+                                  "size 42 please, what is the return policy"])
+def test_numbers_that_are_not_order_references_do_not_hand_off(engine, ws, text):
+    engine.apply(ws, message(text))
+    assert "conversation_handed_off" not in cases(ws)
+    assert cases(ws).count("bot_replied") == 1

@@ -134,3 +134,14 @@ def test_agent_commands_decode_with_enum_names_and_priorities_as_numbers():
 def test_malformed_inputs_are_rejected_naming_the_field(payload, field):
     with pytest.raises(PermanentError, match=field):
         codec.decode(envelope(payload).__class__(payload=payload, id="e", type="t", source="/", time=T0), NoDetection())
+
+
+def test_a_handoff_for_an_order_not_linked_to_the_customer_keeps_its_reason_on_the_wire(engine):
+    ws = Workspace()
+    engine.apply(ws, order("o-1", "shipped", Handle("email", "owner@example.com"), order_number="#1001"))
+    engine.apply(ws, message("#1001", sender=Handle("telegram_id", "555000111"), channel="telegram",
+                             at=T0 + timedelta(minutes=1)))
+    effect = next(e for e in ws.effects if e.case == "conversation_handed_off")
+    event = conversation_pb2.ConversationEvent.FromString(codec.conversation_event(effect).SerializeToString())
+    assert event.conversation_handed_off.reason == conversation_pb2.HANDOFF_REASON_ORDER_NOT_LINKED
+    assert "#1001" in event.conversation_handed_off.summary

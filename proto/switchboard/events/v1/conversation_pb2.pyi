@@ -21,6 +21,7 @@ class HandoffReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     HANDOFF_REASON_NO_BOT_FOR_CHANNEL: _ClassVar[HandoffReason]
     HANDOFF_REASON_AGENT_TOOK_OVER: _ClassVar[HandoffReason]
     HANDOFF_REASON_ANSWERS_EXHAUSTED: _ClassVar[HandoffReason]
+    HANDOFF_REASON_ORDER_NOT_LINKED: _ClassVar[HandoffReason]
 HANDOFF_REASON_UNSPECIFIED: HandoffReason
 HANDOFF_REASON_REQUESTED_HUMAN: HandoffReason
 HANDOFF_REASON_UNMATCHED_TWICE: HandoffReason
@@ -29,6 +30,7 @@ HANDOFF_REASON_REPEATED_MESSAGES: HandoffReason
 HANDOFF_REASON_NO_BOT_FOR_CHANNEL: HandoffReason
 HANDOFF_REASON_AGENT_TOOK_OVER: HandoffReason
 HANDOFF_REASON_ANSWERS_EXHAUSTED: HandoffReason
+HANDOFF_REASON_ORDER_NOT_LINKED: HandoffReason
 
 class ConversationEvent(_message.Message):
     __slots__ = ("brand_id", "conversation", "occurred_at", "conversation_opened", "customer_message_appended", "bot_replied", "conversation_handed_off", "conversation_queued", "conversation_assigned", "agent_replied", "internal_note_added", "status_changed", "priority_changed", "conversation_resolved", "conversation_reopened", "queue_position_changed", "order_linked", "csat_recorded", "chat_ended", "call_answered", "escalation_acknowledged", "repeat_contact_detected", "customers_merged")

@@ -16,7 +16,7 @@ from switchboard.router import metrics
 from switchboard.router.adapters import codec
 from switchboard.router.adapters.language import LanguageDetector
 from switchboard.router.adapters.store import RouterStore
-from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected
+from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected, application_order
 from switchboard.router.domain.inputs import MessageIn
 
 log = get_logger(__name__)
@@ -48,7 +48,8 @@ class RouterHandler:
         ws = await self.store.load(inputs, message_ids)
         loaded = time.perf_counter() - loaded
         deciding = time.perf_counter()
-        for env, inp in zip(batch, inputs, strict=True):
+        for position in application_order(inputs):
+            env, inp = batch[position], inputs[position]
             with structlog.contextvars.bound_contextvars(event_id=env.id, correlation_id=env.correlation_id or env.id):
                 try:
                     self.engine.apply(ws, inp)

@@ -8,7 +8,7 @@ Effect ids are derived from the input's event id, so replaying an input yields t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -192,6 +192,13 @@ class _Contact:
     postback: str = ""
     attachments: tuple[dict, ...] = ()
     email_threading: dict | None = None
+
+
+def application_order(inputs: Sequence[Input]) -> list[int]:
+    """Positions of a batch's inputs in the order to apply them: as consumed, chat ends last.
+    Customer events and agent commands come on different topics, so in one batch an agent's reply
+    can sit after the customer's closing of the chat it answered; the transcript must include it."""
+    return sorted(range(len(inputs)), key=lambda i: isinstance(inputs[i], ChatEndIn))
 
 
 def _usable(handle: Handle) -> bool:

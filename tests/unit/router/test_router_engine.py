@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from router_unit_kit import T0, agents_for, cases, command, message, order
-from switchboard.router.domain.engine import Rejected, Workspace
+from switchboard.router.domain.engine import Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import ChatEndIn, ChatStartIn, CsatIn, DeliveryIn, MessageIn
 from switchboard.router.domain.model import ASSIGNED, HIGH, QUEUED, RESOLVED, Handle
 
@@ -230,6 +230,33 @@ def test_chat_transcript_goes_to_a_known_email_unless_the_customer_opted_out(eng
         text = transcripts[0].data["text"]
         assert "Customer: how long does shipping take" in text and "Bot: Delivery usually takes" in text
         assert transcripts[0].data["recipient"] == {"kind": "email", "value": "ann@example.com"}
+
+
+def test_an_agent_reply_consumed_after_the_chat_end_in_the_same_batch_is_in_the_transcript(engine, config):
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config, online=("alice",))
+    engine.apply(ws, ChatStartIn("cs-1", "acme", "sess-1", T0, customer_name="Ann", email="ann@example.com"))
+    engine.apply(ws, message("human please, the parcel is broken", sender=Handle("chat_session", "sess-1"),
+                             chat_session_id="sess-1", at=T0 + timedelta(seconds=5)))
+    conv = only_conversation(ws)
+    # As consumed: the inbound topic's partition came first, the agent-commands topic's after it.
+    batch = [
+        ChatEndIn("ce-1", "acme", "sess-1", T0 + timedelta(minutes=3), "customer"),
+        command("reply_to_conversation", agent_id="alice", conversation_id=conv.id,
+                text="A replacement is on its way.", reply_id="r-1", at=T0 + timedelta(minutes=2)),
+    ]
+    for position in application_order(batch):
+        engine.apply(ws, batch[position])
+    transcript = next(e for e in ws.effects if e.case == "transcript").data["text"]
+    assert "Customer: human please" in transcript
+    assert "Agent (alice): A replacement is on its way." in transcript
+
+
+def test_a_batch_is_applied_as_consumed_except_that_chat_ends_go_last():
+    batch = [ChatEndIn("ce-1", "acme", "s-1", T0, "customer"), message("a"),
+             ChatEndIn("ce-2", "acme", "s-2", T0, "agent"), message("b"),
+             command("resolve_conversation", agent_id="alice", conversation_id="c")]
+    assert application_order(batch) == [1, 3, 4, 0, 2]
 
 
 def test_delivery_states_never_regress(engine, ws):

@@ -16,7 +16,6 @@ import email
 import hashlib
 import hmac
 import json
-import logging
 import os
 import shutil
 import sys
@@ -300,8 +299,6 @@ class Receivers:
         from aiohttp import web
         from aiosmtpd.controller import Controller
 
-        # aiosmtpd logs every connection at INFO from this thread, after pytest may have closed the stream.
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)

@@ -5,6 +5,7 @@ consumer-group prefix and MongoDB database name.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from pathlib import Path
 
@@ -15,6 +16,12 @@ from switchboard.common.settings import ServiceSettings
 from switchboard.common.testing.helpers import read_topic, wait_for  # noqa: F401  (re-exported)
 
 REPO = Path(__file__).resolve().parents[3]
+
+
+def pytest_configure(config) -> None:
+    # The tests' SMTP receivers (aiosmtpd) log every connection at INFO from their own threads,
+    # also after pytest has closed the captured stream ("Logging error ... closed file").
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

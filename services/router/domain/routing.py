@@ -124,16 +124,32 @@ def drain(
     entries: Iterable[QueueEntry], agents: list[Agent], class_rank: dict[str, int], now: datetime
 ) -> list[tuple[QueueEntry, Choice]]:
     """Serves waiting conversations in waiting order while anyone eligible has capacity.
-    A conversation nobody can take does not block the ones behind it (they may need other skills)."""
-    assigned = []
+    A conversation nobody can take does not block the ones behind it (they may need other skills).
+    Runs for every input that queues a conversation: with every agent busy it returns before
+    looking at the queue, so a long queue does not make each arrival cost O(queue)."""
+    assigned: list[tuple[QueueEntry, Choice]] = []
+    free = _classes_with_spare(agents)
+    if not free:
+        return assigned
     for entry in waiting_order(entries, class_rank):
+        if entry.capacity_class not in free:
+            continue
         choice = choose_agent(entry, agents)
         if choice is None:
             continue
         agent = next(a for a in agents if a.agent_id == choice.agent_id)
         take(agent, entry, entry.id, now)
         assigned.append((entry, choice))
+        if agent.spare(entry.capacity_class) <= 0:
+            free = _classes_with_spare(agents)
+            if not free:
+                break
     return assigned
+
+
+def _classes_with_spare(agents: Iterable[Agent]) -> set[str]:
+    """Capacity classes in which some online agent has a free slot: nobody else can be assigned."""
+    return {cls for a in agents if a.presence == ONLINE for cls in a.channels if a.spare(cls) > 0}
 
 
 def positions(entries: Iterable[QueueEntry], class_rank: dict[str, int]) -> dict[str, tuple[str, int]]:

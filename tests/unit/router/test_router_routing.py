@@ -104,6 +104,18 @@ def test_drain_serves_in_waiting_order_and_skips_what_nobody_can_take():
     assert agents[0].load["chat"] == 3 and "high" in agents[0].active
 
 
+def test_a_full_channel_class_does_not_hold_up_another_class_with_free_slots():
+    agents = [agent("a", spare_chat=1), agent("b", spare_chat=0, channels=("chat",))]
+    entries = [entry("chat-1", age_min=9), entry("chat-2", age_min=8), entry("mail-1", cls="email", age_min=1)]
+    assigned = routing.drain(entries, agents, {"chat": 0, "email": 1}, T0)
+    assert [(e.id, c.agent_id) for e, c in assigned] == [("chat-1", "a"), ("mail-1", "a")]
+
+
+def test_with_every_agent_at_capacity_nobody_is_assigned():
+    agents = [agent("a", spare_chat=0, channels=("chat",)), agent("b", spare_chat=2, presence="away")]
+    assert routing.drain([entry(f"c{i}", age_min=i) for i in range(50)], agents, {"chat": 0}, T0) == []
+
+
 def test_positions_are_per_queue_and_follow_the_waiting_order():
     entries = [entry("b", age_min=1), entry("a", age_min=2), entry("c", priority=HIGH)]
     assert routing.positions(entries, {"chat": 0}) == {"c": ("q", 1), "a": ("q", 2), "b": ("q", 3)}

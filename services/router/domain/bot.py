@@ -64,7 +64,12 @@ def find(keywords: tuple[str, ...], folded_text: str) -> str | None:
 # An order number as customers type it: "#1001", "1001", "SO-1001". Three digits at least, so that
 # "2 items" or "size 42" are never taken for one.
 _ORDER_TOKEN = re.compile(r"(?<![\w#])#?\s?([^\W_]*\d[\w-]*)")
+_HASHED_REFERENCE = re.compile(r"#\s?([^\W_]*\d[\w-]*)")
 _BARE_REFERENCE = re.compile(r"#?\s?[^\W_]{0,6}-?\d{3,}[^\W_]{0,4}")
+
+
+def _order_like(token: str) -> bool:
+    return sum(ch.isdigit() for ch in token) >= 3
 
 
 def order_key(number: str) -> str:
@@ -73,15 +78,14 @@ def order_key(number: str) -> str:
 
 
 def _mentioned_keys(folded_text: str) -> set[str]:
-    return {order_key(m.group(1)) for m in _ORDER_TOKEN.finditer(folded_text)
-            if sum(ch.isdigit() for ch in m.group(1)) >= 3}
+    return {order_key(m.group(1)) for m in _ORDER_TOKEN.finditer(folded_text) if _order_like(m.group(1))}
 
 
 def _unlinked_reference(folded_text: str) -> str:
     """An order number the customer clearly means ("#1001" anywhere, or a reply that is only a
     number), else "". A year or an amount inside a sentence is not one."""
-    hashed = re.search(r"#\s?([^\W_]*\d[\w-]*)", folded_text)
-    if hashed and sum(ch.isdigit() for ch in hashed.group(1)) >= 3:
+    hashed = _HASHED_REFERENCE.search(folded_text)
+    if hashed and _order_like(hashed.group(1)):
         return "#" + hashed.group(1)
     bare = folded_text.strip().rstrip("?.!")
     return bare if _BARE_REFERENCE.fullmatch(bare) else ""
@@ -204,7 +208,6 @@ def _named_order(turn: BotTurn, folded_text: str) -> OrderFacts | None:
         return None
     named = [o for o in turn.orders if keys & {order_key(o.order_number), order_key(o.order_id)} - {""}]
     return named[-1] if named else None
-
 
 
 def decide(config: BrandBot, conversation: Conversation, turn: BotTurn) -> Answer | Handoff:

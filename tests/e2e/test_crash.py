@@ -25,6 +25,7 @@ from collections import Counter
 
 import harness
 import pytest
+from switchboard.common import processes
 from switchboard.common.bus import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import sla_pb2
@@ -102,8 +103,6 @@ def receivers():
 def mongo_uri(tmp_path_factory):
     """A store of its own: nx-27017 serves one request at a time, and this test's 2,000 conversations
     would make every test running beside it in CI wait in that one line."""
-    from switchboard.common import processes
-
     server = processes.mongo(processes.free_port(), "memory", tmp_path_factory.mktemp("crash-store")).start()
     yield processes.mongo_uri(server.port)
     server.stop()

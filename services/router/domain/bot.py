@@ -117,6 +117,7 @@ class Handoff:
     reason: str
     raise_priority: bool
     matched: str = ""  # the keyword or rule that fired (for the explanation)
+    named_order: str = ""  # an order number the customer gave that is not linked to them
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +234,7 @@ def decide(config: BrandBot, conversation: Conversation, turn: BotTurn) -> Answe
     unlinked = _unlinked_reference(text)
     if unlinked and (not matched_intents or "order_status" in matched_intents):
         # Not one of theirs (or not known yet): a person checks who is asking before anything is said.
-        return Handoff(ORDER_NOT_LINKED, raise_priority=False, matched=unlinked)
+        return Handoff(ORDER_NOT_LINKED, raise_priority=False, matched=unlinked, named_order=unlinked)
     if matched_intents:
         for intent in matched_intents:
             answer = _intent_answer(config, conversation, intent, turn)

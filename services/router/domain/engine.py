@@ -499,8 +499,7 @@ class Engine:
         )
         outcome = bot.decide(config, conv, turn)
         if isinstance(outcome, bot.Handoff):
-            named = outcome.matched if outcome.reason == bot.ORDER_NOT_LINKED else ""
-            self._handoff(ws, conv, emit, outcome.reason, outcome.raise_priority, named_order=named)
+            self._handoff(ws, conv, emit, outcome.reason, outcome.raise_priority, named_order=outcome.named_order)
             return
         conv.bot_answer_keys.append(outcome.answer_key)
         conv.bot_text_digests.append(outcome.text_digest)

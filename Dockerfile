@@ -1,4 +1,4 @@
-# One image, one console script per service: switchboard-{ingest,router,sla,notifier,analytics}
+# One image, one console script per service: switchboard-{ingest,router,sla,notifier,analytics,console}
 # (plus switchboard-admin for the topic-creation Job). Non-root, read-only-root-filesystem friendly:
 # nothing is written outside /tmp (mount an emptyDir there).
 FROM python:3.11-slim-bookworm AS build
@@ -11,7 +11,9 @@ COPY pyproject.toml setup.py ./
 COPY libs ./libs
 COPY proto ./proto
 COPY services ./services
-RUN /opt/switchboard/bin/pip install --no-deps . \
+# Test fixtures and fakes (switchboard.common.testing) are dev-only; benchmarks live outside the packages.
+RUN rm -rf libs/common/testing \
+ && /opt/switchboard/bin/pip install --no-deps . \
  && /opt/switchboard/bin/python -m compileall -q /opt/switchboard
 
 FROM python:3.11-slim-bookworm

@@ -13,7 +13,8 @@ PYTEST_WORKERS ?= 4
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: help setup run test bench-deps test-unit test-integration test-e2e test-deploy bench proto proto-check \
-        buf-lint buf-breaking lint chart-sync chart-golden chart-check chart-docs system-deps image clean lock
+        buf-lint buf-breaking lint chart-sync chart-golden chart-check chart-docs system-deps image clean lock \
+        mutation
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -28,17 +29,23 @@ $(STAMP): pyproject.toml requirements.lock setup.py
 
 setup: $(STAMP) $(BUF) system-deps ## create the virtualenv and install every tool
 
-$(BUF): tools/buf/package.json
-	cd tools/buf && npm install --no-audit --no-fund --silent
+$(BUF): tools/buf/package.json tools/buf/package-lock.json
+	cd tools/buf && npm ci --no-audit --no-fund --silent
 	touch $(BUF)
 
-system-deps: ## Prometheus + promtool (Debian) for rule tests and the scrape test
+system-deps: ## Prometheus + promtool (rule tests, scrape test); Chromium + CJK/emoji fonts (console browser tests)
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
 	  command -v apt-get >/dev/null || { echo "install Prometheus 2.x (prometheus + promtool) on PATH"; exit 1; }; \
 	  echo "installing prometheus (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@test -x /usr/bin/chromium && { ! command -v dpkg-query >/dev/null || \
+	  dpkg-query -W fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; } || { \
+	  command -v apt-get >/dev/null || { echo "install Chromium at /usr/bin/chromium, CJK and emoji fonts (Debian: chromium fonts-noto-cjk fonts-noto-color-emoji)"; exit 1; }; \
+	  echo "installing chromium, fonts-noto-cjk and fonts-noto-color-emoji (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
 
-run: $(STAMP) ## broker + MongoDB-wire store + all five services + sample traffic; Ctrl-C stops
+run: $(STAMP) ## broker + MongoDB-wire store + all five services + console + sample traffic; Ctrl-C stops
 	$(PY) tools/devstack.py
 
 test: setup ## every tier: unit, integration, e2e, deploy
@@ -64,6 +71,12 @@ bench-deps: ## wrk (Debian) drives the HTTP benchmarks
 	@command -v wrk >/dev/null || { command -v apt-get >/dev/null || { echo "install wrk"; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 
+# Bounded (MUTATION_TIMEOUT seconds); 2 workers because the 2 cores are shared. Not part of `make test`.
+MUTATION_WORKERS ?= 2
+MUTATION_TIMEOUT ?= 3600
+mutation: $(STAMP) ## mutation testing of the SLA calendar/tracker and routing choice -> docs/mutation.md
+	$(PY) tools/mutation.py --workers $(MUTATION_WORKERS) --timeout $(MUTATION_TIMEOUT)
+
 proto: $(STAMP) ## regenerate Python code from proto/
 	$(PY) tools/proto.py
 
@@ -77,7 +90,7 @@ buf-breaking: $(BUF) ## buf breaking against main
 	cd proto && ../$(BUF) breaking --against '../.git#branch=main,subdir=proto'
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check libs services tests tools
+	$(VENV)/bin/ruff check libs services tests tools benchmarks
 
 chart-sync: $(STAMP) ## copy topic registry, default config, rules, dashboards into the chart
 	$(PY) tools/chart_sync.py

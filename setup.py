@@ -29,5 +29,5 @@ def subpackages(package: str, folder: str) -> list[str]:
 setup(
     package_dir=ROOTS,
     packages=[sub for pkg, folder in ROOTS.items() for sub in subpackages(pkg, folder)],
-    package_data={pkg: ["*.yaml", "**/*.yaml", "*.j2", "**/*.j2", "*.json"] for pkg in ROOTS},
+    package_data={pkg: ["*.yaml", "**/*.yaml", "*.j2", "**/*.j2", "*.json", "**/*.css", "**/*.js"] for pkg in ROOTS},
 )

@@ -21,6 +21,7 @@ from switchboard.events.v1 import (  # noqa: F401
     inbound_pb2,
     notification_pb2,
     orders_pb2,
+    routing_pb2,
     sla_pb2,
 )
 
@@ -71,6 +72,9 @@ class Envelope:
     partition: int | None = None
     offset: int | None = None
     raw_headers: list[tuple[str, bytes]] = field(default_factory=list)
+    # The record's value as read, when a consumer's decode= hook built this envelope from a record
+    # that is not a protobuf payload (the DLQ then keeps the original bytes).
+    raw_value: bytes | None = None
 
     @property
     def case(self) -> str | None:

@@ -4,25 +4,32 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from switchboard.common.health import CachedReadiness
 from switchboard.common.settings import HttpSettings
 
-Readiness = Callable[[], Mapping[str, bool]]
+# Service.check_readiness (live, async) or any callable returning {check: ok}; answers are cached.
+Readiness = Callable[[], Mapping[str, bool] | Awaitable[Mapping[str, bool]]]
 
 
 def add_ops_routes(app: FastAPI, readiness: Readiness) -> FastAPI:
+    cached = CachedReadiness(readiness)
+
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process and its event loop answer")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: broker, store and consumers are up",
+    @app.get("/readyz", tags=["operations"], summary="Readiness: store, broker and consumer group answer now",
+             description="Each check is bounded (1 s) and the answer is cached for 1 s. 503 while the store "
+                         "does not answer a ping, the broker does not answer a metadata request, or a consumer "
+                         "is out of its group (see docs/operations.md).",
              responses={503: {"description": "Not ready; the body names the failing checks"}})
     async def readyz(response: Response) -> dict[str, object]:
-        checks = dict(readiness())
+        checks = await cached.get()
         ready = all(checks.values())
         response.status_code = 200 if ready else 503
         return {"status": "ready" if ready else "not ready", "checks": checks}

@@ -1,10 +1,45 @@
-"""Prometheus metrics every service exposes about its bus traffic (names switchboard_bus_*).
+"""Prometheus metrics every service exposes about its bus traffic (names switchboard_bus_*), and the
+brand label every service uses on its per-event metrics.
 
-Labels stay bounded: topic, group, partition, reason. Never ids.
+Labels stay bounded: topic, group, partition, reason, brand. Never ids. A brand label is one of the
+brands named in configuration (`brands:` of the config files) or "other": a record or request naming
+an unknown brand cannot add series.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
 from prometheus_client import Counter, Gauge, Histogram
+
+OTHER_BRAND = "other"
+_brands: frozenset[str] = frozenset()
+
+
+def use_brands(brands: Iterable[str]) -> None:
+    """The brands that get their own label value (set once at start-up, from configuration)."""
+    global _brands
+    _brands = frozenset(brands)
+
+
+def brands_from_config(config_dir: Path) -> list[str]:
+    """Brand ids named by the configuration: the keys of every top-level `brands:` mapping in the
+    YAML files of `config_dir` (routing.yaml, notifier.yaml, bot.yaml, secrets.yaml when mounted there)."""
+    found: set[str] = set()
+    for path in sorted(Path(config_dir).glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue  # the file's owner reports it; a label list is no reason to refuse to start
+        brands = data.get("brands") if isinstance(data, dict) else None
+        if isinstance(brands, dict):
+            found.update(str(b) for b in brands if b != "*")
+    return sorted(found)
+
+
+def brand_label(brand_id: str | None) -> str:
+    return brand_id if brand_id in _brands else OTHER_BRAND
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -32,4 +67,10 @@ CONSUMER_LAG = Gauge("switchboard_bus_consumer_lag",
                      "High watermark minus committed offset. Exact on Apache Kafka; on the embedded Tansu "
                      "broker the high watermark can be off by a batch (see docs/operations.md).",
                      ["topic", "partition", "group"])
+BRAND_EVENTS = Counter("switchboard_bus_brand_events",
+                       "Consumed events per brand (configured brands, else 'other'), by outcome: handled, "
+                       "duplicate (skipped by event id), dead_lettered", ["topic", "group", "brand", "outcome"])
+COMMITS_FENCED = Counter("switchboard_bus_commits_fenced",
+                         "Commits skipped because the broker session changed since the batch was fetched (or the "
+                         "commit did not finish within the request timeout); the batch is read again", ["group"])
 ASSIGNED_PARTITIONS = Gauge("switchboard_bus_assigned_partitions", "Partitions this consumer owns", ["group"])

@@ -107,3 +107,39 @@ def mongo(port: int, db_path: str | Path, log_dir: Path) -> ManagedProcess:
 
 def mongo_uri(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+class BrokerSupervisor:
+    """Restarts the embedded stack after its broker died.
+
+    The embedded broker keeps its log in memory only: when its process exits, every record, topic and
+    committed offset is gone, and the running services' consumer positions, producer queues and batches
+    in flight refer to a log that no longer exists (a restarted Tansu also accepts commits from clients
+    of the old run and can hand colliding offsets to producers queued during the outage). So, before a
+    new broker is up: kill -9 the services (they are crash-safe), then start a fresh broker on the same
+    port, create the topics, and start the services again. Used by `make run` and the e2e harness.
+    """
+
+    def __init__(self, broker: ManagedProcess, *, kill_services, prepare_broker, start_services,
+                 say=print) -> None:
+        self.broker = broker
+        self._kill_services = kill_services
+        self._prepare_broker = prepare_broker
+        self._start_services = start_services
+        self._say = say
+        self.restarts = 0
+
+    def check(self) -> bool:
+        """Call often (e.g. every 0.2 s). Returns True when it restarted the stack."""
+        if self.broker.running:
+            return False
+        code = self.broker.proc.returncode if self.broker.proc else None
+        self._say(f"warning: the embedded broker exited ({code}); its log was in memory only and is lost. "
+                  f"Restarting the broker and every service (see docs/operations.md, 'Broker restart').")
+        self._kill_services()
+        self.broker.start()
+        self._prepare_broker()
+        self._start_services()
+        self.restarts += 1
+        self._say(f"  broker and services restarted ({self.restarts} restart(s) so far)")
+        return True

@@ -5,6 +5,7 @@ import asyncio
 import signal
 from typing import Protocol
 
+from switchboard.common.health import bounded
 from switchboard.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -26,8 +27,23 @@ class Service:
         self._stop.set()
 
     def readiness(self) -> dict[str, bool]:
-        return {type(c).__name__ + (f":{c.name}" if hasattr(c, "name") else ""): bool(getattr(c, "ready", True))
-                for c in self.components}
+        """Start-up flags only (cheap, synchronous): every component finished starting."""
+        return {self._check_name(c): bool(getattr(c, "ready", True)) for c in self.components}
+
+    async def check_readiness(self) -> dict[str, bool]:
+        """What /readyz answers: the start-up flags, then each component's live probe (bounded), at once."""
+        async def check(component) -> bool:
+            if not getattr(component, "ready", True):
+                return False
+            probe = getattr(component, "probe", None)
+            return await bounded(probe) if probe is not None else True
+
+        results = await asyncio.gather(*(check(c) for c in self.components))
+        return {self._check_name(c): ok for c, ok in zip(self.components, results, strict=True)}
+
+    @staticmethod
+    def _check_name(component) -> str:
+        return type(component).__name__ + (f":{component.name}" if hasattr(component, "name") else "")
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()

@@ -33,6 +33,21 @@ class KafkaSettings(BaseModel):
     max_poll_interval_ms: int = Field(default=300_000, ge=1000)
 
 
+def connection_options(kafka: KafkaSettings) -> dict:
+    """aiokafka client options (bootstrap, security, timeouts) shared by producer, consumer and admin."""
+    options: dict = {"bootstrap_servers": kafka.bootstrap_servers, "security_protocol": kafka.security_protocol,
+                     "client_id": kafka.client_id, "request_timeout_ms": kafka.request_timeout_ms}
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        from aiokafka.helpers import create_ssl_context
+
+        options["ssl_context"] = create_ssl_context(cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None)
+    if kafka.security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = kafka.sasl_mechanism or "SCRAM-SHA-512"
+        options["sasl_plain_username"] = kafka.sasl_username
+        options["sasl_plain_password"] = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+    return options
+
+
 class MongoSettings(BaseModel):
     uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017/?directConnection=true")
     database: str = "switchboard"

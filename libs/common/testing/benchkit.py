@@ -1,4 +1,4 @@
-"""Small pieces every benchmark (services/<name>/bench.py, tools/bench_pipeline.py) and the e2e
+"""Small pieces every benchmark (benchmarks/<name>.py, benchmarks/pipeline.py) and the e2e
 harness share: progress on stderr, percentiles, a process's CPU time and peak RSS from /proc, a
 readiness probe, and the store's own write ceiling measured in the same run."""
 from __future__ import annotations

@@ -115,7 +115,7 @@ def topics(namespace):
 @pytest.fixture
 async def bus_topics(kafka_bootstrap, topics, service_settings):
     """Creates every registry topic (and DLQ) for this test's namespace."""
-    from switchboard.common.bus import ensure_topics
+    from switchboard.common.admin import ensure_topics
 
     await ensure_topics(service_settings().kafka, topics)
     return topics
@@ -132,7 +132,7 @@ async def mongo_db(mongo_uri, namespace):
 
 @pytest.fixture
 async def producer(service_settings, bus_topics):
-    from switchboard.common.bus import EventProducer
+    from switchboard.common.producer import EventProducer
 
     p = EventProducer(service_settings().kafka, source="/tests")
     await p.start()

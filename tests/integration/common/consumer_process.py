@@ -3,7 +3,8 @@ import asyncio
 import os
 
 from pymongo import AsyncMongoClient
-from switchboard.common.bus import ConsumerRunner, EventProducer
+from switchboard.common.consumer import ConsumerRunner
+from switchboard.common.producer import EventProducer
 from switchboard.common.settings import ServiceSettings
 
 

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
-from switchboard.common.bus import ConsumerRunner, PermanentError
 from switchboard.common.cloudevents import Envelope
+from switchboard.common.consumer import ConsumerRunner, PermanentError
 from switchboard.common.dedupe import DedupeStore
 from switchboard.common.testing import wait_for
 from switchboard.common.testing.helpers import read_raw

@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from aiokafka import TopicPartition
-from switchboard.common.bus import ConsumerRunner
+from switchboard.common.consumer import ConsumerRunner
 from switchboard.common.settings import ConsumerSettings, KafkaSettings
 
 P0, P1 = TopicPartition("t", 0), TopicPartition("t", 1)

@@ -121,7 +121,7 @@ class EmailThreading(_message.Message):
     def __init__(self, message_id: _Optional[str] = ..., in_reply_to: _Optional[str] = ..., references: _Optional[_Iterable[str]] = ..., subject: _Optional[str] = ...) -> None: ...
 
 class ConversationSnapshot(_message.Message):
-    __slots__ = ("conversation_id", "customer_id", "channel", "status", "priority", "queue", "language", "assignee_id", "opened_at", "reopen_count", "region", "reply_handle", "email_threading", "customer_name", "order_ids", "human_involved")
+    __slots__ = ("conversation_id", "customer_id", "channel", "status", "priority", "queue", "language", "assignee_id", "opened_at", "reopen_count", "region", "reply_handle", "email_threading", "customer_name", "order_ids", "human_involved", "reply_channel")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +138,7 @@ class ConversationSnapshot(_message.Message):
     CUSTOMER_NAME_FIELD_NUMBER: _ClassVar[int]
     ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
     HUMAN_INVOLVED_FIELD_NUMBER: _ClassVar[int]
+    REPLY_CHANNEL_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     customer_id: str
     channel: Channel
@@ -154,4 +155,5 @@ class ConversationSnapshot(_message.Message):
     customer_name: str
     order_ids: _containers.RepeatedScalarFieldContainer[str]
     human_involved: bool
-    def __init__(self, conversation_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., status: _Optional[_Union[ConversationStatus, str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., queue: _Optional[str] = ..., language: _Optional[str] = ..., assignee_id: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reopen_count: _Optional[int] = ..., region: _Optional[str] = ..., reply_handle: _Optional[_Union[ContactHandle, _Mapping]] = ..., email_threading: _Optional[_Union[EmailThreading, _Mapping]] = ..., customer_name: _Optional[str] = ..., order_ids: _Optional[_Iterable[str]] = ..., human_involved: _Optional[bool] = ...) -> None: ...
+    reply_channel: Channel
+    def __init__(self, conversation_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., channel: _Optional[_Union[Channel, str]] = ..., status: _Optional[_Union[ConversationStatus, str]] = ..., priority: _Optional[_Union[Priority, str]] = ..., queue: _Optional[str] = ..., language: _Optional[str] = ..., assignee_id: _Optional[str] = ..., opened_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reopen_count: _Optional[int] = ..., region: _Optional[str] = ..., reply_handle: _Optional[_Union[ContactHandle, _Mapping]] = ..., email_threading: _Optional[_Union[EmailThreading, _Mapping]] = ..., customer_name: _Optional[str] = ..., order_ids: _Optional[_Iterable[str]] = ..., human_involved: _Optional[bool] = ..., reply_channel: _Optional[_Union[Channel, str]] = ...) -> None: ...

@@ -33,7 +33,7 @@ HANDOFF_REASON_ANSWERS_EXHAUSTED: HandoffReason
 HANDOFF_REASON_ORDER_NOT_LINKED: HandoffReason
 
 class ConversationEvent(_message.Message):
-    __slots__ = ("brand_id", "conversation", "occurred_at", "conversation_opened", "customer_message_appended", "bot_replied", "conversation_handed_off", "conversation_queued", "conversation_assigned", "agent_replied", "internal_note_added", "status_changed", "priority_changed", "conversation_resolved", "conversation_reopened", "queue_position_changed", "order_linked", "csat_recorded", "chat_ended", "call_answered", "escalation_acknowledged", "repeat_contact_detected", "customers_merged")
+    __slots__ = ("brand_id", "conversation", "occurred_at", "conversation_opened", "customer_message_appended", "bot_replied", "conversation_handed_off", "conversation_queued", "conversation_assigned", "agent_replied", "internal_note_added", "status_changed", "priority_changed", "conversation_resolved", "conversation_reopened", "queue_position_changed", "order_linked", "csat_recorded", "chat_ended", "call_answered", "escalation_acknowledged", "repeat_contact_detected", "customers_merged", "customer_reaction_added", "provider_notice_added", "assignee_unavailable")
     BRAND_ID_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,9 @@ class ConversationEvent(_message.Message):
     ESCALATION_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
     REPEAT_CONTACT_DETECTED_FIELD_NUMBER: _ClassVar[int]
     CUSTOMERS_MERGED_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_REACTION_ADDED_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_NOTICE_ADDED_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
     brand_id: str
     conversation: _common_pb2.ConversationSnapshot
     occurred_at: _timestamp_pb2.Timestamp
@@ -80,7 +83,10 @@ class ConversationEvent(_message.Message):
     escalation_acknowledged: EscalationAcknowledged
     repeat_contact_detected: RepeatContactDetected
     customers_merged: CustomersMerged
-    def __init__(self, brand_id: _Optional[str] = ..., conversation: _Optional[_Union[_common_pb2.ConversationSnapshot, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., conversation_opened: _Optional[_Union[ConversationOpened, _Mapping]] = ..., customer_message_appended: _Optional[_Union[CustomerMessageAppended, _Mapping]] = ..., bot_replied: _Optional[_Union[BotReplied, _Mapping]] = ..., conversation_handed_off: _Optional[_Union[ConversationHandedOff, _Mapping]] = ..., conversation_queued: _Optional[_Union[ConversationQueued, _Mapping]] = ..., conversation_assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., agent_replied: _Optional[_Union[AgentReplied, _Mapping]] = ..., internal_note_added: _Optional[_Union[InternalNoteAdded, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., priority_changed: _Optional[_Union[PriorityChanged, _Mapping]] = ..., conversation_resolved: _Optional[_Union[ConversationResolved, _Mapping]] = ..., conversation_reopened: _Optional[_Union[ConversationReopened, _Mapping]] = ..., queue_position_changed: _Optional[_Union[QueuePositionChanged, _Mapping]] = ..., order_linked: _Optional[_Union[OrderLinked, _Mapping]] = ..., csat_recorded: _Optional[_Union[CsatRecorded, _Mapping]] = ..., chat_ended: _Optional[_Union[ChatEnded, _Mapping]] = ..., call_answered: _Optional[_Union[CallAnswered, _Mapping]] = ..., escalation_acknowledged: _Optional[_Union[EscalationAcknowledged, _Mapping]] = ..., repeat_contact_detected: _Optional[_Union[RepeatContactDetected, _Mapping]] = ..., customers_merged: _Optional[_Union[CustomersMerged, _Mapping]] = ...) -> None: ...
+    customer_reaction_added: CustomerReactionAdded
+    provider_notice_added: ProviderNoticeAdded
+    assignee_unavailable: AssigneeUnavailable
+    def __init__(self, brand_id: _Optional[str] = ..., conversation: _Optional[_Union[_common_pb2.ConversationSnapshot, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., conversation_opened: _Optional[_Union[ConversationOpened, _Mapping]] = ..., customer_message_appended: _Optional[_Union[CustomerMessageAppended, _Mapping]] = ..., bot_replied: _Optional[_Union[BotReplied, _Mapping]] = ..., conversation_handed_off: _Optional[_Union[ConversationHandedOff, _Mapping]] = ..., conversation_queued: _Optional[_Union[ConversationQueued, _Mapping]] = ..., conversation_assigned: _Optional[_Union[ConversationAssigned, _Mapping]] = ..., agent_replied: _Optional[_Union[AgentReplied, _Mapping]] = ..., internal_note_added: _Optional[_Union[InternalNoteAdded, _Mapping]] = ..., status_changed: _Optional[_Union[StatusChanged, _Mapping]] = ..., priority_changed: _Optional[_Union[PriorityChanged, _Mapping]] = ..., conversation_resolved: _Optional[_Union[ConversationResolved, _Mapping]] = ..., conversation_reopened: _Optional[_Union[ConversationReopened, _Mapping]] = ..., queue_position_changed: _Optional[_Union[QueuePositionChanged, _Mapping]] = ..., order_linked: _Optional[_Union[OrderLinked, _Mapping]] = ..., csat_recorded: _Optional[_Union[CsatRecorded, _Mapping]] = ..., chat_ended: _Optional[_Union[ChatEnded, _Mapping]] = ..., call_answered: _Optional[_Union[CallAnswered, _Mapping]] = ..., escalation_acknowledged: _Optional[_Union[EscalationAcknowledged, _Mapping]] = ..., repeat_contact_detected: _Optional[_Union[RepeatContactDetected, _Mapping]] = ..., customers_merged: _Optional[_Union[CustomersMerged, _Mapping]] = ..., customer_reaction_added: _Optional[_Union[CustomerReactionAdded, _Mapping]] = ..., provider_notice_added: _Optional[_Union[ProviderNoticeAdded, _Mapping]] = ..., assignee_unavailable: _Optional[_Union[AssigneeUnavailable, _Mapping]] = ...) -> None: ...
 
 class ConversationOpened(_message.Message):
     __slots__ = ("first_message_id",)
@@ -119,28 +125,32 @@ class ConversationHandedOff(_message.Message):
     def __init__(self, reason: _Optional[_Union[HandoffReason, str]] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class ConversationQueued(_message.Message):
-    __slots__ = ("queue", "position", "eta_seconds")
+    __slots__ = ("queue", "position", "eta_seconds", "reason")
     QUEUE_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     queue: str
     position: int
     eta_seconds: int
-    def __init__(self, queue: _Optional[str] = ..., position: _Optional[int] = ..., eta_seconds: _Optional[int] = ...) -> None: ...
+    reason: str
+    def __init__(self, queue: _Optional[str] = ..., position: _Optional[int] = ..., eta_seconds: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ConversationAssigned(_message.Message):
-    __slots__ = ("assignee_id", "previous_assignee_id", "rule", "explanation", "reassignment_count")
+    __slots__ = ("assignee_id", "previous_assignee_id", "rule", "explanation", "reassignment_count", "reason")
     ASSIGNEE_ID_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_ASSIGNEE_ID_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     REASSIGNMENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     assignee_id: str
     previous_assignee_id: str
     rule: str
     explanation: str
     reassignment_count: int
-    def __init__(self, assignee_id: _Optional[str] = ..., previous_assignee_id: _Optional[str] = ..., rule: _Optional[str] = ..., explanation: _Optional[str] = ..., reassignment_count: _Optional[int] = ...) -> None: ...
+    reason: str
+    def __init__(self, assignee_id: _Optional[str] = ..., previous_assignee_id: _Optional[str] = ..., rule: _Optional[str] = ..., explanation: _Optional[str] = ..., reassignment_count: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class AgentReplied(_message.Message):
     __slots__ = ("agent_id", "reply_id", "intent_id")
@@ -253,3 +263,33 @@ class CustomersMerged(_message.Message):
     surviving_customer_id: str
     merged_customer_id: str
     def __init__(self, surviving_customer_id: _Optional[str] = ..., merged_customer_id: _Optional[str] = ...) -> None: ...
+
+class CustomerReactionAdded(_message.Message):
+    __slots__ = ("message_id", "reacted_provider_message_id", "removed")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REACTED_PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    reacted_provider_message_id: str
+    removed: bool
+    def __init__(self, message_id: _Optional[str] = ..., reacted_provider_message_id: _Optional[str] = ..., removed: _Optional[bool] = ...) -> None: ...
+
+class ProviderNoticeAdded(_message.Message):
+    __slots__ = ("message_id", "code")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    code: str
+    def __init__(self, message_id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class AssigneeUnavailable(_message.Message):
+    __slots__ = ("agent_id", "reason", "escalate", "detail")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ESCALATE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    reason: str
+    escalate: bool
+    detail: str
+    def __init__(self, agent_id: _Optional[str] = ..., reason: _Optional[str] = ..., escalate: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...

@@ -19,11 +19,13 @@ class EscalationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ESCALATION_REASON_NOT_ACKNOWLEDGED: _ClassVar[EscalationReason]
     ESCALATION_REASON_REPEAT_CONTACT: _ClassVar[EscalationReason]
     ESCALATION_REASON_REASSIGNED_TOO_OFTEN: _ClassVar[EscalationReason]
+    ESCALATION_REASON_ASSIGNEE_UNAVAILABLE: _ClassVar[EscalationReason]
 ESCALATION_REASON_UNSPECIFIED: EscalationReason
 ESCALATION_REASON_SLA_BREACHED: EscalationReason
 ESCALATION_REASON_NOT_ACKNOWLEDGED: EscalationReason
 ESCALATION_REASON_REPEAT_CONTACT: EscalationReason
 ESCALATION_REASON_REASSIGNED_TOO_OFTEN: EscalationReason
+ESCALATION_REASON_ASSIGNEE_UNAVAILABLE: EscalationReason
 
 class EscalationRaised(_message.Message):
     __slots__ = ("brand_id", "escalation_id", "conversation", "level", "level_name", "reason", "metric", "instance", "deadline", "breached_at", "raised_at", "recipients", "destinations", "detail", "target_seconds")

@@ -66,7 +66,7 @@ class InboundEvent(_message.Message):
     def __init__(self, brand_id: _Optional[str] = ..., message_received: _Optional[_Union[MessageReceived, _Mapping]] = ..., delivery_status_reported: _Optional[_Union[DeliveryStatusReported, _Mapping]] = ..., call_status_reported: _Optional[_Union[CallStatusReported, _Mapping]] = ..., chat_session_started: _Optional[_Union[ChatSessionStarted, _Mapping]] = ..., chat_session_ended: _Optional[_Union[ChatSessionEnded, _Mapping]] = ..., csat_answered: _Optional[_Union[CsatAnswered, _Mapping]] = ...) -> None: ...
 
 class MessageReceived(_message.Message):
-    __slots__ = ("channel", "provider", "provider_message_id", "sender", "display_name", "sent_at", "text", "language_hint", "attachments", "email", "auto_reply", "chat_session_id", "recipient_address", "extra_handles", "is_echo", "postback_payload")
+    __slots__ = ("channel", "provider", "provider_message_id", "sender", "display_name", "sent_at", "text", "language_hint", "attachments", "email", "auto_reply", "chat_session_id", "recipient_address", "extra_handles", "is_echo", "postback_payload", "reaction", "notice")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +83,8 @@ class MessageReceived(_message.Message):
     EXTRA_HANDLES_FIELD_NUMBER: _ClassVar[int]
     IS_ECHO_FIELD_NUMBER: _ClassVar[int]
     POSTBACK_PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    REACTION_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
     channel: _common_pb2.Channel
     provider: str
     provider_message_id: str
@@ -99,10 +101,32 @@ class MessageReceived(_message.Message):
     extra_handles: _containers.RepeatedCompositeFieldContainer[_common_pb2.ContactHandle]
     is_echo: bool
     postback_payload: str
-    def __init__(self, channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., provider: _Optional[str] = ..., provider_message_id: _Optional[str] = ..., sender: _Optional[_Union[_common_pb2.ContactHandle, _Mapping]] = ..., display_name: _Optional[str] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., text: _Optional[str] = ..., language_hint: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.AttachmentRef, _Mapping]]] = ..., email: _Optional[_Union[_common_pb2.EmailThreading, _Mapping]] = ..., auto_reply: _Optional[bool] = ..., chat_session_id: _Optional[str] = ..., recipient_address: _Optional[_Union[_common_pb2.ContactHandle, _Mapping]] = ..., extra_handles: _Optional[_Iterable[_Union[_common_pb2.ContactHandle, _Mapping]]] = ..., is_echo: _Optional[bool] = ..., postback_payload: _Optional[str] = ...) -> None: ...
+    reaction: Reaction
+    notice: ProviderNotice
+    def __init__(self, channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., provider: _Optional[str] = ..., provider_message_id: _Optional[str] = ..., sender: _Optional[_Union[_common_pb2.ContactHandle, _Mapping]] = ..., display_name: _Optional[str] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., text: _Optional[str] = ..., language_hint: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.AttachmentRef, _Mapping]]] = ..., email: _Optional[_Union[_common_pb2.EmailThreading, _Mapping]] = ..., auto_reply: _Optional[bool] = ..., chat_session_id: _Optional[str] = ..., recipient_address: _Optional[_Union[_common_pb2.ContactHandle, _Mapping]] = ..., extra_handles: _Optional[_Iterable[_Union[_common_pb2.ContactHandle, _Mapping]]] = ..., is_echo: _Optional[bool] = ..., postback_payload: _Optional[str] = ..., reaction: _Optional[_Union[Reaction, _Mapping]] = ..., notice: _Optional[_Union[ProviderNotice, _Mapping]] = ...) -> None: ...
+
+class Reaction(_message.Message):
+    __slots__ = ("reacted_provider_message_id", "emoji", "removed")
+    REACTED_PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    EMOJI_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    reacted_provider_message_id: str
+    emoji: str
+    removed: bool
+    def __init__(self, reacted_provider_message_id: _Optional[str] = ..., emoji: _Optional[str] = ..., removed: _Optional[bool] = ...) -> None: ...
+
+class ProviderNotice(_message.Message):
+    __slots__ = ("code", "title", "detail")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    title: str
+    detail: str
+    def __init__(self, code: _Optional[str] = ..., title: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class DeliveryStatusReported(_message.Message):
-    __slots__ = ("channel", "provider", "provider_message_id", "state", "occurred_at", "recipient", "error_code")
+    __slots__ = ("channel", "provider", "provider_message_id", "state", "occurred_at", "recipient", "error_code", "watermark")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +134,7 @@ class DeliveryStatusReported(_message.Message):
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    WATERMARK_FIELD_NUMBER: _ClassVar[int]
     channel: _common_pb2.Channel
     provider: str
     provider_message_id: str
@@ -117,7 +142,8 @@ class DeliveryStatusReported(_message.Message):
     occurred_at: _timestamp_pb2.Timestamp
     recipient: _common_pb2.ContactHandle
     error_code: str
-    def __init__(self, channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., provider: _Optional[str] = ..., provider_message_id: _Optional[str] = ..., state: _Optional[_Union[DeliveryState, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recipient: _Optional[_Union[_common_pb2.ContactHandle, _Mapping]] = ..., error_code: _Optional[str] = ...) -> None: ...
+    watermark: _timestamp_pb2.Timestamp
+    def __init__(self, channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., provider: _Optional[str] = ..., provider_message_id: _Optional[str] = ..., state: _Optional[_Union[DeliveryState, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recipient: _Optional[_Union[_common_pb2.ContactHandle, _Mapping]] = ..., error_code: _Optional[str] = ..., watermark: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CallStatusReported(_message.Message):
     __slots__ = ("provider", "call_id", "state", "occurred_at", "caller", "callee", "duration_seconds", "sequence_number", "agent_id")

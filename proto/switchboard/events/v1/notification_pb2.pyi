@@ -22,6 +22,7 @@ class NotificationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOTIFICATION_KIND_PROACTIVE_UPDATE: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_QUEUE_POSITION: _ClassVar[NotificationKind]
     NOTIFICATION_KIND_ESCALATION: _ClassVar[NotificationKind]
+    NOTIFICATION_KIND_AGENT_ASSIGNED: _ClassVar[NotificationKind]
 
 class DeliveryOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -37,13 +38,28 @@ NOTIFICATION_KIND_CSAT_SURVEY: NotificationKind
 NOTIFICATION_KIND_PROACTIVE_UPDATE: NotificationKind
 NOTIFICATION_KIND_QUEUE_POSITION: NotificationKind
 NOTIFICATION_KIND_ESCALATION: NotificationKind
+NOTIFICATION_KIND_AGENT_ASSIGNED: NotificationKind
 DELIVERY_OUTCOME_UNSPECIFIED: DeliveryOutcome
 DELIVERY_OUTCOME_DELIVERED: DeliveryOutcome
 DELIVERY_OUTCOME_FAILED: DeliveryOutcome
 DELIVERY_OUTCOME_SKIPPED: DeliveryOutcome
 
+class AgentAssignment(_message.Message):
+    __slots__ = ("agent_id", "agent_name", "rule", "explanation", "previous_agent_id")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    agent_name: str
+    rule: str
+    explanation: str
+    previous_agent_id: str
+    def __init__(self, agent_id: _Optional[str] = ..., agent_name: _Optional[str] = ..., rule: _Optional[str] = ..., explanation: _Optional[str] = ..., previous_agent_id: _Optional[str] = ...) -> None: ...
+
 class NotificationRequested(_message.Message):
-    __slots__ = ("brand_id", "intent_id", "kind", "conversation", "template", "language", "variables", "text", "recipient", "channel", "escalation", "requested_at", "not_before")
+    __slots__ = ("brand_id", "intent_id", "kind", "conversation", "template", "language", "variables", "text", "recipient", "channel", "escalation", "requested_at", "not_before", "assignment")
     class VariablesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +80,7 @@ class NotificationRequested(_message.Message):
     ESCALATION_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
     NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
     brand_id: str
     intent_id: str
     kind: NotificationKind
@@ -77,7 +94,8 @@ class NotificationRequested(_message.Message):
     escalation: _escalation_pb2.EscalationRaised
     requested_at: _timestamp_pb2.Timestamp
     not_before: _timestamp_pb2.Timestamp
-    def __init__(self, brand_id: _Optional[str] = ..., intent_id: _Optional[str] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., conversation: _Optional[_Union[_common_pb2.ConversationSnapshot, _Mapping]] = ..., template: _Optional[str] = ..., language: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., text: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.ContactHandle, _Mapping]] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., escalation: _Optional[_Union[_escalation_pb2.EscalationRaised, _Mapping]] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    assignment: AgentAssignment
+    def __init__(self, brand_id: _Optional[str] = ..., intent_id: _Optional[str] = ..., kind: _Optional[_Union[NotificationKind, str]] = ..., conversation: _Optional[_Union[_common_pb2.ConversationSnapshot, _Mapping]] = ..., template: _Optional[str] = ..., language: _Optional[str] = ..., variables: _Optional[_Mapping[str, str]] = ..., text: _Optional[str] = ..., recipient: _Optional[_Union[_common_pb2.ContactHandle, _Mapping]] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., escalation: _Optional[_Union[_escalation_pb2.EscalationRaised, _Mapping]] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., assignment: _Optional[_Union[AgentAssignment, _Mapping]] = ...) -> None: ...
 
 class DeliveryRecorded(_message.Message):
     __slots__ = ("brand_id", "intent_id", "kind", "conversation_id", "destination", "channel", "outcome", "attempts", "detail", "recorded_at", "provider_message_id", "language")

@@ -1,30 +1,43 @@
-"""The Kafka bus: an async batching producer and a consumer runner.
+"""ConsumerRunner: consumes topics in batches with manual commits, bounded retries, DLQ and idempotency.
 
-ConsumerRunner guarantees, per consumed batch:
+Per consumed batch:
   decode (undecodable -> DLQ) -> skip already-processed event ids -> handler(batch) ->
   wait until every record the handler produced is acknowledged -> mark ids processed ->
   commit offsets.
 A crash anywhere before the commit redelivers the batch; handlers make effects idempotent and
 emit deterministic ids (cloudevents.derived_id), so redelivery changes nothing downstream.
+
+Broker sessions: offsets are only committed by the session that fetched them. When a connection of
+the consumer's client breaks, or the group generation/member changes, between the fetch and the
+commit, the commit is skipped and the consumer seeks back to its committed offsets (or the start of
+the log when the group has none, as on a restarted embedded broker) and reads again; the dedupe of
+event ids absorbs the redelivery. Real Kafka refuses a stale member's commit itself; the embedded
+broker accepts it after a restart, which used to skip records (docs/operations.md).
+
+Records that are not Switchboard's protobuf envelopes (e.g. foreign CloudEvents with JSON data) use
+the same runner with a `decode=` hook: record -> Envelope (its payload whatever the handler expects).
+The hook raises PermanentError for bad input (DLQ reason "rejected"), EnvelopeError for an
+unreadable record ("undecodable"); anything else it raises dead-letters as "failed".
 """
 from __future__ import annotations
 
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
-from google.protobuf.message import Message
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pymongo.errors import ConnectionFailure
 from switchboard.common import metrics
-from switchboard.common.clock import Clock, SystemClock
-from switchboard.common.cloudevents import Envelope, EnvelopeError, decode, event_type, new_id
+from switchboard.common.broker_session import BrokerSession, Mark
+from switchboard.common.cloudevents import Envelope, EnvelopeError, decode
+from switchboard.common.deadletters import dead_letter_headers, dlq_topic
+from switchboard.common.health import broker_reachable
 from switchboard.common.logging import get_logger, mask_string
-from switchboard.common.settings import ConsumerSettings, KafkaSettings
+from switchboard.common.producer import EventProducer
+from switchboard.common.settings import ConsumerSettings, KafkaSettings, connection_options
 from switchboard.common.topics import TopicNames
 
 log = get_logger(__name__)
@@ -35,119 +48,16 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaErr
 
 
 class PermanentError(Exception):
-    """The record itself is bad (validation, unknown reference): retrying cannot help, DLQ it."""
+    """The record itself is bad (validation, unknown reference): retrying cannot help, DLQ it.
+    `field` (optional) names what is wrong; it travels as the dlq_field header."""
 
-
-def connection_options(kafka: KafkaSettings) -> dict:
-    options: dict = {"bootstrap_servers": kafka.bootstrap_servers, "security_protocol": kafka.security_protocol,
-                     "client_id": kafka.client_id, "request_timeout_ms": kafka.request_timeout_ms}
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        from aiokafka.helpers import create_ssl_context
-
-        options["ssl_context"] = create_ssl_context(cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None)
-    if kafka.security_protocol.startswith("SASL"):
-        options["sasl_mechanism"] = kafka.sasl_mechanism or "SCRAM-SHA-512"
-        options["sasl_plain_username"] = kafka.sasl_username
-        options["sasl_plain_password"] = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
-    return options
-
-
-async def ensure_topics(kafka: KafkaSettings, names: TopicNames) -> list[str]:
-    """Creates registry topics (and their DLQs) that do not exist yet. Returns the created names."""
-    admin = AIOKafkaAdminClient(**connection_options(kafka))
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [NewTopic(name, spec.partitions, kafka.replication_factor,
-                           topic_configs={"retention.ms": str(spec.retention_ms)})
-                  for name, spec in names.all_topics() if name not in existing]
-        if wanted:
-            try:
-                await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:  # another service won the race
-                pass
-        return [t.name for t in wanted]
-    finally:
-        await admin.close()
-
-
-class EventProducer:
-    """acks=all, batched (linger), idempotence a setting. publish() enqueues and returns the ack future."""
-
-    def __init__(self, kafka: KafkaSettings, *, source: str, clock: Clock | None = None) -> None:
-        self._kafka = kafka
-        self.source = source
-        self._clock = clock or SystemClock()
-        self._producer: AIOKafkaProducer | None = None
-        self._pending: set[asyncio.Future] = set()
-
-    async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            **connection_options(self._kafka), acks="all", linger_ms=self._kafka.linger_ms,
-            max_batch_size=self._kafka.max_batch_bytes, enable_idempotence=self._kafka.idempotent_producer,
-        )
-        await self._producer.start()
-
-    async def stop(self) -> None:
-        if self._producer is not None:
-            try:
-                await self.drain()
-            finally:
-                await self._producer.stop()
-                self._producer = None
-
-    @property
-    def ready(self) -> bool:
-        return self._producer is not None
-
-    def envelope(self, payload: Message, *, cause: Envelope | None = None, event_id: str | None = None,
-                 time: datetime | None = None, subject: str | None = None, brand_id: str | None = None) -> Envelope:
-        return Envelope(
-            payload=payload, id=event_id or new_id(), type=event_type(payload), source=self.source,
-            time=time or self._clock.now(), brand_id=brand_id or getattr(payload, "brand_id", "") or
-            (cause.brand_id if cause else ""), subject=subject,
-            correlation_id=(cause.correlation_id or cause.id) if cause else None,
-            causation_id=cause.id if cause else None,
-        )
-
-    async def publish(self, topic: str, payload: Message, *, key: str | bytes | None, cause: Envelope | None = None,
-                      event_id: str | None = None, time: datetime | None = None, subject: str | None = None,
-                      brand_id: str | None = None) -> asyncio.Future:
-        env = self.envelope(payload, cause=cause, event_id=event_id, time=time, subject=subject, brand_id=brand_id)
-        return await self.send_raw(topic, payload.SerializeToString(), key, env.headers())
-
-    async def publish_and_wait(self, topic: str, payload: Message, **kwargs) -> Envelope:
-        """Durable publish: returns only after the broker acknowledged (acks=all)."""
-        env = self.envelope(payload, cause=kwargs.pop("cause", None), event_id=kwargs.pop("event_id", None),
-                            time=kwargs.pop("time", None), subject=kwargs.pop("subject", None),
-                            brand_id=kwargs.pop("brand_id", None))
-        await (await self.send_raw(topic, payload.SerializeToString(), kwargs.pop("key", None), env.headers()))
-        return env
-
-    async def send_raw(self, topic: str, value: bytes | None, key: str | bytes | None,
-                       headers: list[tuple[str, bytes]]) -> asyncio.Future:
-        if self._producer is None:
-            raise RuntimeError("EventProducer.start() was not called")
-        key_bytes = key.encode() if isinstance(key, str) else key
-        future = await self._producer.send(topic, value=value, key=key_bytes, headers=headers)
-        self._pending.add(future)
-        future.add_done_callback(lambda f, t=topic: self._settled(f, t))
-        return future
-
-    def _settled(self, future: asyncio.Future, topic: str) -> None:
-        self._pending.discard(future)
-        if future.cancelled() or future.exception() is not None:
-            metrics.PRODUCE_ERRORS.labels(topic).inc()
-        else:
-            metrics.RECORDS_PRODUCED.labels(topic).inc()
-
-    async def drain(self) -> None:
-        """Waits until every record sent so far is acknowledged; raises if any was not."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending))
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 Handler = Callable[[list[Envelope]], Awaitable[None]]
+Decode = Callable[[ConsumerRecord], Envelope]
 PartitionHook = Callable[[set[TopicPartition]], Awaitable[None]]
 
 
@@ -168,6 +78,7 @@ class _Rebalance(ConsumerRebalanceListener):
         metrics.ASSIGNED_PARTITIONS.labels(self._runner.group_id).set(len(assigned))
         if self._runner.on_assigned and assigned:
             await self._runner.on_assigned(set(assigned))
+        self._runner.assignments += 1  # after the hook: a state-owning service is ready from here on
 
 
 class ConsumerRunner:
@@ -177,13 +88,15 @@ class ConsumerRunner:
                  group_id: str, handler: Handler, producer: EventProducer, dedupe=None,
                  handler_marks_processed: bool = False,
                  on_assigned: PartitionHook | None = None, on_revoked: PartitionHook | None = None,
-                 transient_errors: tuple[type[BaseException], ...] = TRANSIENT_ERRORS) -> None:
+                 transient_errors: tuple[type[BaseException], ...] = TRANSIENT_ERRORS,
+                 assignors: tuple = (), decode: Decode | None = None) -> None:
         self.name = name
         self.group_id = group_id
         self.topics = list(topics)
         self.on_assigned = on_assigned
         self.on_revoked = on_revoked
         self.assigned: set[TopicPartition] = set()
+        self.assignments = 0  # group assignments completed (the on_assigned hook included), maybe empty
         self._kafka = kafka
         self._settings = consumer
         self._handler = handler
@@ -193,11 +106,16 @@ class ConsumerRunner:
         # and the runner only looks them up (marking again would be a wasted round trip).
         self._handler_marks = handler_marks_processed
         self._transient = transient_errors
+        self._assignors = assignors  # partition_assignment_strategy; () = aiokafka's default (round robin)
         # A record of another type on a registry topic is refused, never executed: only ingest's
         # authenticated agent API may put an AgentCommand on the bus, not whoever can write to inbound.
         names = TopicNames(kafka.topic_prefix)
-        self._expected_type = {t: names.message_type(t) for t in self.topics}
+        self._expected_type = {t: names.message_type(t) for t in self.topics} if decode is None else {}
+        self._decode = decode or self._decode_envelope
         self._consumer: AIOKafkaConsumer | None = None
+        self._session: BrokerSession | None = None
+        self._synced_epoch = 0
+        self._rewind_needed = False
         self._processing = asyncio.Lock()
         self._stopping = asyncio.Event()
         self.task: asyncio.Task | None = None
@@ -206,6 +124,12 @@ class ConsumerRunner:
     def ready(self) -> bool:
         return self.task is not None and not self.task.done()
 
+    async def probe(self) -> bool:
+        """Readiness: the loop runs, the broker answers this consumer's client, and it is in its group."""
+        if not self.ready or self._consumer is None or self._session is None:
+            return False
+        return await broker_reachable(self._consumer._client) and self._session.in_group(time.monotonic())
+
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
             **connection_options(self._kafka), group_id=self.group_id, enable_auto_commit=False,
@@ -213,7 +137,9 @@ class ConsumerRunner:
             heartbeat_interval_ms=self._kafka.heartbeat_interval_ms,
             max_poll_interval_ms=self._kafka.max_poll_interval_ms,
             fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
+            **({"partition_assignment_strategy": self._assignors} if self._assignors else {}),
         )
+        self._session = BrokerSession(self._consumer, max(10.0, 3 * self._kafka.session_timeout_ms / 1000))
         self._consumer.subscribe(self.topics, listener=_Rebalance(self))
         await self._consumer.start()
         self.task = asyncio.create_task(self._run(), name=f"consumer:{self.name}")
@@ -229,23 +155,51 @@ class ConsumerRunner:
             except Exception:  # already logged by _run
                 pass
         if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+            consumer, self._consumer = self._consumer, None
+            try:
+                await consumer.stop()
+            except (Exception, asyncio.CancelledError) as exc:  # broker gone, or aiokafka's fetcher cancelled
+                if isinstance(exc, asyncio.CancelledError) and asyncio.current_task().cancelling():
+                    raise  # we are being cancelled ourselves
+                log.warning("consumer_stop_failed", consumer=self.name, error=type(exc).__name__)
 
     async def _run(self) -> None:
         assert self._consumer is not None
         try:
             while not self._stopping.is_set():
+                if self._rewind_needed or self._session.epoch != self._synced_epoch:
+                    await self._rewind_to_committed()
+                mark = self._session.mark()
                 batch = await self._consumer.getmany(timeout_ms=self._settings.poll_timeout_ms,
                                                      max_records=self._settings.max_batch_records)
                 if batch and self._settings.top_up_ms:
                     await self._top_up(batch)
                 if batch:
                     async with self._processing:
-                        await self._process(batch)
+                        await self._process(batch, mark)
         except Exception:
             log.exception("consumer_crashed", consumer=self.name)
             raise
+
+    async def _rewind_to_committed(self) -> None:
+        """After the broker session broke: drop what was fetched and read again from the committed
+        offsets (the log's start where the group has none, e.g. a restarted embedded broker)."""
+        consumer = self._consumer
+        epoch = self._session.epoch
+        try:
+            async with asyncio.timeout(self._kafka.request_timeout_ms / 1000):
+                for tp in consumer.assignment():
+                    offset = await consumer.committed(tp)
+                    if offset is None or offset < 0:
+                        await consumer.seek_to_beginning(tp)
+                    else:
+                        consumer.seek(tp, offset)
+        except (*self._transient, IllegalStateError) as exc:
+            log.info("rewind_deferred", consumer=self.name, error=mask_string(repr(exc)))
+            await asyncio.sleep(self._backoff(1))
+            return
+        log.warning("broker_session_changed_rewound", consumer=self.name)
+        self._synced_epoch, self._rewind_needed = epoch, False
 
     async def _top_up(self, batch: dict) -> None:
         room = self._settings.max_batch_records - sum(len(records) for records in batch.values())
@@ -255,7 +209,7 @@ class ConsumerRunner:
         for tp, records in more.items():
             batch.setdefault(tp, []).extend(records)  # later offsets of the same partition
 
-    async def _process(self, batch: dict) -> None:
+    async def _process(self, batch: dict, mark: Mark) -> None:
         consumer = self._consumer
         assert consumer is not None
         started = asyncio.get_running_loop().time()
@@ -265,17 +219,10 @@ class ConsumerRunner:
         for tp, records in batch.items():
             first[tp] = records[0].offset
             next_offsets[tp] = records[-1].offset + 1
-            expected = self._expected_type.get(tp.topic)
             for record in records:
-                try:
-                    env = decode(record.value, record.headers, key=record.key, topic=record.topic,
-                                 partition=record.partition, offset=record.offset)
-                    if expected and env.payload.DESCRIPTOR.full_name != expected:
-                        raise EnvelopeError(f"{tp.topic} carries {expected}, not {env.payload.DESCRIPTOR.full_name}")
+                env = await self._decoded(record)
+                if env is not None:
                     envelopes.append(env)
-                except EnvelopeError as exc:
-                    await self._dead_letter(record.topic, record.partition, record.offset, record.key,
-                                            record.value, list(record.headers), "undecodable", str(exc))
         try:
             fresh = await self._skip_processed(envelopes)
             handled = await self._handle(fresh)
@@ -293,20 +240,61 @@ class ConsumerRunner:
                 if tp in self.assigned:
                     consumer.seek(tp, offset)
             return
-        try:
-            await consumer.commit(next_offsets)
-        except (CommitFailedError, IllegalStateError) as exc:
-            metrics.COMMIT_FAILURES.labels(self.group_id).inc()
-            log.warning("commit_refused", consumer=self.name, error=str(exc))
+        await self._commit(next_offsets, mark)
         elapsed = asyncio.get_running_loop().time() - started
-        self._observe(batch, next_offsets, elapsed)
+        self._observe(batch, next_offsets, elapsed, handled)
         now = time.time()
         for env in envelopes:
             metrics.RECORD_AGE.labels(env.topic, self.group_id).observe(max(0.0, now - env.time.timestamp()))
 
-    def _observe(self, batch: dict, next_offsets: dict[TopicPartition, int], elapsed: float) -> None:
+    def _decode_envelope(self, record: ConsumerRecord) -> Envelope:
+        env = decode(record.value, record.headers, key=record.key, topic=record.topic,
+                     partition=record.partition, offset=record.offset)
+        expected = self._expected_type.get(record.topic)
+        if expected and env.payload.DESCRIPTOR.full_name != expected:
+            raise EnvelopeError(f"{record.topic} carries {expected}, not {env.payload.DESCRIPTOR.full_name}")
+        return env
+
+    async def _decoded(self, record: ConsumerRecord) -> Envelope | None:
+        """The record's envelope, or None when it went to the DLQ instead (a poison record never stalls)."""
+        try:
+            return self._decode(record)
+        except EnvelopeError as exc:
+            reason, error, field = "undecodable", str(exc), None
+        except PermanentError as exc:
+            reason, error, field = "rejected", str(exc), exc.field
+        except Exception as exc:  # a decode hook crashed on this record: it is the record's fault
+            reason, error, field = "failed", f"{type(exc).__name__}: {exc}", None
+        await self._dead_letter(record.topic, record.partition, record.offset, record.key, record.value,
+                                list(record.headers), reason, error, field)
+        return None
+
+    async def _commit(self, offsets: dict[TopicPartition, int], mark: Mark) -> None:
+        """Commits only offsets fetched in the current broker session, and gives up rather than wait
+        out an outage (a commit held until the broker is back would land in its new session)."""
+        if not self._session.unchanged_since(mark):
+            metrics.COMMITS_FENCED.labels(self.group_id).inc()
+            log.warning("commit_fenced_broker_session_changed", consumer=self.name)
+            self._rewind_needed = True
+            return
+        try:
+            async with asyncio.timeout(self._kafka.request_timeout_ms / 1000):
+                await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            metrics.COMMIT_FAILURES.labels(self.group_id).inc()
+            log.warning("commit_refused", consumer=self.name, error=str(exc))
+        except TimeoutError:
+            metrics.COMMITS_FENCED.labels(self.group_id).inc()
+            log.warning("commit_timed_out_rewinding", consumer=self.name)
+            self._rewind_needed = True
+
+    def _observe(self, batch: dict, next_offsets: dict[TopicPartition, int], elapsed: float,
+                 handled: list[Envelope]) -> None:
         assert self._consumer is not None
         metrics.BATCH_RECORDS.labels(self.group_id).observe(sum(len(r) for r in batch.values()))
+        per_brand = Counter((env.topic, metrics.brand_label(env.brand_id)) for env in handled)
+        for (topic, brand), count in per_brand.items():
+            metrics.BRAND_EVENTS.labels(topic, self.group_id, brand, "handled").inc(count)
         for tp, records in batch.items():
             metrics.RECORDS_CONSUMED.labels(tp.topic, self.group_id).inc(len(records))
             metrics.HANDLER_DURATION.labels(tp.topic, self.group_id).observe(elapsed)
@@ -323,6 +311,8 @@ class ConsumerRunner:
         for env in envelopes:
             if env.id in seen:
                 metrics.DUPLICATES_SKIPPED.labels(env.topic, self.group_id).inc()
+                metrics.BRAND_EVENTS.labels(env.topic, self.group_id, metrics.brand_label(env.brand_id),
+                                            "duplicate").inc()
                 continue
             seen.add(env.id)  # the same id twice in one batch is a duplicate too
             fresh.append(env)
@@ -385,39 +375,26 @@ class ConsumerRunner:
         return random.uniform(0.5, 1.0) * min(base, self._settings.retry_backoff_max_ms) / 1000
 
     async def _dead_letter_envelope(self, env: Envelope, reason: str, error: str) -> None:
-        await self._dead_letter(env.topic or "", env.partition or 0, env.offset or 0, env.key,
-                                env.payload.SerializeToString(), env.raw_headers or env.headers(), reason, error)
+        value = env.raw_value if env.raw_value is not None else env.payload.SerializeToString()
+        await self._dead_letter(env.topic or "", env.partition or 0, env.offset or 0, env.key, value,
+                                env.raw_headers or env.headers(), reason, error)
 
     async def _dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-                           headers: list[tuple[str, bytes]], reason: str, error: str) -> None:
+                           headers: list[tuple[str, bytes]], reason: str, error: str,
+                           field: str | None = None) -> None:
         metrics.DLQ_RECORDS.labels(topic, reason).inc()
-        dlq_headers = [h for h in headers if not h[0].startswith("dlq_")] + [
-            ("dlq_reason", reason.encode()), ("dlq_error", mask_string(error)[:1000].encode()),
-            ("dlq_topic", topic.encode()), ("dlq_partition", str(partition).encode()),
-            ("dlq_offset", str(offset).encode()), ("dlq_group", self.group_id.encode()),
-        ]
-        await self._producer.send_raw(f"{topic}.dlq", value, key, dlq_headers)
+        brand = next((v.decode(errors="replace") for k, v in headers if k == "ce_brandid" and v), "")
+        metrics.BRAND_EVENTS.labels(topic, self.group_id, metrics.brand_label(brand), "dead_lettered").inc()
+        dlq_headers = dead_letter_headers(headers, reason=reason, error=error, topic=topic, partition=partition,
+                                          offset=offset, group=self.group_id,
+                                          extra=[("dlq_field", field)] if field is not None else ())
+        await self._producer.send_raw(dlq_topic(topic), value, key, dlq_headers)
 
 
 class _Abort(Exception):
     """Internal: give the batch up without committing."""
 
 
-class TopicSetup:
-    """Start-up component: creates registry topics when SWITCHBOARD_KAFKA__CREATE_TOPICS is on
-    (off for clusters that forbid it; the Helm Job or Strimzi creates them there)."""
-
-    name = "topics"
-
-    def __init__(self, kafka: KafkaSettings, names: TopicNames) -> None:
-        self._kafka = kafka
-        self._names = names
-
-    async def start(self) -> None:
-        if self._kafka.create_topics:
-            created = await ensure_topics(self._kafka, self._names)
-            if created:
-                log.info("topics_created", count=len(created))
-
-    async def stop(self) -> None:
-        return None
+# A handler raises it to give its batch up uncommitted and without retries or DLQ (for example it lost
+# ownership of a scope to another replica): the batch is read again, by this consumer or the next owner.
+BatchAbandoned = _Abort

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from switchboard.common.bus import ConsumerRunner, EventProducer, ensure_topics
+from switchboard.common import metrics as bus_metrics
+from switchboard.common.admin import ensure_topics
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.cloudevents import derived_id
+from switchboard.common.consumer import ConsumerRunner
 from switchboard.common.dedupe import DedupeStore
 from switchboard.common.expiry import Sweeper
 from switchboard.common.http import HttpServer, ops_app
 from switchboard.common.mongo import MongoComponent
+from switchboard.common.producer import EventProducer
 from switchboard.common.service import Service
-from switchboard.common.topics import TopicNames
+from switchboard.common.topics import TopicNames, registry
 from switchboard.router.adapters.config_files import load_router_config
 from switchboard.router.adapters.language import LanguageDetector, LinguaDetector
+from switchboard.router.adapters.read_api import mount_read_api
 from switchboard.router.adapters.store import RouterStore
 from switchboard.router.domain.config import RouterConfig
 from switchboard.router.domain.engine import Engine
 from switchboard.router.handlers import RouterHandler
+from switchboard.router.intake import IntakeHandler
+from switchboard.router.ownership import ScopeOwnership
 from switchboard.router.settings import RouterSettings
+from switchboard.router.ticker import Ticker
 
 
 class _NoDetection:
@@ -40,6 +47,9 @@ class _Prepare:
         r = self._router
         if r.settings.kafka.create_topics:
             await ensure_topics(r.settings.kafka, r.topics)
+        if r.settings.router_stage == "intake":  # writes nothing to MongoDB
+            self.ready = True
+            return
         await r.store.ensure_indexes()
         await r.store.prepare()
         await r.store.index_threads()
@@ -60,8 +70,11 @@ class Router:
     store: RouterStore
     dedupe: DedupeStore
     producer: EventProducer
-    runner: ConsumerRunner
+    runner: ConsumerRunner  # the routing stage's when this process runs it, else the intake's
     service: Service
+    ticker: Ticker | None = None
+    intake: ConsumerRunner | None = None
+    ownership: ScopeOwnership | None = None
 
 
 def bootstrap(
@@ -73,39 +86,68 @@ def bootstrap(
     with_http: bool = True,
 ) -> Router:
     clock = clock or SystemClock()
+    bus_metrics.use_brands(bus_metrics.brands_from_config(settings.config_dir))  # brand label values
     config = config or load_router_config(settings.config_dir)
     topics = TopicNames(settings.kafka.topic_prefix)
     mongo = MongoComponent(settings.mongo)
     store = RouterStore(mongo.db, transactions=settings.mongo_transactions)
-    dedupe = DedupeStore(mongo.db, settings.consumer_group, ttl_days=settings.consumer.dedupe_ttl_days, clock=clock)
     producer = EventProducer(settings.kafka, source="/switchboard/router", clock=clock)
-    if detector is None:
+    stage = settings.router_stage
+    if detector is None and stage != "routing":  # languages are detected at intake
         detector = LinguaDetector() if settings.detect_language else _NoDetection()
-    handler = RouterHandler(
-        engine=Engine(config, derived_id),
-        store=store,
-        producer=producer,
-        topics=topics,
-        detector=detector,
-        clock=clock,
-        dedupe=dedupe,
-    )
-    runner = ConsumerRunner(
-        name="router",
-        kafka=settings.kafka,
-        consumer=settings.consumer,
-        topics=[topics.inbound, topics.orders, topics.agent_commands],
-        group_id=settings.consumer_group,
-        handler=handler,
-        producer=producer,
-        dedupe=dedupe,
-        handler_marks_processed=True,
-    )
-    router = Router(settings, config, topics, mongo, store, dedupe, producer, runner, service=None)  # type: ignore[arg-type]
-    sweeper = Sweeper(mongo.db, [dedupe.expiry], interval=settings.mongo.sweep_interval_seconds, clock=clock)
-    components: list = [mongo, _Prepare(router), sweeper, producer, runner]
+    routing_group = f"{settings.consumer_group}.routing"
+    dedupe = DedupeStore(mongo.db, routing_group, ttl_days=settings.consumer.dedupe_ttl_days, clock=clock)
+    intake = None
+    if stage in ("all", "intake"):
+        intake = ConsumerRunner(
+            name="router-intake",
+            kafka=settings.kafka,
+            consumer=settings.consumer,
+            topics=[topics.inbound, topics.orders, topics.agent_commands],
+            group_id=settings.consumer_group,
+            handler=IntakeHandler(producer, topics, detector),
+            producer=producer,
+        )
+    router = Router(settings, config, topics, mongo, store, dedupe, producer, intake, service=None,  # type: ignore[arg-type]
+                    intake=intake)
+    prepare = _Prepare(router)
+    components: list = [mongo, prepare, producer, *([intake] if intake else [])]
+    if stage in ("all", "routing"):
+        components += _routing_stage(router, clock, routing_group, prepare)
     service = Service("router", components)
     if with_http:
-        components.insert(0, HttpServer(ops_app("router", service.readiness), settings.http))
+        app = ops_app("router", service.check_readiness)
+        if stage != "routing":  # the read API is served where the console reaches the router: the intake's pods
+            app = mount_read_api(app, store, config, clock, settings.read_api_token)
+        components.insert(0, HttpServer(app, settings.http))
     router.service = service
     return router
+
+
+def _routing_stage(router: Router, clock: Clock, group: str, prepare: _Prepare) -> list:
+    """The routing topic's consumer (one owner per brand), its timers and its dedupe expiry."""
+    settings, topics, store, config = router.settings, router.topics, router.store, router.config
+    handler = RouterHandler(engine=Engine(config, derived_id), store=store, producer=router.producer,
+                            topics=topics, clock=clock, dedupe=router.dedupe, group=group)
+    ownership = ScopeOwnership(store, topics.routing, registry()["routing"].partitions, config.routing,
+                               handler.lock)
+    handler.ownership = ownership
+    runner = ConsumerRunner(
+        name="router-routing",
+        kafka=settings.kafka,
+        consumer=settings.consumer,
+        topics=[topics.routing],
+        group_id=group,
+        handler=handler,
+        producer=router.producer,
+        dedupe=router.dedupe,
+        handler_marks_processed=True,
+        on_assigned=ownership.on_assigned,
+        on_revoked=ownership.on_revoked,
+    )
+    sweeper = Sweeper(router.mongo.db, [router.dedupe.expiry], interval=settings.mongo.sweep_interval_seconds,
+                      clock=clock)
+    ticker = Ticker(handler, clock, settings.tick_interval_seconds, brands=ownership.owned,
+                    ready=lambda: prepare.ready)
+    router.runner, router.ownership, router.ticker = runner, ownership, ticker
+    return [sweeper, runner, ticker]

@@ -1,23 +1,31 @@
-"""Batch handler: decode -> load state ($in) -> domain engine -> bulk write -> publish."""
+"""The routing stage's batch handler: unwrap -> per brand: load state ($in) -> domain engine -> publish
+-> bulk write. Each brand is applied and saved on its own, under the epoch this replica claimed for
+it (ownership.py), so a revoked owner's late write is refused and never half-mixed with another's."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
-from switchboard.common.bus import EventProducer, PermanentError
 from switchboard.common.clock import Clock, SystemClock
-from switchboard.common.cloudevents import Envelope
+from switchboard.common.cloudevents import Envelope, derived_id
+from switchboard.common.consumer import BatchAbandoned, PermanentError
 from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
+from switchboard.common.producer import EventProducer
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
-from switchboard.router.adapters import codec
-from switchboard.router.adapters.language import LanguageDetector
+from switchboard.router.adapters import codec, routing_wire
+from switchboard.router.adapters.journal import Fenced
 from switchboard.router.adapters.store import RouterStore
-from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected, application_order
-from switchboard.router.domain.inputs import MessageIn
+from switchboard.router.domain import timers
+from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected, Workspace, application_order
+from switchboard.router.domain.inputs import MessageIn, TickIn
+from switchboard.router.ownership import ScopeOwnership
 
 log = get_logger(__name__)
 
@@ -28,21 +36,73 @@ class RouterHandler:
     store: RouterStore
     producer: EventProducer
     topics: TopicNames
-    detector: LanguageDetector
     clock: Clock = field(default_factory=SystemClock)
     dedupe: DedupeStore | None = None
+    ownership: ScopeOwnership | None = None  # None: unscoped (a single writer, as in benches of the engine)
+    group: str = ""  # the routing stage's consumer group (named on what it dead-letters)
+    # Consumed batches and ticks change the same state: one at a time (the scope owner is its single writer).
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def __call__(self, batch: list[Envelope]) -> None:
+        unwrapped = [routing_wire.unwrap(env) for env in batch]
+        by_brand: dict[str, list[tuple[Envelope, object]]] = defaultdict(list)
+        for env, detector in unwrapped:
+            by_brand[env.brand_id].append((env, detector))
         try:
-            await self._route(batch)
+            async with self.lock:
+                for brand, items in sorted(by_brand.items()):
+                    await self._scoped(brand, lambda items=items: self._route(items))
+        except PermanentError as exc:
+            if len(batch) != 1:
+                raise  # the runner replays the batch record by record
+            # The input goes to the DLQ of the topic it came from, as if the intake had rejected it.
+            await routing_wire.dead_letter(self.producer, unwrapped[0][0], self.group, str(exc))
+            await self.producer.drain()
+
+    async def tick(self, brands: set[str]) -> int:
+        """The router's timers (domain/timers.py) at router-clock time, through the same path as a batch:
+        load what is due, apply one TickIn per owned brand, publish, save. Returns the number of effects."""
+        effects = 0
+        async with self.lock:
+            now = self.clock.now()
+            for brand in sorted(brands):
+                if self.ownership is not None and brand not in self.ownership.owned():
+                    continue  # revoked since the ticker asked
+                tick = TickIn(event_id=derived_id("tick", brand, now.isoformat()), brand_id=brand, at=now)
+
+                async def fire(tick: TickIn = tick) -> int:
+                    ws = await self.store.load([tick])
+                    self.engine.apply(ws, tick)
+                    await self._commit(ws, {}, now, processed=None,
+                                       scope=tick.brand_id if self.ownership is not None else None)
+                    return len(ws.effects)
+
+                try:
+                    effects += await self._scoped(brand, fire)
+                except BatchAbandoned:
+                    continue
+        return effects
+
+    async def _scoped(self, brand: str, work):
+        """Runs `work` as the owner of `brand`'s routing scope; a failure drops the resident state."""
+        try:
+            if self.ownership is not None:
+                await self.ownership.ensure(brand)
+            return await work()
+        except Fenced:
+            self.store.forget()
+            if self.ownership is not None:
+                await self.ownership.lost(brand)
+            raise BatchAbandoned() from None
         except BaseException:
             self.store.forget()  # the resident state may be half-changed: the redelivery reads it afresh
             raise
 
-    async def _route(self, batch: list[Envelope]) -> None:
+    async def _route(self, items: list[tuple[Envelope, object]]) -> None:
         started = time.perf_counter()
+        batch = [env for env, _ in items]
         by_id = {env.id: env for env in batch}
-        inputs = [codec.decode(env, self.detector) for env in batch]
+        inputs = [codec.decode(env, detector) for env, detector in items]
         loaded = time.perf_counter()
         message_ids = [self.engine.message_id_for(i) for i in inputs if isinstance(i, MessageIn)]
         ws = await self.store.load(inputs, message_ids)
@@ -58,11 +118,37 @@ class RouterHandler:
                     # sends just this one to the DLQ.
                     raise PermanentError(str(exc)) from None
         decided = time.perf_counter() - deciding
+        # The runner's dedupe records go into the same write as the state: if the process dies after
+        # it and before the offset commit, the redelivered batch is skipped instead of being applied a
+        # second time on top of its own result (which would look like new customer turns). Messages
+        # need none: their stored message document already marks them applied (see Engine).
+        processed = self.dedupe.records(
+            [env.id for env, inp in zip(batch, inputs, strict=True) if not isinstance(inp, MessageIn)],
+            self.clock.now()) if self.dedupe else None
+        applied = time.perf_counter()
+        await self._commit(ws, by_id, min(env.time for env in batch), processed,
+                           scope=batch[0].brand_id if self.ownership is not None else None)
+        committed = time.perf_counter() - applied
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        log.debug(
+            "batch_routed",
+            records=len(batch),
+            oldest_age_s=round(max(0.0, (self.clock.now() - min(env.time for env in batch)).total_seconds()), 4),
+            effects=len(ws.effects),
+            load_s=round(loaded, 4),
+            decide_s=round(decided, 4),
+            commit_s=round(committed, 4),  # publish, then save
+            total_s=round(time.perf_counter() - started, 4),
+        )
+
+    async def _commit(self, ws: Workspace, by_id: dict[str, Envelope], oldest: datetime,
+                      processed: list[dict] | None, scope: str | None) -> None:
+        timers.refresh_due(ws, self.engine)
         # Publish and wait for the acks BEFORE writing state: if Kafka refuses, nothing is written and
         # the redelivered batch is decided again from the same state (same ids). If the write fails
         # after publishing, the redelivery re-emits the same ids, which consumers drop as duplicates.
         for effect in ws.effects:
-            cause = by_id[effect.cause_id]
+            cause = by_id.get(effect.cause_id)  # None for a timer's effects (ids of what fired)
             if effect.topic == CONVERSATIONS:
                 await self.producer.publish(
                     self.topics.conversations,
@@ -86,23 +172,14 @@ class RouterHandler:
                 )
                 metrics.NOTIFICATIONS.labels(effect.case).inc()
         await self.producer.drain()
-        applied = time.perf_counter()
-        published = applied - deciding - decided
-        # The runner's dedupe records go into the same write as the state: if the process dies after
-        # it and before the offset commit, the redelivered batch is skipped instead of being applied a
-        # second time on top of its own result (which would look like new customer turns). Messages
-        # need none: their stored message document already marks them applied (see Engine).
-        processed = self.dedupe.records(
-            [env.id for env, inp in zip(batch, inputs, strict=True) if not isinstance(inp, MessageIn)],
-            self.clock.now()) if self.dedupe else None
-        await self.store.save(ws, processed)
+        await self.store.save(ws, processed, scope)
         self.store.remember(ws)
-        saved = time.perf_counter() - applied
         for effect in ws.effects:
             if effect.case == "conversation_assigned":
                 metrics.ASSIGNMENTS.labels(effect.data["rule"]).inc()
-                cause = by_id[effect.cause_id]
-                metrics.ASSIGNMENT_LATENCY.observe(max(0.0, (self.clock.now() - cause.time).total_seconds()))
+                cause = by_id.get(effect.cause_id)
+                since = cause.time if cause is not None else oldest
+                metrics.ASSIGNMENT_LATENCY.observe(max(0.0, (self.clock.now() - since).total_seconds()))
             elif effect.case == "conversation_handed_off":
                 metrics.HANDOFFS.labels(effect.data["reason"]).inc()
         for brand, queue in ws.queue.items():
@@ -111,15 +188,3 @@ class RouterHandler:
                 counts[entry.queue] = counts.get(entry.queue, 0) + 1
             for name, n in counts.items():
                 metrics.QUEUE_DEPTH.labels(brand, name).set(n)
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-        log.debug(
-            "batch_routed",
-            records=len(batch),
-            oldest_age_s=round(max(0.0, (self.clock.now() - min(env.time for env in batch)).total_seconds()), 4),
-            effects=len(ws.effects),
-            load_s=round(loaded, 4),
-            decide_s=round(decided, 4),
-            publish_s=round(published, 4),
-            save_s=round(saved, 4),
-            total_s=round(time.perf_counter() - started, 4),
-        )

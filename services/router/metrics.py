@@ -25,3 +25,22 @@ ASSIGNMENT_LATENCY = Histogram(
     "From the record that made the assignment possible (its ce_time) to the router deciding it",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+FORWARDED = Counter(
+    "switchboard_router_intake_forwarded", "Inputs the intake stage validated and forwarded to the routing topic"
+)
+SCOPES_OWNED = Gauge(
+    "switchboard_router_routing_scopes_owned", "Routing scopes (brands) this routing-stage replica owns now"
+)
+SCOPE_CLAIMS = Counter(
+    "switchboard_router_routing_scope_claims", "Routing scopes claimed (epoch raised, state rebuilt from MongoDB)"
+)
+FENCED = Counter(
+    "switchboard_router_routing_fenced_writes",
+    "Batches refused because another replica claimed the scope since (a revoked owner's late write)",
+)
+
+
+def forget_brands(brands: set[str]) -> None:
+    """A released routing scope's queue gauges: its new owner reports them now (sums stay exact)."""
+    for labels in [labels for labels in list(QUEUE_DEPTH._metrics) if labels[0] in brands]:
+        QUEUE_DEPTH.remove(*labels)

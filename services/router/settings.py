@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import SecretStr
 from switchboard.common.settings import ServiceSettings
 
 
@@ -13,3 +16,12 @@ class RouterSettings(ServiceSettings):
     # server is a replica set or mongos, else a journal document replayed after a crash (standalone
     # MongoDB, nx-27017). true/false force either.
     mongo_transactions: bool | None = None
+    # When set, the read API (/v1/brands/...) requires `Authorization: Bearer <token>`.
+    read_api_token: SecretStr | None = None
+    # How often the router fires its timers (transcripts after their grace, reassignments), in seconds.
+    tick_interval_seconds: float = 15.0
+    # Which of the router's two stages this process runs (docs/router.md "Two stages"): "intake"
+    # (consumes inbound, orders and agent-commands, keyed by customer or conversation; validates,
+    # detects the language and forwards to the routing topic, keyed by brand), "routing" (consumes the
+    # routing topic; one owner per brand decides and writes), or "all" (both, in one process).
+    router_stage: Literal["all", "intake", "routing"] = "all"

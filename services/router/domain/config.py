@@ -88,14 +88,19 @@ class BrandRouting:
     capacity_classes: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CAPACITY_CLASSES))
     class_rank: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CLASS_RANK))
     reopen_window: timedelta = timedelta(days=7)
-    position_step: int = 1
+    position_step: int = 1  # superseded by the bounded position messages (domain/position_updates.py)
+    position_update_min_interval: timedelta = timedelta(minutes=2)
+    position_update_top: int = 3
     eta_window: timedelta = timedelta(minutes=30)
     eta_default_per_position: timedelta = timedelta(minutes=3)
     repeat_contact_threshold: int = 3
     csat_delay: timedelta = timedelta(hours=1)
+    transcript_grace: timedelta = timedelta(minutes=2)  # agent replies this long after a chat's end still count
     default_language: str = "en"
     vip_customers: tuple[str, ...] = ()  # handle values (emails / phones) of VIP customers
     product_line_keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reassignment: Any = None  # ReassignConfig (domain/reassign_config.py); None = the defaults
+    queue_exit: Any = None  # QueueExitConfig (domain/queue_exit.py); None = the defaults
 
     def capacity_class(self, channel: str) -> str:
         return self.capacity_classes.get(channel, "email")
@@ -171,79 +176,98 @@ def _brands(doc: dict, file: str) -> dict[str, dict]:
 
 
 def parse_routing(doc: dict, file: str = "routing.yaml") -> dict[str, BrandRouting]:
-    result = {}
-    for brand_id, raw in _brands(doc, file).items():
-        where = f"{file}: brands.{brand_id}"
-        queues = []
-        for i, q in enumerate(raw.get("queues") or []):
-            if not isinstance(q, dict) or not q.get("name"):
-                raise ConfigError(f"{where}.queues[{i}]: every queue needs a `name`")
-            match = q.get("match") or {}
-            for ch in _strings(match.get("channels"), f"{where}.queues[{i}].match.channels"):
-                if ch not in CHANNELS:
-                    raise ConfigError(f"{where}.queues[{i}].match.channels: unknown channel {ch!r}")
-            queues.append(
-                QueueConfig(
-                    name=str(q["name"]),
-                    languages=_strings(match.get("languages"), f"{where}.queues[{i}].match.languages"),
-                    channels=_strings(match.get("channels"), f"{where}.queues[{i}].match.channels"),
-                    product_lines=_strings(match.get("product_lines"), f"{where}.queues[{i}].match.product_lines"),
-                    vip=match.get("vip"),
-                )
+    return {brand_id: _brand_routing(brand_id, raw, f"{file}: brands.{brand_id}")
+            for brand_id, raw in _brands(doc, file).items()}
+
+
+def _brand_routing(brand_id: str, raw: dict, where: str) -> BrandRouting:
+    from . import queue_exit, reassign_config  # they build on this module's parse_duration
+
+    queues = _queues(raw, where)
+    agents = _agents(raw, where, {q.name for q in queues})
+    classes = dict(DEFAULT_CAPACITY_CLASSES)
+    classes.update(raw.get("capacity_classes") or {})
+    rank = dict(DEFAULT_CLASS_RANK)
+    rank.update(raw.get("class_rank") or {})
+    windows = raw.get("windows") or {}
+    return BrandRouting(
+        brand_id=brand_id,
+        queues=tuple(queues),
+        agents=tuple(agents),
+        capacity_classes=classes,
+        class_rank=rank,
+        reopen_window=parse_duration(windows.get("reopen", "7d"), f"{where}.windows.reopen"),
+        position_step=int(raw.get("queue_position_step", 1)),
+        position_update_min_interval=parse_duration(
+            raw.get("position_update_min_interval", "2m"), f"{where}.position_update_min_interval"
+        ),
+        position_update_top=int(raw.get("position_update_top", 3)),
+        eta_window=parse_duration(windows.get("eta", "30m"), f"{where}.windows.eta"),
+        eta_default_per_position=parse_duration(
+            windows.get("eta_default_per_position", "3m"), f"{where}.windows.eta_default_per_position"
+        ),
+        repeat_contact_threshold=int(raw.get("repeat_contact_threshold", 3)),
+        csat_delay=parse_duration(windows.get("csat_delay", "1h"), f"{where}.windows.csat_delay"),
+        transcript_grace=parse_duration(windows.get("transcript_grace", "2m"), f"{where}.windows.transcript_grace"),
+        default_language=str(raw.get("default_language", "en")),
+        vip_customers=tuple(v.lower() for v in _strings(raw.get("vip_customers"), f"{where}.vip_customers")),
+        product_line_keywords={k: tuple(v) for k, v in (raw.get("product_lines") or {}).items()},
+        reassignment=reassign_config.parse(raw.get("reassignment"), f"{where}.reassignment"),
+        queue_exit=queue_exit.parse(raw.get("queue_exit"), f"{where}.queue_exit"),
+    )
+
+
+def _queues(raw: dict, where: str) -> list[QueueConfig]:
+    queues = []
+    for i, q in enumerate(raw.get("queues") or []):
+        if not isinstance(q, dict) or not q.get("name"):
+            raise ConfigError(f"{where}.queues[{i}]: every queue needs a `name`")
+        match = q.get("match") or {}
+        for ch in _strings(match.get("channels"), f"{where}.queues[{i}].match.channels"):
+            if ch not in CHANNELS:
+                raise ConfigError(f"{where}.queues[{i}].match.channels: unknown channel {ch!r}")
+        queues.append(
+            QueueConfig(
+                name=str(q["name"]),
+                languages=_strings(match.get("languages"), f"{where}.queues[{i}].match.languages"),
+                channels=_strings(match.get("channels"), f"{where}.queues[{i}].match.channels"),
+                product_lines=_strings(match.get("product_lines"), f"{where}.queues[{i}].match.product_lines"),
+                vip=match.get("vip"),
             )
-        if not queues:
-            raise ConfigError(f"{where}.queues: at least one queue is required (the last one is the fallback)")
-        queue_names = {q.name for q in queues}
-        default_capacity = raw.get("default_capacity") or {"chat": 3, "email": 10, "phone": 1}
-        agents = []
-        for i, a in enumerate(raw.get("agents") or []):
-            if not isinstance(a, dict) or not a.get("id"):
-                raise ConfigError(f"{where}.agents[{i}]: every agent needs an `id`")
-            agent_queues = _strings(a.get("queues"), f"{where}.agents[{i}].queues") or tuple(queue_names)
-            unknown = set(agent_queues) - queue_names
-            if unknown:
-                raise ConfigError(f"{where}.agents[{i}].queues: unknown queue(s) {sorted(unknown)}")
-            capacity = {str(k): int(v) for k, v in (a.get("capacity") or default_capacity).items()}
-            presence = a.get("presence", "offline")
-            if presence not in ("online", "away", "offline"):
-                raise ConfigError(f"{where}.agents[{i}].presence: use online, away or offline")
-            agents.append(
-                AgentConfig(
-                    agent_id=str(a["id"]),
-                    name=str(a.get("name", a["id"])),
-                    queues=agent_queues,
-                    languages=_strings(a.get("languages"), f"{where}.agents[{i}].languages") or ("*",),
-                    channels=_strings(a.get("channels"), f"{where}.agents[{i}].channels") or tuple(capacity),
-                    product_lines=_strings(a.get("product_lines"), f"{where}.agents[{i}].product_lines"),
-                    vip=bool(a.get("vip", False)),
-                    capacity=capacity,
-                    presence=presence,
-                )
-            )
-        classes = dict(DEFAULT_CAPACITY_CLASSES)
-        classes.update(raw.get("capacity_classes") or {})
-        rank = dict(DEFAULT_CLASS_RANK)
-        rank.update(raw.get("class_rank") or {})
-        windows = raw.get("windows") or {}
-        result[brand_id] = BrandRouting(
-            brand_id=brand_id,
-            queues=tuple(queues),
-            agents=tuple(agents),
-            capacity_classes=classes,
-            class_rank=rank,
-            reopen_window=parse_duration(windows.get("reopen", "7d"), f"{where}.windows.reopen"),
-            position_step=int(raw.get("queue_position_step", 1)),
-            eta_window=parse_duration(windows.get("eta", "30m"), f"{where}.windows.eta"),
-            eta_default_per_position=parse_duration(
-                windows.get("eta_default_per_position", "3m"), f"{where}.windows.eta_default_per_position"
-            ),
-            repeat_contact_threshold=int(raw.get("repeat_contact_threshold", 3)),
-            csat_delay=parse_duration(windows.get("csat_delay", "1h"), f"{where}.windows.csat_delay"),
-            default_language=str(raw.get("default_language", "en")),
-            vip_customers=tuple(v.lower() for v in _strings(raw.get("vip_customers"), f"{where}.vip_customers")),
-            product_line_keywords={k: tuple(v) for k, v in (raw.get("product_lines") or {}).items()},
         )
-    return result
+    if not queues:
+        raise ConfigError(f"{where}.queues: at least one queue is required (the last one is the fallback)")
+    return queues
+
+
+def _agents(raw: dict, where: str, queue_names: set[str]) -> list[AgentConfig]:
+    default_capacity = raw.get("default_capacity") or {"chat": 3, "email": 10, "phone": 1}
+    agents = []
+    for i, a in enumerate(raw.get("agents") or []):
+        if not isinstance(a, dict) or not a.get("id"):
+            raise ConfigError(f"{where}.agents[{i}]: every agent needs an `id`")
+        agent_queues = _strings(a.get("queues"), f"{where}.agents[{i}].queues") or tuple(queue_names)
+        unknown = set(agent_queues) - queue_names
+        if unknown:
+            raise ConfigError(f"{where}.agents[{i}].queues: unknown queue(s) {sorted(unknown)}")
+        capacity = {str(k): int(v) for k, v in (a.get("capacity") or default_capacity).items()}
+        presence = a.get("presence", "offline")
+        if presence not in ("online", "away", "offline"):
+            raise ConfigError(f"{where}.agents[{i}].presence: use online, away or offline")
+        agents.append(
+            AgentConfig(
+                agent_id=str(a["id"]),
+                name=str(a.get("name", a["id"])),
+                queues=agent_queues,
+                languages=_strings(a.get("languages"), f"{where}.agents[{i}].languages") or ("*",),
+                channels=_strings(a.get("channels"), f"{where}.agents[{i}].channels") or tuple(capacity),
+                product_lines=_strings(a.get("product_lines"), f"{where}.agents[{i}].product_lines"),
+                vip=bool(a.get("vip", False)),
+                capacity=capacity,
+                presence=presence,
+            )
+        )
+    return agents
 
 
 def parse_bot(doc: dict, templates: dict[str, dict[str, str]], file: str = "bot.yaml") -> dict[str, BrandBot]:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from .model import Handle
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Not something the customer wrote but a signal about the conversation (see domain/signals.py)."""
+
+    kind: str  # reaction | notice
+    reacted_message_id: str = ""  # reaction: the provider's id of the message reacted to
+    emoji: str = ""  # reaction: "" when removed
+    removed: bool = False
+    code: str = ""  # notice: the provider's error code, title and details
+    title: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +44,7 @@ class MessageIn:
     extra_handles: tuple[Handle, ...] = ()
     is_echo: bool = False
     postback: str = ""
+    signal: Signal | None = None  # a reaction or a provider notice; None for a message
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +97,11 @@ class DeliveryIn:
     state: str  # queued, sent, delivered, read, failed
     occurred_at: datetime
     error_code: str = ""
+    # A watermark receipt (provider_message_id ""): every message sent to `recipient` on `channel`
+    # at or before `watermark` reached `state` (see domain/receipts.py).
+    channel: str = ""
+    recipient: Handle | None = None
+    watermark: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,20 +121,125 @@ class OrderIn:
     reason: str = ""
 
 
+# Agent commands: one typed value per AgentCommand oneof case (enums as lower-case names, priority a number).
+@dataclass(frozen=True, slots=True)
+class AssignConversation:
+    conversation_id: str = ""
+    assignee_id: str = ""  # "" = the agent who issued the command
+    queue: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyToConversation:
+    conversation_id: str = ""
+    text: str = ""
+    attachments: tuple[dict, ...] = ()
+    reply_id: str = ""  # chosen by the desk: makes the reply idempotent
+
+
+@dataclass(frozen=True, slots=True)
+class AddInternalNote:
+    conversation_id: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveConversation:
+    conversation_id: str = ""
+    resolution_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenConversation:
+    conversation_id: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SetConversationStatus:
+    conversation_id: str = ""
+    status: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePriority:
+    conversation_id: str = ""
+    priority: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SetAgentPresence:
+    presence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MergeCustomers:
+    surviving_customer_id: str = ""
+    merged_customer_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgeEscalation:
+    conversation_id: str = ""
+    escalation_id: str = ""
+
+
+Command = (
+    AssignConversation
+    | ReplyToConversation
+    | AddInternalNote
+    | ResolveConversation
+    | ReopenConversation
+    | SetConversationStatus
+    | ChangePriority
+    | SetAgentPresence
+    | MergeCustomers
+    | AcknowledgeEscalation
+)
+
+COMMAND_KINDS: dict[type, str] = {
+    AssignConversation: "assign_conversation",
+    ReplyToConversation: "reply_to_conversation",
+    AddInternalNote: "add_internal_note",
+    ResolveConversation: "resolve_conversation",
+    ReopenConversation: "reopen_conversation",
+    SetConversationStatus: "set_conversation_status",
+    ChangePriority: "change_priority",
+    SetAgentPresence: "set_agent_presence",
+    MergeCustomers: "merge_customers",
+    AcknowledgeEscalation: "acknowledge_escalation",
+}
+"""Command type -> its AgentCommand oneof case (the name in messages that say what to fix)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CommandIn:
-    """One AgentCommand. `kind` is the oneof case; `fields` its values (enums as lower-case names)."""
+    """One AgentCommand: who issued it, when, and the typed command."""
 
     event_id: str
     brand_id: str
     agent_id: str
-    kind: str
     at: datetime
-    fields: dict = field(default_factory=dict)
+    command: Command
+
+    @property
+    def kind(self) -> str:
+        return COMMAND_KINDS[type(self.command)]
 
     @property
     def conversation_id(self) -> str:
-        return self.fields.get("conversation_id", "")
+        return getattr(self.command, "conversation_id", "")
 
 
-Input = MessageIn | CallIn | ChatStartIn | ChatEndIn | CsatIn | DeliveryIn | OrderIn | CommandIn
+@dataclass(frozen=True, slots=True)
+class TickIn:
+    """The router's own periodic input (router clock time): due timers of one brand fire on it."""
+
+    event_id: str
+    brand_id: str
+    at: datetime
+
+
+Input = MessageIn | CallIn | ChatStartIn | ChatEndIn | CsatIn | DeliveryIn | OrderIn | CommandIn | TickIn

@@ -122,6 +122,7 @@ class Conversation(_Doc):
     last_customer_message_at: datetime | None = None
     resolved_at: datetime | None = None
     assigned_at: datetime | None = None
+    enqueued_at: datetime | None = None  # first time it waited for a person: kept when it goes back
     # Bot memory: what was already said, how often it did not understand, recent customer turns.
     bot_answer_keys: list[str] = field(default_factory=list)
     bot_text_digests: list[str] = field(default_factory=list)
@@ -142,6 +143,16 @@ class Conversation(_Doc):
     channel_counts: dict[str, int] = field(default_factory=dict)
     reply_ids: list[str] = field(default_factory=list)  # agent replies applied (client idempotency)
     assignment_history: list[dict] = field(default_factory=list)  # who got it, when, by which rule and why
+    # Router timers (domain/timers.py): the earliest moment a tick has something to do here.
+    timer_due_at: datetime | None = None
+    pending_transcripts: list[dict] = field(default_factory=list)  # chats ended, transcript sent after a grace
+    awaiting_reply_since: datetime | None = None  # first customer message no person has answered yet
+    last_agent_reply_at: datetime | None = None
+    silence_warned_for: str = ""  # "<assignee>@<since>": the assignee was warned about this silence
+    unattended_escalated_for: str = ""  # "<assignee>@<reason>": the wait was escalated (nobody else could take it)
+    reply_channel: str = ""  # where the agent answers when the customer chose another channel (queue exit)
+    queue_exit_offer: dict = field(default_factory=dict)  # {"options": [...], "at": ..., "chosen": ...}
+    callback: dict = field(default_factory=dict)  # {"number": ..., "requested_at": ...}: call the customer back
 
     @property
     def is_open(self) -> bool:
@@ -166,6 +177,7 @@ class Agent(_Doc):
     active: list[str] = field(default_factory=list)  # conversation ids held
     presence: str = OFFLINE
     idle_since: datetime | None = None  # last assignment, or coming online
+    presence_since: datetime | None = None  # when the current presence began (away / offline graces)
 
     def spare(self, capacity_class: str) -> int:
         return self.capacity.get(capacity_class, 0) - self.load.get(capacity_class, 0)
@@ -187,6 +199,11 @@ class QueueEntry(_Doc):
     vip: bool = False
     preferred_agent: str = ""  # sticky: the previous assignee
     last_notified_position: int = 0
+    last_notified_at: datetime | None = None  # when the customer was last told their place
+    moved_from: str = ""  # back in the queue from this agent (reassignment) ...
+    move_reason: str = ""  # ... for this reason: agent_offline, agent_away, agent_silent
+    excluded_agent: str = ""  # never offered to this agent (the silent assignee)
+    quiet: bool = False  # chose to keep their place (queue exit): told only at pickup
 
 
 @dataclass(slots=True)

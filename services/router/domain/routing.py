@@ -41,6 +41,8 @@ def ineligibility(agent: Agent, entry: QueueEntry) -> str | None:
     """Why `agent` cannot take `entry` now, or None when they can."""
     if agent.presence != ONLINE:
         return f"presence {agent.presence}"
+    if agent.agent_id == entry.excluded_agent:
+        return "left it unanswered (reassigned for silence)"
     if entry.queue not in agent.queues:
         return f"not in queue {entry.queue}"
     if "*" not in agent.languages and entry.language and entry.language not in agent.languages:
@@ -121,7 +123,8 @@ def release(agent: Agent, capacity_class: str, conversation_id: str) -> None:
 
 
 def drain(
-    entries: Iterable[QueueEntry], agents: list[Agent], class_rank: dict[str, int], now: datetime
+    entries: Iterable[QueueEntry], agents: list[Agent], class_rank: dict[str, int], now: datetime,
+    ordered: bool = False,
 ) -> list[tuple[QueueEntry, Choice]]:
     """Serves waiting conversations in waiting order while anyone eligible has capacity.
     A conversation nobody can take does not block the ones behind it (they may need other skills).
@@ -131,7 +134,8 @@ def drain(
     free = _classes_with_spare(agents)
     if not free:
         return assigned
-    for entry in waiting_order(entries, class_rank):
+    # `ordered`: already in waiting order (domain/waiting_line.py), read only as far as needed.
+    for entry in entries if ordered else waiting_order(entries, class_rank):
         if entry.capacity_class not in free:
             continue
         choice = choose_agent(entry, agents)

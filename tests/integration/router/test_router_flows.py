@@ -249,10 +249,14 @@ async def test_queue_position_messages_are_sent_and_decrease_as_the_queue_drains
         for n in await read_topic(kafka_bootstrap, topics.notifications, 1, timeout=10)
         if n.payload.kind == notification_pb2.NOTIFICATION_KIND_QUEUE_POSITION
     ]
+    pickups = [n for n in notices if n.template == "queue_picked_up"]
+    notices = [n for n in notices if n.template == "queue_position"]
     last = [int(n.variables["position"]) for n in notices if n.recipient.value == "q3"]
     assert last == [4, 2, 1]
     assert {n.recipient.value for n in notices} == set(sessions)  # everyone heard on entering the queue
-    assert all(n.template == "queue_position" and int(n.variables["eta_seconds"]) > 0 for n in notices)
+    assert all(int(n.variables["eta_seconds"]) > 0 for n in notices)
+    # Alice took q0 and q1, then q2: each heard once that it is their turn; q3 still waits.
+    assert sorted(n.recipient.value for n in pickups) == ["q0", "q1", "q2"]
 
 
 async def _queued(db, brand: str, n: int) -> bool:
@@ -294,7 +298,7 @@ async def test_the_waiting_queue_is_the_same_after_a_restart_and_a_rejected_comm
     assert sorted(assigned) == sorted(conversations[f"w{i}"]["_id"] for i in (0, 1))  # once each
     positions: dict[str, list[int]] = {}
     for n in await read_topic(kafka_bootstrap, topics.notifications, 1, timeout=10):
-        if n.payload.kind == notification_pb2.NOTIFICATION_KIND_QUEUE_POSITION:
+        if n.payload.template == "queue_position":
             positions.setdefault(n.payload.recipient.value, []).append(int(n.payload.variables["position"]))
     assert positions["w2"] == [3, 1] and positions["w3"] == [2]
     dead = await read_topic(kafka_bootstrap, topics.dlq("agent_commands"), 1, timeout=20)
@@ -343,8 +347,8 @@ async def test_replaying_the_same_1000_inbound_events_changes_nothing(
             await producer.publish(topics.inbound, payload, key=key, event_id=event_id)
         await producer.drain()
 
-    group = f"{namespace}-router"
-    consumed = bus_metrics.RECORDS_CONSUMED.labels(topics.inbound, group)
+    group = f"{namespace}-router.routing"  # the routing stage applies them (the intake forwards them)
+    consumed = bus_metrics.RECORDS_CONSUMED.labels(topics.routing, group)
     async with running_router(service_settings, namespace):
         before = consumed._value.get()
         await publish_all()
@@ -424,14 +428,23 @@ async def test_a_batch_saved_but_never_committed_is_skipped_when_redelivered(
     await crashed.producer.start()
     await crashed.store.ensure_indexes()
     record = (await read_raw(kafka_bootstrap, topics.inbound, 1))[0]
-    await crashed.runner._handler([decode(record.value, record.headers, topic=record.topic)])
+    # Its intake stage forwarded the record to the routing topic; its routing stage handled it.
+    inbound = decode(record.value, record.headers, topic=record.topic)
+    from switchboard.router.adapters import routing_wire
+    brand_key, request = routing_wire.wrap(inbound, detector())
+    await crashed.producer.publish(topics.routing, request, key=brand_key, cause=inbound, event_id=inbound.id,
+                                   time=inbound.time, brand_id=brand_key)
+    await crashed.producer.drain()
+    forwarded = (await read_raw(kafka_bootstrap, topics.routing, 1))[0]
+    await crashed.runner._handler([decode(forwarded.value, forwarded.headers, topic=forwarded.topic)])
     await crashed.producer.stop()
     await crashed.mongo.stop()
     first = await read_raw(kafka_bootstrap, topics.notifications, 1)
-    # The restarted router reads the uncommitted record again.
-    consumed = bus_metrics.RECORDS_CONSUMED.labels(topics.inbound, f"{namespace}-router")
+    # The restarted router reads the uncommitted records again: the intake forwards the inbound record
+    # a second time, the routing stage reads both copies.
+    consumed = bus_metrics.RECORDS_CONSUMED.labels(topics.routing, f"{namespace}-router.routing")
     before = consumed._value.get()
     async with running_router(service_settings, namespace):
-        await wait_for(lambda: consumed._value.get() > before, timeout=30, message="redelivery consumed")
+        await wait_for(lambda: consumed._value.get() >= before + 2, timeout=30, message="redelivery consumed")
     after = await read_raw(kafka_bootstrap, topics.notifications, 1)
     assert len(after) == len(first) == 1  # one bot answer to the customer, not a second one

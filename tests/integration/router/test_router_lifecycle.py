@@ -3,7 +3,7 @@ broker and store."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from router_it_kit import T0, brand_of, handle, inbound_message, presence, resolve, running_router, ts
 from switchboard.common.testing import read_topic, wait_for
@@ -57,17 +57,33 @@ async def test_chat_reply_transcript_and_csat(service_settings, namespace, produ
             lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "human_involved": True}), timeout=20
         )  # commands and inbound are separate topics: let the reply land first
         ended = inbound_pb2.ChatSessionEnded(chat_session_id="sess-1", ended_by="customer")
-        ended.ended_at.CopyFrom(ts(T0 + timedelta(minutes=5)))
+        ended.ended_at.CopyFrom(ts(datetime.now(UTC)))  # the late reply below carries the producer's time
         await send(
             producer,
             topics.inbound,
             inbound_pb2.InboundEvent(brand_id=brand, chat_session_ended=ended),
             f"{brand}/sess-1",
         )
+        # A last reply consumed after the close, within the demo's 3 s grace: still in the transcript.
+        late = agent_pb2.AgentCommand(
+            brand_id=brand, agent_id="alice",
+            reply_to_conversation=agent_pb2.ReplyToConversation(
+                conversation_id=conv["_id"], text="Have a good day!", reply_id="r-2"),
+        )
+        await send(producer, topics.agent_commands, late, conv["_id"])
         await send(producer, topics.agent_commands, resolve("alice", conv["_id"], brand=brand), conv["_id"])
         await wait_for(
             lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "status": "resolved"}), timeout=20
         )
+        # The chat's end schedules the transcript (3 s grace in the demo config) ...
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "timer_due_at": {"$ne": None}}),
+                       timeout=20)
+
+        async def transcript_sent() -> bool:  # ... and the router's tick sends it once the grace has passed
+            doc = await mongo_db["conversations"].find_one({"_id": conv["_id"]})
+            return doc["pending_transcripts"] == [] and doc["timer_due_at"] is None
+
+        await wait_for(transcript_sent, timeout=20)
         answered = inbound_pb2.CsatAnswered(conversation_id=conv["_id"], score=5)
         await send(
             producer,
@@ -76,14 +92,18 @@ async def test_chat_reply_transcript_and_csat(service_settings, namespace, produ
             f"{brand}/sess-1",
         )
         await wait_for(lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "csat_score": 5}), timeout=20)
-    notices = {
-        n.payload.kind: n.payload for n in await read_topic(kafka_bootstrap, topics.notifications, 3, timeout=10)
-    }
+    notices: dict = {}
+    for n in await read_topic(kafka_bootstrap, topics.notifications, 3, timeout=10):
+        notices.setdefault(n.payload.kind, n.payload)  # the first of each kind
     agent_reply = notices[notification_pb2.NOTIFICATION_KIND_AGENT_REPLY]
     assert agent_reply.text.startswith("Sorry about that") and agent_reply.recipient.value == "sess-1"
     transcript = notices[notification_pb2.NOTIFICATION_KIND_TRANSCRIPT]
     assert transcript.recipient.kind == common_pb2.HANDLE_KIND_EMAIL and transcript.recipient.value == "ann@example.com"
     assert "Customer: I need a human" in transcript.text and "Agent (alice): Sorry about that" in transcript.text
+    assert "Agent (alice): Have a good day!" in transcript.text
+    transcripts = [n for n in await read_topic(kafka_bootstrap, topics.notifications, 1, timeout=10)
+                   if n.payload.kind == notification_pb2.NOTIFICATION_KIND_TRANSCRIPT]
+    assert len(transcripts) == 1  # sent once
     survey = notices[notification_pb2.NOTIFICATION_KIND_CSAT_SURVEY]
     assert survey.not_before.ToDatetime() - survey.requested_at.ToDatetime() == timedelta(seconds=30)  # demo delay
     events = [e.case for e in await read_topic(kafka_bootstrap, topics.conversations, 8, timeout=10)]

@@ -10,7 +10,7 @@ import pytest
 from switchboard.router.adapters.config_files import load_templates
 from switchboard.router.domain.config import RouterConfig, parse_bot, parse_routing
 from switchboard.router.domain.engine import Engine, Workspace
-from switchboard.router.domain.inputs import CommandIn, MessageIn, OrderIn
+from switchboard.router.domain.inputs import COMMAND_KINDS, CommandIn, MessageIn, OrderIn, TickIn
 from switchboard.router.domain.model import Agent, Handle
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -170,8 +170,11 @@ def message(
 
 
 def command(kind: str, *, agent_id: str = "", at: datetime = T0, event_id: str | None = None, **fields) -> CommandIn:
+    """A typed agent command named by its AgentCommand case, e.g. command("resolve_conversation", ...)."""
+    command_type = {name: type_ for type_, name in COMMAND_KINDS.items()}[kind]
     return CommandIn(
-        event_id=event_id or f"cmd-{next(_ids)}", brand_id="acme", agent_id=agent_id, kind=kind, at=at, fields=fields
+        event_id=event_id or f"cmd-{next(_ids)}", brand_id="acme", agent_id=agent_id, at=at,
+        command=command_type(**fields),
     )
 
 
@@ -189,3 +192,8 @@ def order(order_id: str, kind: str, *handles: Handle, at: datetime = T0, **kw) -
 
 def cases(ws: Workspace, topic: str = "conversations") -> list[str]:
     return [e.case for e in ws.effects if e.topic == topic]
+
+
+def tick(at: datetime, brand: str = "acme") -> TickIn:
+    """The router's periodic input at router-clock time `at`."""
+    return TickIn(event_id=f"tick-{brand}-{at.isoformat()}", brand_id=brand, at=at)

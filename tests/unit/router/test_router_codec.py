@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from router_unit_kit import T0, agents_for, command, message, order
-from switchboard.common.bus import PermanentError
+from router_unit_kit import T0, agents_for, command, message, order, tick
 from switchboard.common.cloudevents import Envelope
+from switchboard.common.consumer import PermanentError
 from switchboard.events.v1 import agent_pb2, common_pb2, conversation_pb2, inbound_pb2, notification_pb2
 from switchboard.router.adapters import codec
 from switchboard.router.domain.engine import Workspace
-from switchboard.router.domain.inputs import CallIn, ChatEndIn, ChatStartIn, CsatIn
+from switchboard.router.domain.inputs import (
+    CallIn,
+    ChatEndIn,
+    ChatStartIn,
+    CsatIn,
+    SetAgentPresence,
+    SetConversationStatus,
+)
 from switchboard.router.domain.model import Handle
 
 
@@ -47,6 +54,7 @@ def test_every_effect_of_a_full_lifecycle_encodes_to_the_contract(engine, config
     ]:
         engine.apply(ws, command(kind, agent_id="alice", conversation_id=conv.id, **fields))
     engine.apply(ws, ChatEndIn("ce", "acme", "s1", T0 + timedelta(minutes=9)))
+    engine.apply(ws, tick(T0 + timedelta(minutes=12)))  # the transcript goes out after its grace
     engine.apply(ws, command("resolve_conversation", agent_id="alice", conversation_id=conv.id))
     engine.apply(ws, CsatIn("csat", "acme", conv.id, 4, T0 + timedelta(hours=2)))
     engine.apply(ws, CallIn("call-1", "acme", "CA1", "ringing", T0, Handle("phone", "+4915100000009")))
@@ -97,17 +105,30 @@ def test_agent_commands_decode_with_enum_names_and_priorities_as_numbers():
     )
     decoded = codec.decode(envelope(cmd), NoDetection())
     assert decoded.kind == "set_conversation_status"
-    assert decoded.fields == {"conversation_id": "c1", "status": "waiting_on_third_party", "reason": "carrier"}
+    assert decoded.command == SetConversationStatus(
+        conversation_id="c1", status="waiting_on_third_party", reason="carrier"
+    )
     prio = agent_pb2.AgentCommand(
         brand_id="acme",
         change_priority=agent_pb2.ChangePriority(conversation_id="c1", priority=common_pb2.PRIORITY_URGENT),
     )
-    assert codec.decode(envelope(prio), NoDetection()).fields["priority"] == 4
+    assert codec.decode(envelope(prio), NoDetection()).command.priority == 4
     presence = agent_pb2.AgentCommand(
         brand_id="acme", agent_id="bob", set_agent_presence=agent_pb2.SetAgentPresence(presence=agent_pb2.PRESENCE_AWAY)
     )
-    assert codec.decode(envelope(presence), NoDetection()).fields == {"presence": "away"}
+    assert codec.decode(envelope(presence), NoDetection()).command == SetAgentPresence(presence="away")
 
+
+
+def test_every_agent_command_decodes_to_a_typed_command_the_engine_handles():
+    from switchboard.router.domain.commands import COMMAND_HANDLERS
+
+    for case in agent_pb2.AgentCommand.DESCRIPTOR.oneofs_by_name["command"].fields:
+        cmd = agent_pb2.AgentCommand(brand_id="acme", agent_id="alice")
+        getattr(cmd, case.name).SetInParent()
+        decoded = codec.decode(envelope(cmd), NoDetection())
+        assert decoded.kind == case.name
+        assert type(decoded.command) in COMMAND_HANDLERS, case.name
 
 @pytest.mark.parametrize(
     "payload,field",

@@ -7,7 +7,7 @@ import copy
 from datetime import timedelta
 
 import pytest
-from router_unit_kit import T0, agents_for, cases, command, message, order
+from router_unit_kit import T0, agents_for, cases, command, message, order, tick
 from switchboard.router.domain.engine import Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import ChatEndIn, ChatStartIn, CsatIn, DeliveryIn, MessageIn
 from switchboard.router.domain.model import ASSIGNED, HIGH, QUEUED, RESOLVED, Handle
@@ -222,6 +222,7 @@ def test_chat_transcript_goes_to_a_known_email_unless_the_customer_opted_out(eng
         ),
     )
     engine.apply(ws, ChatEndIn("ce-1", "acme", "sess-1", T0 + timedelta(minutes=3), "customer"))
+    engine.apply(ws, tick(T0 + timedelta(minutes=5)))  # after the 2-minute grace
     ended = next(e for e in ws.effects if e.case == "chat_ended")
     assert ended.data["transcript_requested"] is expected
     transcripts = [e for e in ws.effects if e.case == "transcript"]
@@ -247,6 +248,7 @@ def test_an_agent_reply_consumed_after_the_chat_end_in_the_same_batch_is_in_the_
     ]
     for position in application_order(batch):
         engine.apply(ws, batch[position])
+    engine.apply(ws, tick(T0 + timedelta(minutes=5)))
     transcript = next(e for e in ws.effects if e.case == "transcript").data["text"]
     assert "Customer: human please" in transcript
     assert "Agent (alice): A replacement is on its way." in transcript

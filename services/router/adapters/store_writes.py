@@ -1,0 +1,224 @@
+"""How the router writes a batch: one transaction, or a journal then the writes; per routing scope,
+fenced by the scope's epoch (journal.py). RouterStore (store.py) inherits these."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pymongo import DeleteOne, ReplaceOne, UpdateOne
+from pymongo.errors import BulkWriteError
+from switchboard.common.dedupe import DedupeStore
+from switchboard.common.logging import get_logger
+from switchboard.router.adapters.journal import FENCED_COLLECTIONS, Fenced, Write
+from switchboard.router.domain.engine import Workspace
+from switchboard.router.domain.model import Handle
+
+log = get_logger(__name__)
+DUPLICATE_KEY = 11000
+# Write kinds. Each is idempotent, which is what makes replaying a journal safe.
+INSERT = "insert"      # new documents; one already stored is kept
+REPLACE = "replace"    # whole-document images, upserted
+DELETE = "delete"      # by _id
+REASSIGN = "reassign"  # {brand_id, from, to}: documents of a merged customer move to the surviving one
+
+
+def handle_id(brand_id: str, h: Handle) -> str:
+    return f"{brand_id}|{h.kind}|{h.value}"
+
+
+def thread_id(brand_id: str, key: str) -> str:
+    return f"{brand_id}|{key}"
+
+
+def _thread_doc(brand_key: tuple[str, str], conversation_id: str) -> dict:
+    brand_id, key = brand_key
+    return {"_id": thread_id(brand_id, key), "brand_id": brand_id, "key": key, "conversation_id": conversation_id}
+
+
+class StoreWrites:
+    """The write half of RouterStore (attributes set by RouterStore.__init__)."""
+
+    async def prepare(self) -> None:
+        """Chooses how batches are written, then finishes an unscoped batch a dead predecessor left
+        half-written (scoped journals are replayed by whoever claims the scope: `claim`). Runs at
+        start-up before anything else writes."""
+        if self.transactions is None:
+            hello = await self.db.client.admin.command("hello")
+            # MongoDB runs transactions on replica sets and through mongos only. nx-27017 accepts them
+            # but keeps a dead client's transaction open on its one SQLite connection: its writes stay
+            # visible, and nothing written after it is committed.
+            self.transactions = bool(hello.get("setName") or hello.get("msg") == "isdbgrid")
+        log.info("router_write_mode", mode="transaction" if self.transactions else "journal")
+        if not self.transactions:
+            await self._apply(await self.scope_journal.pending(None), None)
+            await self.scope_journal.drop_unscoped()
+        self._replay_due.clear()
+
+    async def claim(self, brand: str) -> int:
+        """Takes the routing scope over: raises its epoch (a revoked owner's writes match nothing from
+        here on), stamps the scope's agents, queue entries and statistics with it, finishes the last
+        journaled batch of the scope, and drops resident state so the next batch rebuilds it."""
+        epoch = await self.scope_journal.claim(brand)
+        self.epochs[brand] = epoch
+        await asyncio.gather(*(self.db[name].update_many({"brand_id": brand}, {"$set": {"epoch": epoch}})
+                               for name in sorted(FENCED_COLLECTIONS)))
+        if not self.transactions:
+            await self._apply(await self.scope_journal.pending(brand), epoch)
+        self._replay_due.discard(brand)
+        self.forget()
+        return epoch
+
+    def release(self, brands: set[str]) -> None:
+        for brand in brands:
+            self.epochs.pop(brand, None)
+            self._replay_due.discard(brand)
+        self.forget()
+
+    async def save(self, ws: Workspace, processed: list[dict] | None = None, scope: str | None = None) -> None:
+        """Writes the batch so that a process dying half-way leaves no half-applied batch behind.
+
+        With transactions (replica set): everything commits or nothing does. Without: the batch's
+        whole write set is first stored in one journal (the commit point), then written; a claim of
+        the scope, a restart, or the next batch after a failed save replays it before reading
+        anything. Every write is an image, an insert-if-absent, a delete or a $set, so replaying is
+        idempotent. Messages and order histories still go last: they are how a redelivered input
+        is recognised as applied. `scope`: the brand whose owner writes (fenced by its epoch).
+        Raises Fenced when another replica claimed the scope since."""
+        stages = self._writes(ws, processed)
+        if not stages:
+            return
+        epoch = self.epochs.get(scope) if scope else None
+        if scope and epoch is None:
+            raise Fenced(f"routing scope {scope!r} is not owned by this replica")
+        if self.transactions:
+            await self._save_in_transaction(stages, scope, epoch)
+            return
+        self._replay_due.add(scope)  # until every write below is done
+        await self.scope_journal.write(stages, (scope, epoch) if scope else None)
+        await self._apply(stages, epoch)
+        self._replay_due.discard(scope)
+
+    async def _save_in_transaction(self, stages: list[list[Write]], scope: str | None, epoch: int | None) -> None:
+        # New documents go in with plain inserts (2-3x cheaper than upserts). A duplicate key aborts
+        # the transaction; it is then written again with $setOnInsert upserts, which keep whatever is
+        # already stored (a record applied by a process that died before it could commit its offsets).
+        try:
+            await self._transaction(stages, _insert_strict, scope, epoch)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            duplicate = str(errors[0].get("errmsg", ""))[:120] if errors else ""
+            log.info("batch_rewritten_as_upserts", duplicate=duplicate)
+            await self._transaction(stages, _upsert_new, scope, epoch)
+
+    async def _transaction(self, stages: list[list[Write]], insert, scope: str | None, epoch: int | None) -> None:
+        async with self.db.client.start_session() as session:
+            async with await session.start_transaction():
+                if scope and epoch is not None:
+                    await self.scope_journal.check(scope, epoch, session)
+                for stage in stages:
+                    for write in stage:
+                        await self._execute(write, insert, epoch, session)  # one session: one after another
+
+    async def _apply(self, stages: list[list[Write]], epoch: int | None) -> None:
+        for stage in stages:
+            await asyncio.gather(*(self._execute(write, _insert_new, epoch) for write in stage))
+
+    async def _execute(self, write: Write, insert, epoch: int | None, session=None) -> None:
+        collection = self.db[write.collection]
+        fenced = epoch is not None and write.collection in FENCED_COLLECTIONS
+        if write.kind == INSERT:
+            await insert(collection, write.docs, session)
+        elif write.kind == REPLACE and fenced:
+            await _replace_fenced(collection, write.docs, epoch, session)
+        elif write.kind == REPLACE:
+            ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in write.docs]
+            await collection.bulk_write(ops, ordered=False, session=session)
+        elif write.kind == DELETE:
+            where = {"epoch": {"$lte": epoch}} if fenced else {}
+            await collection.bulk_write([DeleteOne({"_id": i, **where}) for i in write.docs], ordered=False,
+                                        session=session)
+        else:  # REASSIGN: a merged customer's documents now belong to the surviving one
+            for m in write.docs:
+                await collection.update_many({"brand_id": m["brand_id"], "customer_id": m["from"]},
+                                             {"$set": {"customer_id": m["to"]}}, session=session)
+
+    def _writes(self, ws: Workspace, processed: list[dict] | None) -> list[list[Write]]:
+        """The batch's writes in three stages: state, then customer merges (after the handles of this
+        batch exist), then the applied-markers (stored messages, order histories, dedupe records)."""
+        state: list[Write] = []
+        merges: list[Write] = []
+        markers: list[Write] = []
+
+        def add(target: list[Write], collection, kind: str, docs: list) -> None:
+            if docs:
+                target.append(Write(collection.name, kind, docs))
+
+        def upsert(collection, kind: str, docs: list[dict]) -> None:
+            """Documents new in this batch are inserted (cheaper than upserts); known ones replaced."""
+            add(state, collection, REPLACE, [d for d in docs if f"{kind}/{d['_id']}" in ws.persisted])
+            add(state, collection, INSERT, [d for d in docs if f"{kind}/{d['_id']}" not in ws.persisted])
+
+        upsert(
+            self.conversations,
+            "conversation",
+            [ws.conversations[i].to_doc() for i in sorted(ws.dirty_conversations) if ws.conversations[i].id],
+        )
+        upsert(self.customers, "customer", [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
+        add(state, self.agents, REPLACE, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])
+        add(state, self.stats, REPLACE, [ws.stats[i].to_doc() for i in sorted(ws.dirty_stats)])
+        add(state, self.sessions, REPLACE, [ws.sessions[i].to_doc() for i in sorted(ws.dirty_sessions)])
+        add(state, self.deliveries, REPLACE, [ws.deliveries[i] for i in sorted(ws.dirty_deliveries)])
+        add(state, self.queue, REPLACE,
+            [ws.queue[b][c].to_doc() for b, c in sorted(ws.dirty_queue) if c in ws.queue.get(b, {})])
+        add(state, self.queue, DELETE, [c for _, c in sorted(ws.removed_queue) if "queue/" + c in ws.persisted])
+        # Thread keys: new ones inserted, re-pointed ones replaced.
+        changed = [(k, c) for k, c in sorted(ws.thread_index.items()) if ws.stored_threads.get(k) != c]
+        add(state, self.threads, REPLACE, [_thread_doc(k, c) for k, c in changed if k in ws.stored_threads])
+        add(state, self.threads, INSERT, [_thread_doc(k, c) for k, c in changed if k not in ws.stored_threads])
+        # An existing handle mapping is never overwritten (no silent re-pointing of identities).
+        add(state, self.handles, INSERT,
+            [{"_id": handle_id(b, h), "brand_id": b, "kind": h.kind, "value": h.value, "customer_id": cid}
+             for b, h, cid in ws.new_handles])
+        reassigned = [{"brand_id": b, "from": m, "to": v} for b, m, v in ws.merges]
+        add(merges, self.handles, REASSIGN, reassigned)
+        add(merges, self.conversations, REASSIGN, reassigned)
+        add(markers, self.orders, REPLACE, [ws.orders[i].to_doc() for i in sorted(ws.dirty_orders)])
+        add(markers, self.messages, INSERT, ws.new_messages)
+        new_ids = {d["_id"] for d in ws.new_messages}  # inserted with their state already
+        add(markers, self.messages, REPLACE, [d for i, d in sorted(ws.updated_messages.items()) if i not in new_ids])
+        add(markers, self.db[DedupeStore.COLLECTION], INSERT, processed or [])
+        return [stage for stage in (state, merges, markers) if stage]
+
+
+async def _replace_fenced(collection, docs: list[dict], epoch: int, session=None) -> None:
+    """Images of brand-wide routing state: matched only while no later owner stamped the document. A
+    refused one finds its _id taken (duplicate key on the upsert): the writer lost the scope."""
+    ops = [ReplaceOne({"_id": d["_id"], "epoch": {"$lte": epoch}}, {**d, "epoch": epoch}, upsert=True) for d in docs]
+    try:
+        await collection.bulk_write(ops, ordered=False, session=session)
+    except BulkWriteError as exc:
+        if all(e.get("code") == DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise Fenced(f"{collection.name}: written by a later owner of the scope (epoch > {epoch})") from None
+        raise
+
+
+async def _insert_strict(collection, docs: list[dict], session=None) -> None:
+    await collection.insert_many(docs, ordered=False, session=session)
+
+
+async def _upsert_new(collection, docs: list[dict], session=None) -> None:
+    """$setOnInsert upserts: keep whatever is already stored."""
+    ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": {k: v for k, v in d.items() if k != "_id"}}, upsert=True)
+           for d in docs]
+    await collection.bulk_write(ops, ordered=False, session=session)
+
+
+async def _insert_new(collection, docs: list[dict], session=None) -> None:
+    """insert_many that ignores documents already stored."""
+    try:
+        await collection.insert_many(docs, ordered=False, session=session)
+    except BulkWriteError as exc:
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise

@@ -1,0 +1,141 @@
+"""What one batch works on: the state loaded for it (Workspace), and the effects its inputs produce.
+
+Effect ids are derived from the input's event id (Emitter), so replaying an input yields the same ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .model import (
+    Agent,
+    ChatSession,
+    Conversation,
+    Customer,
+    Handle,
+    OrderRecord,
+    QueueEntry,
+    QueueStats,
+)
+from .waiting_line import WaitingLine
+
+CONVERSATIONS = "conversations"
+NOTIFICATIONS = "notifications"
+
+
+class Rejected(ValueError):
+    """The input cannot be applied (unknown reference, invalid value). The message says what to fix."""
+
+
+@dataclass(slots=True)
+class Effect:
+    topic: str  # conversations | notifications
+    case: str  # ConversationEvent oneof case, or notification kind (bot_answer, ...)
+    event_id: str
+    key: str
+    brand_id: str
+    occurred_at: datetime
+    snapshot: dict
+    data: dict
+    cause_id: str
+
+
+@dataclass(slots=True)
+class Workspace:
+    """State a batch needs, loaded up front; `dirty_*` name what to write back."""
+
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    thread_index: dict[tuple[str, str], str] = field(default_factory=dict)  # (brand, key) -> conversation id
+    stored_threads: dict[tuple[str, str], str] = field(default_factory=dict)  # thread_index as loaded
+    customers: dict[str, Customer] = field(default_factory=dict)
+    handles: dict[tuple[str, Handle], str] = field(default_factory=dict)  # (brand, handle) -> customer id
+    agents: dict[str, dict[str, Agent]] = field(default_factory=dict)  # brand -> agent id -> agent
+    queue: dict[str, dict[str, QueueEntry]] = field(default_factory=dict)  # brand -> conversation id -> entry
+    lines: dict[str, WaitingLine] = field(default_factory=dict)  # brand -> queue in serving order (an index)
+    stats: dict[str, QueueStats] = field(default_factory=dict)  # "<brand>/<queue>"
+    orders: dict[str, OrderRecord] = field(default_factory=dict)  # "<brand>/<order_id>"
+    sessions: dict[str, ChatSession] = field(default_factory=dict)  # "<brand>/<session id>"
+    deliveries: dict[str, dict] = field(default_factory=dict)  # "<brand>/<provider>/<id>"
+    history: dict[str, list[dict]] = field(default_factory=dict)  # conversation id -> messages
+    new_messages: list[dict] = field(default_factory=list)
+    new_handles: list[tuple[str, Handle, str]] = field(default_factory=list)
+    dirty_conversations: set[str] = field(default_factory=set)
+    dirty_customers: set[str] = field(default_factory=set)
+    dirty_agents: set[tuple[str, str]] = field(default_factory=set)
+    dirty_queue: set[tuple[str, str]] = field(default_factory=set)
+    removed_queue: set[tuple[str, str]] = field(default_factory=set)
+    dirty_stats: set[str] = field(default_factory=set)
+    dirty_orders: set[str] = field(default_factory=set)
+    dirty_sessions: set[str] = field(default_factory=set)
+    dirty_deliveries: set[str] = field(default_factory=set)
+    merges: list[tuple[str, str, str]] = field(default_factory=list)  # (brand, merged, surviving)
+    effects: list[Effect] = field(default_factory=list)
+    persisted: set[str] = field(default_factory=set)  # ids of documents that came from the store
+    stored_message_ids: set[str] = field(default_factory=set)  # messages of this batch's inputs already stored
+    updated_messages: dict[str, dict] = field(default_factory=dict)  # stored messages changed (delivery state)
+
+    def customer_of(self, brand_id: str, handle: Handle) -> str | None:
+        """Follows merges, so a handle of a merged profile resolves to the surviving one."""
+        customer_id = self.handles.get((brand_id, handle))
+        seen = 0
+        while customer_id and customer_id in self.customers and self.customers[customer_id].merged_into and seen < 10:
+            customer_id = self.customers[customer_id].merged_into
+            seen += 1
+        return customer_id
+
+
+def snapshot(conv: Conversation) -> dict:
+    return {
+        "conversation_id": conv.id,
+        "customer_id": conv.customer_id,
+        "channel": conv.channel,
+        "status": conv.status,
+        "priority": conv.priority,
+        "queue": conv.queue,
+        "language": conv.language,
+        "assignee_id": conv.assignee_id,
+        "opened_at": conv.opened_at,
+        "reopen_count": conv.reopen_count,
+        "region": conv.region,
+        "reply_handle": dict(conv.reply_handle),
+        "email_threading": dict(conv.email_threading),
+        "customer_name": conv.customer_name,
+        "order_ids": list(conv.order_ids),
+        "human_involved": conv.human_involved,
+        "reply_channel": conv.reply_channel,
+    }
+
+
+class Emitter:
+    """Effects of one input, with ids derived from the input id (stable under replay)."""
+
+    def __init__(self, ws: Workspace, derive: Callable[..., str], input_id: str, brand_id: str, at: datetime):
+        self.ws, self.derive, self.input_id, self.brand_id, self.at = ws, derive, input_id, brand_id, at
+        self._counts: dict[tuple, int] = {}
+
+    def _id(self, *parts: str) -> str:
+        n = self._counts.get(parts, 0)
+        self._counts[parts] = n + 1
+        return self.derive(self.input_id, *parts) if n == 0 else self.derive(self.input_id, *parts, n)
+
+    def event(self, conv: Conversation, case: str, **data) -> str:
+        event_id = self._id(case, conv.id or conv.customer_id)
+        key = conv.id or f"customer/{conv.customer_id}"  # a merge of customers without any conversation
+        self.ws.effects.append(
+            Effect(CONVERSATIONS, case, event_id, key, self.brand_id, self.at, snapshot(conv), data, self.input_id)
+        )
+        return event_id
+
+    def notify(self, conv: Conversation, kind: str, *, intent_id: str | None = None, **data) -> str:
+        intent_id = intent_id or self._id("notify", kind, conv.id)
+        data.setdefault("recipient", dict(conv.reply_handle))
+        # Where the customer asked to be answered (queue exit: another channel they use), else where they wrote.
+        data.setdefault("channel", conv.reply_channel if conv.reply_channel not in ("", "phone") else conv.channel)
+        data.setdefault("language", conv.language)
+        self.ws.effects.append(
+            Effect(NOTIFICATIONS, kind, intent_id, conv.id, self.brand_id, self.at, snapshot(conv), data, self.input_id)
+        )
+        return intent_id
+

@@ -1,0 +1,92 @@
+"""Which routing scopes (brands) this routing-stage replica owns, and since which epoch.
+
+The routing topic is keyed by brand, so a brand's records all land in one partition and Kafka's
+group protocol gives that partition to one member at a time. Ownership follows the assignment: on
+assignment the replica claims every configured brand whose partition it got (and any other brand
+when its first record arrives), which raises the brand's epoch in MongoDB and rebuilds the brand's
+state from the store; on revocation it drops them. A replica that finds its write refused (the brand
+was claimed by another since: it is a revoked owner that has not noticed yet) gives the batch up
+uncommitted and stays away from the brand until its next assignment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from aiokafka import TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
+from switchboard.common.consumer import BatchAbandoned
+from switchboard.common.logging import get_logger
+from switchboard.router import metrics
+from switchboard.router.adapters.store import RouterStore
+
+log = get_logger(__name__)
+_PARTITIONER = DefaultPartitioner()
+LOST_BACKOFF_SECONDS = 0.5  # a lost scope's batch is given up; wait a little before the runner reads it again
+
+
+def partition_of(brand: str, partitions: int) -> int:
+    """The partition the producer's default partitioner puts a record keyed by `brand` in."""
+    every = list(range(partitions))
+    return _PARTITIONER(brand.encode(), every, every)
+
+
+class ScopeOwnership:
+    def __init__(self, store: RouterStore, topic: str, partitions: int, configured: Iterable[str],
+                 lock: asyncio.Lock) -> None:
+        self._store, self._topic, self._partitions = store, topic, partitions
+        self._configured = sorted(b for b in configured if b != "*")
+        self._lock = lock  # the handler's: no batch or tick runs while ownership changes
+        self._assigned: set[int] = set()
+        self._lost: set[str] = set()
+
+    def owned(self) -> set[str]:
+        return set(self._store.epochs)
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        async with self._lock:
+            self._assigned = {tp.partition for tp in assigned if tp.topic == self._topic}
+            self._lost.clear()
+            for brand in self._configured:
+                if partition_of(brand, self._partitions) in self._assigned:
+                    try:
+                        await self._claim(brand)
+                    except Exception as exc:  # claimed on its first record instead
+                        log.warning("routing_scope_claim_failed", brand=brand, error=type(exc).__name__)
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            gone = {tp.partition for tp in revoked if tp.topic == self._topic}
+            self._assigned -= gone
+            brands = {b for b in self._store.epochs if partition_of(b, self._partitions) in gone}
+            self._store.release(brands)
+            metrics.forget_brands(brands)
+            metrics.SCOPES_OWNED.set(len(self._store.epochs))
+            if brands:
+                log.info("routing_scopes_released", brands=sorted(brands))
+
+    async def ensure(self, brand: str) -> None:
+        """Called under the handler's lock before a batch of `brand` is applied."""
+        if brand in self._store.epochs:
+            return
+        if brand in self._lost:
+            await asyncio.sleep(LOST_BACKOFF_SECONDS)
+            raise BatchAbandoned()
+        await self._claim(brand)
+
+    async def lost(self, brand: str) -> None:
+        """A write was fenced: another replica owns the brand now."""
+        metrics.FENCED.inc()
+        self._lost.add(brand)
+        self._store.release({brand})
+        metrics.forget_brands({brand})
+        metrics.SCOPES_OWNED.set(len(self._store.epochs))
+        log.warning("routing_scope_lost", brand=brand)
+        await asyncio.sleep(LOST_BACKOFF_SECONDS)
+
+    async def _claim(self, brand: str) -> None:
+        epoch = await self._store.claim(brand)
+        metrics.SCOPE_CLAIMS.inc()
+        metrics.SCOPES_OWNED.set(len(self._store.epochs))
+        log.info("routing_scope_claimed", brand=brand, epoch=epoch)

@@ -1,0 +1,116 @@
+"""A way out of a long queue: choices offered past a position or ETA, recognised in the customer's
+reply in any of en, zh, ru, es, applied without losing the place (pure)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from router_unit_kit import T0, agents_for, command, message
+from switchboard.events.v1 import common_pb2
+from switchboard.router.adapters import codec
+from switchboard.router.domain import queue_exit
+from switchboard.router.domain.engine import Engine, Workspace
+from switchboard.router.domain.inputs import CallIn, ChatStartIn
+from switchboard.router.domain.model import QUEUED, Handle
+
+OFFER = ["keep", "switch:email", "callback"]
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("1", "keep"), ("２", "switch:email"), (" 3. ", "callback"), ("4", None),
+    ("I'll keep my place and wait", "keep"), ("please call me back", "callback"), ("email is fine", "switch:email"),
+    ("我愿意等待", "keep"), ("请回电给我", "callback"), ("用邮件吧", "switch:email"),
+    ("Я подожду", "keep"), ("Перезвоните мне, пожалуйста", "callback"), ("лучше по почте", "switch:email"),
+    ("Prefiero esperar", "keep"), ("Llámenme por favor", "callback"), ("por correo, gracias", "switch:email"),
+    ("email or call me", None),  # two choices named: not a choice
+    ("where is my parcel?", None),
+])
+def test_the_choice_is_recognised_in_english_chinese_russian_and_spanish(reply, expected):
+    assert queue_exit.recognise(reply, OFFER) == expected
+
+
+def test_the_offer_is_written_in_the_customers_language():
+    assert "回电" in queue_exit.render_offer(OFFER, "zh") and "перезвоним" in queue_exit.render_offer(OFFER, "ru")
+    assert "correo electrónico" in queue_exit.render_offer(OFFER, "es")
+    assert queue_exit.render_offer(OFFER, "de").startswith("Reply with a number")  # English fallback
+
+
+def _long_queue(engine: Engine, config, subject) -> Workspace:
+    """Ten chats wait (nobody online); then the subject arrives at place 11 (ETA 11 min)."""
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config)
+    for i in range(10):
+        engine.apply(ws, message("human please", sender=Handle("chat_session", f"f{i}"), at=T0 + timedelta(seconds=i)))
+    ws.effects.clear()
+    subject(ws)
+    return ws
+
+
+def _notices(ws: Workspace, who: str) -> list:
+    return [e for e in ws.effects if e.topic == "notifications" and e.data["recipient"].get("value") == who]
+
+
+def test_past_place_ten_the_customer_can_move_to_email_and_keeps_their_place(engine, config):
+    def subject(ws):
+        engine.apply(ws, ChatStartIn("cs-1", "acme", "sess-x", T0, customer_name="Ann", email="ann@example.com"))
+        engine.apply(ws, message("human please", sender=Handle("chat_session", "sess-x"), chat_session_id="sess-x",
+                                 at=T0 + timedelta(minutes=1)))
+
+    ws = _long_queue(engine, config, subject)
+    conv = next(c for c in ws.conversations.values() if c.reply_handle["value"] == "sess-x")
+    (offer,) = _notices(ws, "sess-x")
+    assert offer.data["template"] == queue_exit.TEMPLATE and offer.data["variables"]["position"] == "11"
+    assert "2 - continue by email" in offer.data["variables"]["choices"]
+    enqueued_at = ws.queue["acme"][conv.id].enqueued_at
+    engine.apply(ws, message("2", sender=Handle("chat_session", "sess-x"), chat_session_id="sess-x",
+                             at=T0 + timedelta(minutes=2)))
+    (confirmed,) = [e for e in _notices(ws, "sess-x") if e.data["template"] == queue_exit.CONFIRMED]
+    assert confirmed.data["channel"] == "chat" and "by email" in confirmed.data["variables"]["confirmation"]
+    assert conv.status == QUEUED and ws.queue["acme"][conv.id].enqueued_at == enqueued_at
+    assert (conv.reply_channel, conv.reply_handle) == ("email", {"kind": "email", "value": "ann@example.com"})
+    assert conv.contacts_since_human_reply == 0  # a choice is not a chase
+    ws.effects.clear()
+    engine.apply(ws, command("set_agent_presence", agent_id="alice", presence="online", at=T0 + timedelta(minutes=3)))
+    engine.apply(ws, command("set_agent_presence", agent_id="bob", presence="online", at=T0 + timedelta(minutes=3)))
+    for i in range(10):  # the ten ahead are served
+        first = next((c for c in ws.conversations.values() if c.status == "assigned"), None)
+        engine.apply(ws, command("resolve_conversation", agent_id=first.assignee_id, conversation_id=first.id,
+                                 at=T0 + timedelta(minutes=4, seconds=i)))
+    assert _notices(ws, "sess-x") == []  # quiet while waiting: not even places 3, 2, 1 are told
+    pickup = _notices(ws, "ann@example.com")
+    assert [(e.data["template"], e.data["channel"]) for e in pickup] == [("queue_picked_up", "email")]
+    engine.apply(ws, command("reply_to_conversation", agent_id=conv.assignee_id, conversation_id=conv.id,
+                             text="Hello Ann", reply_id="r1", at=T0 + timedelta(minutes=6)))
+    reply = next(e for e in ws.effects if e.case == "agent_reply")
+    assert (reply.data["channel"], reply.data["recipient"]["value"]) == ("email", "ann@example.com")
+    snapshot = codec.snapshot_proto(reply.snapshot)
+    assert snapshot.reply_channel == common_pb2.CHANNEL_EMAIL  # the agent sees where to answer
+
+
+def test_a_caller_can_ask_for_a_callback_which_stays_a_queued_phone_task(engine, config):
+    caller = Handle("phone", "+4915112345678")
+
+    def subject(ws):
+        engine.apply(ws, CallIn("call-1", "acme", "CA1", "ringing", T0 + timedelta(minutes=1), caller))
+
+    ws = _long_queue(engine, config, subject)
+    conv = next(c for c in ws.conversations.values() if c.channel == "phone")
+    (offer,) = _notices(ws, "+4915112345678")
+    assert "we call you back" in offer.data["variables"]["choices"]
+    engine.apply(ws, message("call me back please", channel="phone", sender=caller, at=T0 + timedelta(minutes=2)))
+    assert conv.status == QUEUED and conv.channel == "phone" and conv.reply_channel == "phone"
+    assert conv.callback["number"] == "+4915112345678"
+
+
+def test_an_ordinary_message_while_an_offer_waits_is_just_a_message(engine, config):
+    def subject(ws):
+        engine.apply(ws, message("human please", sender=Handle("chat_session", "s-y"), at=T0 + timedelta(minutes=1)))
+
+    ws = _long_queue(engine, config, subject)
+    conv = next(c for c in ws.conversations.values() if c.reply_handle["value"] == "s-y")
+    engine.apply(ws, message("still nothing??", sender=Handle("chat_session", "s-y"), at=T0 + timedelta(minutes=2)))
+    assert conv.queue_exit_offer["options"] == ["keep"] and "chosen" not in conv.queue_exit_offer
+    assert conv.contacts_since_human_reply == 1
+    engine.apply(ws, message("1", sender=Handle("chat_session", "s-y"), at=T0 + timedelta(minutes=3)))
+    assert conv.queue_exit_offer["chosen"] == "keep" and ws.queue["acme"][conv.id].quiet

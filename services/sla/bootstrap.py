@@ -1,16 +1,26 @@
-"""Composition root of the SLA service: settings + clock (+ optional policy book) -> a runnable Service."""
+"""Composition root of the SLA service: settings + clock (+ optional policy book and ports) -> SlaApp.
+
+Ports left None are built here (MongoDB stores, the Kafka producer) and run as components of the
+service. Ports given by the caller (in-memory fakes in the handler tests) are the caller's: the
+service neither starts them nor creates indexes for them.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from switchboard.common.bus import ConsumerRunner, EventProducer, ensure_topics
+from switchboard.common import metrics as bus_metrics
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.config import ConfigError, load_yaml
+from switchboard.common.consumer import ConsumerRunner
 from switchboard.common.expiry import Sweeper
 from switchboard.common.http import HttpServer, ops_app
 from switchboard.common.mongo import MongoComponent
+from switchboard.common.producer import EventProducer
 from switchboard.common.service import Service
+from switchboard.common.startup import Startup, topics_step
 from switchboard.common.topics import TopicNames
+from switchboard.sla.adapters.ports import Publisher, StateStore, TimerStore
+from switchboard.sla.adapters.read_api import mount_read_api
 from switchboard.sla.adapters.store import MongoStateStore, MongoTimerStore
 from switchboard.sla.domain.policy import PolicyBook, PolicyError, load_policy_book
 from switchboard.sla.domain.tracker import Tracker
@@ -28,48 +38,53 @@ def load_policies(settings: SlaSettings) -> PolicyBook:
         raise ConfigError(f"{path}: {str(exc).removeprefix('sla.yaml: ')}") from None
 
 
-class _Setup:
-    """Start-up work that must finish before consuming: topics and indexes."""
-
-    name = "setup"
-
-    def __init__(self, settings: SlaSettings, topics: TopicNames, timers: MongoTimerStore,
-                 states: MongoStateStore) -> None:
-        self._settings, self._topics, self._timers, self._states = settings, topics, timers, states
-        self.ready = False
-
-    async def start(self) -> None:
-        if self._settings.kafka.create_topics:
-            await ensure_topics(self._settings.kafka, self._topics)
-        await self._timers.ensure_indexes()
-        await self._states.ensure_indexes()
-        self.ready = True
-
-    async def stop(self) -> None:
-        self.ready = False
-
-
 @dataclass
 class SlaApp:
     service: Service
     engine: SlaEngine
     consumer: ConsumerRunner
     scheduler: Scheduler
-    mongo: MongoComponent
     topics: TopicNames
+    mongo: MongoComponent | None = None  # None when the caller gave both stores
+
+
+def _mongo_parts(settings: SlaSettings, clock: Clock) -> tuple[MongoComponent, MongoStateStore, MongoTimerStore, list]:
+    """The MongoDB client, both stores, and the components that prepare and sweep them."""
+    mongo = MongoComponent(settings.mongo)
+    timers = MongoTimerStore(mongo.db, fired_ttl_days=settings.fired_timer_ttl_days)
+    states = MongoStateStore(mongo.db, resolved_retention_days=settings.resolved_state_retention_days)
+
+    async def indexes() -> None:
+        await timers.ensure_indexes()
+        await states.ensure_indexes()
+
+    sweeper = Sweeper(mongo.db, [timers.expiry, states.expiry], interval=settings.mongo.sweep_interval_seconds,
+                      clock=clock)
+    return mongo, states, timers, [("indexes", indexes), sweeper]
 
 
 def bootstrap(settings: SlaSettings, *, clock: Clock | None = None, policies: PolicyBook | None = None,
-              http: bool = True) -> SlaApp:
+              states: StateStore | None = None, timers: TimerStore | None = None,
+              publisher: Publisher | None = None, http: bool = True) -> SlaApp:
     clock = clock or SystemClock()
+    bus_metrics.use_brands(bus_metrics.brands_from_config(settings.config_dir))  # brand label values
     policies = policies or load_policies(settings)
     topics = TopicNames(settings.kafka.topic_prefix)
-    mongo = MongoComponent(settings.mongo)
-    timers = MongoTimerStore(mongo.db, fired_ttl_days=settings.fired_timer_ttl_days)
-    producer = EventProducer(settings.kafka, source=SOURCE, clock=clock)
-    states = MongoStateStore(mongo.db, resolved_retention_days=settings.resolved_state_retention_days)
+    startup = Startup(topics_step(settings.kafka, topics))
+    components: list = []
+    mongo = None
+    if states is None or timers is None:
+        mongo, mongo_states, mongo_timers, (index_step, sweeper) = _mongo_parts(settings, clock)
+        states, timers = states or mongo_states, timers or mongo_timers
+        startup.then(*index_step)
+        components += [mongo, startup, sweeper]
+    else:
+        components.append(startup)
+    producer = publisher or EventProducer(settings.kafka, source=SOURCE, clock=clock)
+    if publisher is None:
+        components.append(producer)
     engine = SlaEngine(tracker=Tracker(policies), states=states, timers=timers, heap=TimerHeap(),
-                       producer=producer, topics=topics, clock=clock)
+                       publisher=producer, topics=topics, clock=clock)
     conversations = topics.conversations
 
     async def on_assigned(tps) -> None:
@@ -83,10 +98,8 @@ def bootstrap(settings: SlaSettings, *, clock: Clock | None = None, policies: Po
                               handler=engine.handle, producer=producer, on_assigned=on_assigned,
                               on_revoked=on_revoked)
     scheduler = Scheduler(engine, clock, batch_size=settings.fire_batch_size)
-    sweeper = Sweeper(mongo.db, [timers.expiry, states.expiry], interval=settings.mongo.sweep_interval_seconds,
-                      clock=clock)
-    components: list = [mongo, _Setup(settings, topics, timers, states), sweeper, producer, consumer, scheduler]
-    service = Service("sla", components)
+    service = Service("sla", [*components, consumer, scheduler])
     if http:
-        service.components.append(HttpServer(ops_app("sla", service.readiness), settings.http))
-    return SlaApp(service=service, engine=engine, consumer=consumer, scheduler=scheduler, mongo=mongo, topics=topics)
+        app = mount_read_api(ops_app("sla", service.check_readiness), states, policies, clock, settings.read_api_token)
+        service.components.append(HttpServer(app, settings.http))
+    return SlaApp(service=service, engine=engine, consumer=consumer, scheduler=scheduler, topics=topics, mongo=mongo)

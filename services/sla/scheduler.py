@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from switchboard.common.bus import TRANSIENT_ERRORS
 from switchboard.common.clock import Clock
+from switchboard.common.consumer import TRANSIENT_ERRORS
 from switchboard.common.logging import get_logger, mask_string
-from switchboard.sla.domain.tracker import from_epoch_ms
+from switchboard.sla.domain.effects import from_epoch_ms
 from switchboard.sla.handlers import SlaEngine
 
 log = get_logger(__name__)

@@ -7,26 +7,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
+from switchboard.common.clock import utc
 from switchboard.common.expiry import EXPIRE_AT, Expiry
-from switchboard.sla.domain.tracker import ConversationSla, TimerArm
+from switchboard.sla.adapters import mapping
+from switchboard.sla.adapters.ports import Fired, SlaRecord
+from switchboard.sla.domain.effects import TimerArm, epoch_ms
 
 TIMERS = "sla_timers"
 CONVERSATIONS = "sla_conversations"
 PENDING = "pending"
 FIRED = "fired"
-
-
-class TimerStore(Protocol):
-    async def write(self, arms: Iterable[tuple[TimerArm, int]], cancels: Iterable[str],
-                    fired: Iterable[tuple[str, datetime]], fresh: frozenset[str] = frozenset()) -> None: ...
-
-    def pending(self, partitions: Iterable[int]) -> AsyncIterator[dict]: ...
-
-    async def get(self, ids: list[str]) -> dict[str, dict]: ...
 
 
 class MongoTimerStore:
@@ -41,7 +34,8 @@ class MongoTimerStore:
         # Loading a partition's pending timers in due order.
         await self.collection.create_index([("partition", ASCENDING), ("state", ASCENDING), ("due_at", ASCENDING)])
 
-    async def write(self, arms, cancels, fired, fresh: frozenset[str] = frozenset()) -> None:
+    async def write(self, arms: Iterable[tuple[TimerArm, int]], cancels: Iterable[str], fired: Iterable[Fired],
+                    fresh: frozenset[str] = frozenset()) -> None:
         """`fresh`: conversations first seen in this batch; their timers are inserted, not upserted."""
         ops: list = []
         for arm, partition in arms:
@@ -58,14 +52,11 @@ class MongoTimerStore:
                    for f in fired)
         await bulk_write_inserting(self.collection, ops)  # one op per timer id (callers dedupe)
 
-    async def pending(self, partitions):
+    async def pending(self, partitions: Iterable[int]) -> AsyncIterator[tuple[int, int, str]]:
         cursor = self.collection.find({"partition": {"$in": list(partitions)}, "state": PENDING},
                                       {"_id": 1, "due_at": 1, "partition": 1}, batch_size=10_000)
         async for doc in cursor:
-            yield doc
-
-    async def get(self, ids: list[str]) -> dict[str, dict]:
-        return {d["_id"]: d async for d in self.collection.find({"_id": {"$in": ids}})}
+            yield doc["partition"], epoch_ms(utc(doc["due_at"])), doc["_id"]
 
     async def count(self, state: str = PENDING) -> int:
         return await self.collection.count_documents({"state": state})
@@ -81,22 +72,23 @@ class MongoStateStore:
     async def ensure_indexes(self) -> None:
         pass  # _id only; the expire_at index is the sweeper's
 
-    def _doc(self, state: ConversationSla) -> dict:
-        doc = state.to_doc()
+    def _doc(self, record: SlaRecord) -> dict:
+        doc = mapping.to_doc(record)
+        state = record.state
         resolution = state.clocks.get("resolution")
         if state.facts is not None and state.facts.status == "resolved":
             doc[EXPIRE_AT] = (resolution.since if resolution else datetime.now(UTC)) + self._retention
         return doc
 
-    async def load(self, conversation_ids: Iterable[str]) -> dict[str, ConversationSla]:
+    async def load(self, conversation_ids: Iterable[str]) -> dict[str, SlaRecord]:
         ids = list(set(conversation_ids))
         if not ids:
             return {}
-        return {d["_id"]: ConversationSla.from_doc(d) async for d in self.collection.find({"_id": {"$in": ids}})}
+        return {d["_id"]: mapping.from_doc(d) async for d in self.collection.find({"_id": {"$in": ids}})}
 
-    async def save(self, states: Iterable[ConversationSla], fresh: frozenset[str] = frozenset()) -> None:
-        ops = [InsertOne(self._doc(s)) if s.conversation_id in fresh
-               else ReplaceOne({"_id": s.conversation_id}, self._doc(s), upsert=True) for s in states]
+    async def save(self, records: Iterable[SlaRecord], fresh: frozenset[str] = frozenset()) -> None:
+        ops = [InsertOne(self._doc(r)) if r.state.conversation_id in fresh
+               else ReplaceOne({"_id": r.state.conversation_id}, self._doc(r), upsert=True) for r in records]
         await bulk_write_inserting(self.collection, ops)
 
 

@@ -2,10 +2,13 @@
 
 A calendar is an IANA timezone plus, per weekday, any number of opening intervals in local wall
 time (split shifts). An interval whose end is not after its start runs across midnight into the
-next day ("22:00-06:00"); "24:00" is midnight at the end of the day. Dated holidays close every
-interval that *starts* on that local date; a dated override replaces that date's intervals (an
-empty list closes the day). Times that fall in a DST gap are read with the offset before the
-change, so every interval keeps its real elapsed length.
+next day ("22:00-06:00"); "24:00" is midnight at the end of the day. A dated holiday closes its
+whole local date, 00:00 to 24:00: nothing opens on it, and a night shift of the day before that
+runs past midnight stops at the midnight that starts the holiday. A dated override replaces the
+intervals that start on that date (an empty list opens nothing that day). A date that is both a
+holiday and an override follows the override: it is the more specific instruction, so the date is
+then not a holiday at all. Times that fall in a DST gap are read with the offset before the change,
+so every interval keeps its real elapsed length.
 
 Business time is counted with `timedelta`, which is exact (integer microseconds): adding a
 duration and measuring it back gives the same duration, which the tests check as a property.
@@ -128,20 +131,27 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     return high.replace(microsecond=0) if high.microsecond else high
 
 
+def _closed_all_day(calendar: Calendar, day: date) -> bool:
+    """A holiday closes its whole date, unless an override for that date says otherwise."""
+    return day in calendar.holidays and day not in calendar.overrides
+
+
 @lru_cache(maxsize=65536)
 def _day_intervals(calendar: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
-    """UTC intervals of the openings that start on local date `day`."""
-    if day in calendar.holidays:
+    """UTC intervals of the openings that start on local date `day`, cut at the midnight that
+    starts a holiday (a night shift does not run into it)."""
+    if _closed_all_day(calendar, day):
         return ()
     local = calendar.overrides.get(day)
     if local is None:
         local = calendar.weekly[day.weekday()]
     zone = calendar.zone
     midnight = datetime.combine(day, time(0))
+    cut_at_midnight = _closed_all_day(calendar, day + timedelta(days=1))
     out = []
     for start_min, end_min in local:
         start = local_to_utc(midnight + timedelta(minutes=start_min), zone)
-        end = local_to_utc(midnight + timedelta(minutes=end_min), zone)
+        end = local_to_utc(midnight + timedelta(minutes=min(end_min, 24 * 60) if cut_at_midnight else end_min), zone)
         if end > start:
             out.append((start, end))
     return tuple(out)

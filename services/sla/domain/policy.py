@@ -145,20 +145,9 @@ def _list(value: Any, where: str, allowed: Sequence[str] | None = None) -> tuple
     return items
 
 
-def _policy(data: Mapping, defaults: Mapping, where: str) -> Policy:
-    merged = {**defaults, **data}
-    known = {"id", "brands", "channels", "priorities", "queues", "targets", "scale_by_priority", "warnings",
-             "pause", "reopen", "escalation", "repeat_contact_threshold", "reassignment_threshold",
-             "proactive_update_after", "calendar"}
-    unknown = set(data) - known
-    if unknown:
-        raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
-    policy_id = str(merged.get("id") or "")
-    if not policy_id:
-        raise PolicyError(f"{where}: every policy needs an 'id'")
-    where = f"policy {policy_id!r}"
+def _targets(spec_by_metric: Mapping, where: str) -> dict[str, Target]:
     targets: dict[str, Target] = {}
-    for metric, spec in (merged.get("targets") or {}).items():
+    for metric, spec in spec_by_metric.items():
         if metric not in METRICS:
             raise PolicyError(f"{where}: unknown target {metric!r}; allowed: {list(METRICS)}")
         if spec is None:
@@ -173,12 +162,10 @@ def _policy(data: Mapping, defaults: Mapping, where: str) -> Policy:
         if duration <= timedelta(0):
             raise PolicyError(f"{where}.targets.{metric}.within must be positive")
         targets[metric] = Target(duration, hours == "business")
-    warnings = merged.get("warnings") or {}
-    fractions = tuple(float(f) for f in warnings.get("fractions", (0.75, 0.9)))
-    if any(not 0 < f < 1 for f in fractions):
-        raise PolicyError(f"{where}.warnings.fractions must be between 0 and 1 (exclusive): {fractions}")
-    lefts = tuple(parse_duration(x, f"{where}.warnings.time_left") for x in warnings.get("time_left", ()))
-    pause_cfg = merged.get("pause")
+    return targets
+
+
+def _pause(pause_cfg: Mapping | None, where: str) -> dict[str, frozenset[str]]:
     pause: dict[str, frozenset[str]] = {}
     for metric in METRICS:
         statuses = DEFAULT_PAUSE if pause_cfg is None or metric not in pause_cfg else (pause_cfg[metric] or ())
@@ -187,12 +174,12 @@ def _policy(data: Mapping, defaults: Mapping, where: str) -> Policy:
         unknown_metrics = set(pause_cfg) - set(METRICS)
         if unknown_metrics:
             raise PolicyError(f"{where}.pause: unknown metric(s) {sorted(unknown_metrics)}")
-    reopen = str(merged.get("reopen", "resume"))
-    if reopen not in ("resume", "restart"):
-        raise PolicyError(f"{where}.reopen must be 'resume' or 'restart', not {reopen!r}")
-    esc = merged.get("escalation") or {}
+    return pause
+
+
+def _escalation_levels(specs, where: str) -> list[EscalationLevel]:
     levels = []
-    for i, lv in enumerate(esc.get("levels") or (), start=1):
+    for i, lv in enumerate(specs, start=1):
         if not isinstance(lv, Mapping):
             raise PolicyError(f"{where}.escalation.levels[{i}] must be a mapping")
         levels.append(EscalationLevel(
@@ -202,6 +189,33 @@ def _policy(data: Mapping, defaults: Mapping, where: str) -> Policy:
             destinations=tuple(str(d) for d in lv.get("destinations") or ())))
     if any(b.after_breach < a.after_breach for a, b in itertools.pairwise(levels)):
         raise PolicyError(f"{where}.escalation.levels: after_breach must not decrease from one level to the next")
+    return levels
+
+
+def _policy(data: Mapping, defaults: Mapping, where: str) -> Policy:
+    merged = {**defaults, **data}
+    known = {"id", "brands", "channels", "priorities", "queues", "targets", "scale_by_priority", "warnings",
+             "pause", "reopen", "escalation", "repeat_contact_threshold", "reassignment_threshold",
+             "proactive_update_after", "calendar"}
+    unknown = set(data) - known
+    if unknown:
+        raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
+    policy_id = str(merged.get("id") or "")
+    if not policy_id:
+        raise PolicyError(f"{where}: every policy needs an 'id'")
+    where = f"policy {policy_id!r}"
+    targets = _targets(merged.get("targets") or {}, where)
+    warnings = merged.get("warnings") or {}
+    fractions = tuple(float(f) for f in warnings.get("fractions", (0.75, 0.9)))
+    if any(not 0 < f < 1 for f in fractions):
+        raise PolicyError(f"{where}.warnings.fractions must be between 0 and 1 (exclusive): {fractions}")
+    lefts = tuple(parse_duration(x, f"{where}.warnings.time_left") for x in warnings.get("time_left", ()))
+    pause = _pause(merged.get("pause"), where)
+    reopen = str(merged.get("reopen", "resume"))
+    if reopen not in ("resume", "restart"):
+        raise PolicyError(f"{where}.reopen must be 'resume' or 'restart', not {reopen!r}")
+    esc = merged.get("escalation") or {}
+    levels = _escalation_levels(esc.get("levels") or (), where)
     ack = esc.get("ack_timeout")
     proactive = merged.get("proactive_update_after")
     try:

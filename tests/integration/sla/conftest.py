@@ -1,13 +1,9 @@
 """Fixtures for the SLA service on the real Tansu broker and nx-27017."""
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from sla_kit import T0, Bus
+from sla_kit import T0, Bus, running_sla
 from switchboard.common.clock import ManualClock
-from switchboard.common.testing import wait_for
-from switchboard.sla.bootstrap import bootstrap
 from switchboard.sla.settings import SlaSettings
 
 
@@ -24,16 +20,5 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def sla_app(service_settings, bus_topics, clock):
     """The SLA service in this process (demo policies), driven by a ManualClock."""
-    settings = service_settings(SlaSettings)
-    app = bootstrap(settings, clock=clock, http=False)
-    started = []
-    try:
-        for component in app.service.components:
-            await component.start()
-            started.append(component)
-        await wait_for(lambda: app.consumer.assigned, timeout=20, message="partitions assigned")
+    async with running_sla(service_settings(SlaSettings), clock) as app:
         yield app
-    finally:
-        for component in reversed(started):
-            with contextlib.suppress(Exception):
-                await component.stop()

@@ -1,11 +1,13 @@
 """Helpers for the SLA integration tests: building conversation events, reading SLA output."""
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.events.v1 import common_pb2, conversation_pb2
+from switchboard.sla.bootstrap import bootstrap
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -70,3 +72,20 @@ async def advance_to(clock, when: datetime) -> None:
 
 def seconds(n: float) -> timedelta:
     return timedelta(seconds=n)
+
+
+@contextlib.asynccontextmanager
+async def running_sla(settings, clock, *, http: bool = False):
+    """The SLA service in this process, its partitions assigned; stopped (best effort) on the way out."""
+    app = bootstrap(settings, clock=clock, http=http)
+    started = []
+    try:
+        for component in app.service.components:
+            await component.start()
+            started.append(component)
+        await wait_for(lambda: app.consumer.assigned, timeout=20, message="partitions assigned")
+        yield app
+    finally:
+        for component in reversed(started):
+            with contextlib.suppress(Exception):
+                await component.stop()

@@ -132,8 +132,8 @@ async def test_a_timer_that_cannot_be_fired_is_set_aside_and_the_others_still_fi
     from prometheus_client import REGISTRY
 
     def failed() -> float:  # its first timer (a warning) fails; the ones after it are never armed
-        return sum(REGISTRY.get_sample_value("switchboard_sla_timers_failed_total", {"kind": kind}) or 0.0
-                   for kind in ("warn", "breach"))
+        return sum(REGISTRY.get_sample_value("switchboard_sla_timers_failed_total", {"kind": kind, "brand": brand})
+                   or 0.0 for kind in ("warn", "breach") for brand in ("acme", "other"))
 
     failed_before = failed()
     await bus.send(conversation_event("c-ok", "conversation_opened", T0))

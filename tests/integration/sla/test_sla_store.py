@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from switchboard.sla.adapters.ports import SlaRecord
 from switchboard.sla.adapters.store import MongoStateStore, MongoTimerStore
-from switchboard.sla.domain.tracker import ConversationSla, TimerArm
+from switchboard.sla.domain.effects import TimerArm
+from switchboard.sla.domain.state import ConversationSla
 
 DUE = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -23,7 +25,8 @@ async def test_a_timer_written_before_a_crash_is_replaced_not_duplicated_and_the
     # Redelivered with a later record for c1: both conversations look new to the restarted process.
     fresh = frozenset({first, second})
     await timers.write([(arm(first, DUE + timedelta(minutes=5)), 0), (arm(second, DUE), 1)], [], [], fresh=fresh)
-    await states.save([ConversationSla(first, partition=0), ConversationSla(second, partition=1)], fresh)
+    await states.save([SlaRecord(ConversationSla(first), partition=0), SlaRecord(ConversationSla(second), partition=1)],
+                      fresh)
     stored = {d["conversation_id"]: d async for d in mongo_db["sla_timers"].find(
         {"conversation_id": {"$in": [first, second]}})}
     assert set(stored) == {first, second}

@@ -4,18 +4,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from switchboard.sla.adapters import mapping
+from switchboard.sla.adapters.ports import SlaRecord
+from switchboard.sla.domain.effects import EscalationOut, FiredTimer, ProactiveOut, SlaOut, timer_id
 from switchboard.sla.domain.policy import load_policy_book
-from switchboard.sla.domain.tracker import (
-    Change,
-    ConversationSla,
-    EscalationOut,
-    Facts,
-    FiredTimer,
-    ProactiveOut,
-    SlaOut,
-    Tracker,
-    timer_id,
-)
+from switchboard.sla.domain.state import Change, ConversationSla, Facts
+from switchboard.sla.domain.tracker import Tracker
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Berlin
@@ -360,8 +354,9 @@ def test_state_survives_a_round_trip_through_its_document(tracker):
     c = Convo(tracker)
     c.event("conversation_opened", T0)
     c.event("status_changed", T0 + M, status="waiting_on_customer")
-    restored = ConversationSla.from_doc(c.state.to_doc())
-    assert restored.to_doc() == c.state.to_doc()
+    document = mapping.to_doc(SlaRecord(c.state))
+    restored = mapping.from_doc(document).state
+    assert mapping.to_doc(SlaRecord(restored)) == document
     out = tracker.apply(restored, Change("x", "status_changed", T0 + H, Facts(**{**c.facts, "status": "assigned"})))
     assert sla(out.emits, "resumed", "first_response")[0].deadline == T0 + H + 2.5 * H - M
 
@@ -377,3 +372,26 @@ def test_reopen_as_the_router_emits_it_message_first_then_reopen(tracker):
     first = sla(out, "applied", "first_response")[0]
     assert first.instance == 2 and first.detail["started_at"] == T0 + 2 * H   # from the customer's message
     assert "next_response" not in c.state.clocks
+
+
+def test_a_handoff_wait_already_escalated_as_first_response_pages_people_once_per_level(tracker):
+    c = Convo(tracker)
+    c.event("conversation_opened", T0, status="bot")
+    c.event("conversation_handed_off", T0, status="queued")  # "I want a human" in the first message
+    out = c.run_until(T0 + 2.5 * H + 6 * H)
+    assert {e.metric for e in sla(out, "breached")} == {"first_response", "agent_first_response"}
+    raised = escalations(out)
+    assert [(e.metric, e.level) for e in raised] == [("first_response", 1), ("first_response", 2),
+                                                     ("first_response", 3)]
+
+
+
+def test_agent_first_response_with_a_shorter_target_escalates_while_first_response_still_runs():
+    config = {**CONFIG, "policies": [{"id": "email", "channels": ["email"], "targets": {
+        "first_response": {"within": "2h30m", "hours": "calendar"},
+        "agent_first_response": {"within": "10m", "hours": "calendar"}}}]}
+    c = Convo(Tracker(load_policy_book(config)))
+    c.event("conversation_opened", T0, status="bot")
+    c.event("conversation_handed_off", T0 + M, status="queued")
+    out = c.run_until(T0 + 11 * M + S)
+    assert [(e.metric, e.level) for e in escalations(out)] == [("agent_first_response", 1)]

@@ -90,16 +90,27 @@ class BrandConfig(_Strict):
 class SchedulerConfig(_Strict):
     poll_seconds: float = Field(default=1.0, gt=0)        # re-scan for due work (multi-replica, expired leases)
     lease_seconds: float = Field(default=120.0, gt=0)     # an in-flight claim older than this is re-run
+    # An expired lease is taken over only after the scanner has seen it expired (unchanged) this long:
+    # after a store outage every lease looks expired at once, and the holder needs a moment to write
+    # the outcome it kept in memory (it retries every <= 1 s) before anyone may send again.
+    reclaim_grace_seconds: float = Field(default=5.0, ge=0)
     claim_batch: int = Field(default=200, ge=1, le=5000)
 
 
 class NotifierConfig(_Strict):
-    public_base_url: str = "http://127.0.0.1:8080"
-    conversation_link: str = "{public_base_url}/conversations/{conversation_id}"
+    public_base_url: str = "http://127.0.0.1:8080"   # ingest's public origin (CSAT links)
+    console_base_url: str = "http://127.0.0.1:8085"  # the console's origin (links for people)
+    # Where links to a conversation point (escalations, CRM webhooks, assignment notices).
+    # Placeholders: {console_base_url}, {public_base_url}, {conversation_id}, {brand_id}.
+    conversation_link: str = "{console_base_url}/conversations/{conversation_id}"
     brands: dict[str, BrandConfig] = Field(default_factory=dict)
     destinations: list[DestinationConfig] = Field(default_factory=list)
     # escalation_routing: {"default": {level: [destination ids]}, "<brand_id>": {...}}
     escalation_routing: dict[str, dict[int, list[str]]] = Field(default_factory=dict)
+    # assignment_notices: {"default": [destination ids], "<brand_id>": [...]}: where an agent is told
+    # that a conversation was assigned to them. An email destination's address may name the agent
+    # ("{agent_id}@acme.example"). Nothing configured for a brand: the notice is recorded as skipped.
+    assignment_notices: dict[str, list[str]] = Field(default_factory=dict)
     customer_channels: dict[str, ProviderEndpoint] = Field(default_factory=dict)
     smtp: SmtpConfig = SmtpConfig()
     retry: RetryConfig = RetryConfig()
@@ -127,7 +138,24 @@ class NotifierConfig(_Strict):
                 missing = set(targets) - set(ids)
                 if missing:
                     raise ValueError(f"escalation_routing.{scope}.{level} names unknown destinations {sorted(missing)}")
+        for scope, targets in self.assignment_notices.items():
+            missing = set(targets) - set(ids)
+            if missing:
+                raise ValueError(f"assignment_notices.{scope} names unknown destinations {sorted(missing)}")
         return self
+
+    def link(self, conversation_id: str, brand_id: str) -> str:
+        """The console page of a conversation, as people's messages link to it."""
+        return self.conversation_link.format(
+            console_base_url=self.console_base_url.rstrip("/"), public_base_url=self.public_base_url.rstrip("/"),
+            conversation_id=conversation_id, brand_id=brand_id)
+
+    def assignment_destinations(self, brand_id: str) -> list[str]:
+        """The brand's assignment-notice destinations, else the default's."""
+        for scope in (brand_id, "default"):
+            if scope in self.assignment_notices:
+                return list(dict.fromkeys(self.assignment_notices[scope]))
+        return []
 
     def destination(self, destination_id: str) -> DestinationConfig | None:
         return next((d for d in self.destinations if d.id == destination_id), None)

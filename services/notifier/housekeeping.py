@@ -17,14 +17,14 @@ from switchboard.common.clock import Clock
 from switchboard.common.logging import get_logger, mask_string
 from switchboard.common.service import Task
 from switchboard.notifier import metrics
-from switchboard.notifier.adapters.outbox import MongoOutbox
+from switchboard.notifier.adapters.ports import DeliveryRecords
 
 log = get_logger(__name__)
 GAUGE_SECONDS = 5.0
 
 
 class OutboxHousekeeping(Task):
-    def __init__(self, outbox: MongoOutbox, clock: Clock, *, retention: timedelta, interval: float) -> None:
+    def __init__(self, outbox: DeliveryRecords, clock: Clock, *, retention: timedelta, interval: float) -> None:
         super().__init__("outbox-housekeeping", self._run)
         self.outbox = outbox
         self.clock = clock

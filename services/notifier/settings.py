@@ -1,12 +1,19 @@
 """Notifier environment settings (SWITCHBOARD_*); everything else is in notifier.yaml."""
-from pydantic import Field
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
 from switchboard.common.settings import ServiceSettings
 
 DEMO_INBOX_DEFAULT = "http://127.0.0.1:8025"
 
 
 class NotifierSettings(ServiceSettings):
-    consumer_group: str = "notifier"
+    model_config = SettingsConfigDict(populate_by_name=True)  # NotifierSettings(group_id=...) in tests
+
+    # The consumer group (prefixed by the topic prefix): SWITCHBOARD_GROUP_ID, or the older
+    # SWITCHBOARD_CONSUMER_GROUP. pydantic-settings does not put the env prefix in front of a
+    # validation alias, so the aliases carry it; bare GROUP_ID / CONSUMER_GROUP are not read.
+    group_id: str = Field(default="notifier", validation_alias=AliasChoices(
+        "switchboard_group_id", "switchboard_consumer_group"))
     # Prefix for the notifier's MongoDB collections. nx-27017 (0.8.1) ignores the database name
     # (db1.x and db2.x are one collection), so tests sharing one server isolate by this prefix.
     collection_prefix: str = ""
@@ -16,6 +23,8 @@ class NotifierSettings(ServiceSettings):
     outbox_retention_days: float = Field(default=7.0, gt=0)
     # Overrides notifier.yaml public_base_url (the ingest origin CSAT links point at).
     public_base_url: str | None = None
+    # Overrides notifier.yaml console_base_url (the console origin that links to conversations point at).
+    console_base_url: str | None = None
     # Demo only (`make run`): where the demo inbox really listens. URLs in notifier.yaml and the
     # secrets file that start with http://127.0.0.1:8025 are rewritten to this origin.
     demo_inbox_http: str | None = None

@@ -1,25 +1,15 @@
-"""Transports: HTTP (httpx) and SMTP (aiosmtplib). They execute; the domain decides what to send
-and how to read the answer."""
+"""Transports: HTTP (httpx) and SMTP (aiosmtplib), the HttpPort and SmtpPort of adapters/ports.py.
+They execute; the domain decides what to send and how to read the answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Protocol
 
 import aiosmtplib
 import httpx
 from switchboard.notifier.domain.model import HttpRequestSpec, SendOutcome
 from switchboard.notifier.domain.providers import interpret_http_response
-
-
-class HttpPort(Protocol):
-    async def send(self, request: HttpRequestSpec, *, timeout: float, api: str, pool: str = "",
-                   concurrency: int = 8) -> SendOutcome: ...
-
-
-class SmtpPort(Protocol):
-    async def send(self, message: EmailMessage, *, timeout: float) -> SendOutcome: ...
 
 
 class HttpSender:

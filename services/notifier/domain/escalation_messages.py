@@ -36,6 +36,12 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def conversation_fields(view) -> dict:
+    """The conversation as every people's webhook describes it (escalations, assignment notices)."""
+    return {"id": view.conversation_id, "customer_id": view.customer_id, "customer_name": view.customer_name,
+            "channel": view.channel, "priority": view.priority, "queue": view.queue}
+
+
 def slack_payload(view: EscalationView) -> dict:
     """Slack incoming-webhook message (text fallback + Block Kit) for an escalation."""
     overdue = _overdue_seconds(view)
@@ -96,12 +102,7 @@ def webhook_payload(view: EscalationView) -> dict:
             "overdue_seconds": _overdue_seconds(view),
         },
         "conversation": {
-            "id": view.conversation_id,
-            "customer_id": view.customer_id,
-            "customer_name": view.customer_name,
-            "channel": view.channel,
-            "priority": view.priority,
-            "queue": view.queue,
+            **conversation_fields(view),
             "assignee_id": view.assignee_id,
             "link": view.link,
         },

@@ -72,3 +72,14 @@ class EscalationView:
     recipients: tuple[str, ...]
     detail: str
     link: str
+
+
+# Outbox entry states: pending -> in_flight -> delivered | failed | skipped (pending again, later,
+# after a retryable failure).
+PENDING, IN_FLIGHT, DELIVERED, FAILED, SKIPPED = "pending", "in_flight", "delivered", "failed", "skipped"
+FINAL_STATES = (DELIVERED, FAILED, SKIPPED)
+
+
+def outbox_id(intent_id: str, destination: str) -> str:
+    """The exactly-once key: one entry per intent and destination."""
+    return f"{intent_id}|{destination}"

@@ -37,6 +37,70 @@ def vk_random_id(idempotency_key: str) -> int:
     return int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
+def _twilio(base: str, channel: str, credentials: dict[str, str], recipient: str, text: str,
+            key: str) -> HttpRequestSpec:
+    sid = _need(credentials, "twilio_account_sid", "twilio")
+    token = _need(credentials, "twilio_auth_token", "twilio")
+    sender = _need(credentials, "twilio_from", "twilio")
+    to = recipient
+    if channel == "whatsapp":
+        to = recipient if recipient.startswith("whatsapp:") else f"whatsapp:+{recipient.lstrip('+')}"
+        sender = sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"
+    basic = base64.b64encode(f"{sid}:{token}".encode()).decode()
+    return HttpRequestSpec(
+        "POST", f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
+        {"Authorization": f"Basic {basic}", "I-Twilio-Idempotency-Token": key, "Idempotency-Key": key},
+        form={"To": to, "From": sender, "Body": text},
+    )
+
+
+def _meta(base: str, channel: str, credentials: dict[str, str], recipient: str, text: str,
+          key: str) -> HttpRequestSpec:
+    token = _need(credentials, "meta_access_token", "meta")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+    if channel == "whatsapp":
+        phone_id = _need(credentials, "meta_phone_number_id", "meta")
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": recipient.lstrip("+"), "type": "text",
+                "text": {"preview_url": False, "body": text},
+                "biz_opaque_callback_data": key}
+        return HttpRequestSpec("POST", f"{base}/{phone_id}/messages", headers, json=body)
+    page_id = credentials.get("meta_page_id") or "me"
+    body = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE",
+            "message": {"text": text, "metadata": key}}
+    return HttpRequestSpec("POST", f"{base}/{page_id}/messages", headers, json=body)
+
+
+def _vk(base: str, channel: str, credentials: dict[str, str], recipient: str, text: str,
+        key: str) -> HttpRequestSpec:
+    token = _need(credentials, "vk_access_token", "vk")
+    form = {"peer_id": recipient, "random_id": str(vk_random_id(key)),
+            "message": text, "access_token": token, "v": VK_API_VERSION}
+    return HttpRequestSpec("POST", f"{base}/messages.send", {"Idempotency-Key": key}, form=form)
+
+
+def _telegram(base: str, channel: str, credentials: dict[str, str], recipient: str, text: str,
+              key: str) -> HttpRequestSpec:
+    token = _need(credentials, "telegram_bot_token", "telegram")
+    return HttpRequestSpec(
+        "POST", f"{base}/bot{token}/sendMessage", {"Idempotency-Key": key},
+        json={"chat_id": recipient, "text": text, "disable_web_page_preview": True},
+    )
+
+
+def _webhook(base: str, channel: str, credentials: dict[str, str], recipient: str, text: str,
+             key: str) -> HttpRequestSpec:
+    headers = {"Idempotency-Key": key}
+    token = credentials.get("webhook_token")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return HttpRequestSpec("POST", f"{base}/messages", headers,
+                           json={"channel": channel, "to": recipient, "text": text, "idempotency_key": key})
+
+
+REQUEST_BUILDERS = {"twilio": _twilio, "meta": _meta, "vk": _vk, "telegram": _telegram, "webhook": _webhook}
+
+
 def build_send_request(
     *,
     api: str,
@@ -48,58 +112,12 @@ def build_send_request(
     idempotency_key: str,
 ) -> HttpRequestSpec:
     """The provider request that sends `text` to `recipient` on `channel`."""
-    base = base_url.rstrip("/")
     if not recipient:
         raise ProviderConfigError("recipient handle is empty")
-    if api == "twilio":
-        sid = _need(credentials, "twilio_account_sid", api)
-        token = _need(credentials, "twilio_auth_token", api)
-        sender = _need(credentials, "twilio_from", api)
-        to = recipient
-        if channel == "whatsapp":
-            to = recipient if recipient.startswith("whatsapp:") else f"whatsapp:+{recipient.lstrip('+')}"
-            sender = sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"
-        basic = base64.b64encode(f"{sid}:{token}".encode()).decode()
-        return HttpRequestSpec(
-            "POST", f"{base}/2010-04-01/Accounts/{sid}/Messages.json",
-            {"Authorization": f"Basic {basic}", "I-Twilio-Idempotency-Token": idempotency_key,
-             "Idempotency-Key": idempotency_key},
-            form={"To": to, "From": sender, "Body": text},
-        )
-    if api == "meta":
-        token = _need(credentials, "meta_access_token", api)
-        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": idempotency_key}
-        if channel == "whatsapp":
-            phone_id = _need(credentials, "meta_phone_number_id", api)
-            body = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                    "to": recipient.lstrip("+"), "type": "text",
-                    "text": {"preview_url": False, "body": text},
-                    "biz_opaque_callback_data": idempotency_key}
-            return HttpRequestSpec("POST", f"{base}/{phone_id}/messages", headers, json=body)
-        page_id = credentials.get("meta_page_id") or "me"
-        body = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE",
-                "message": {"text": text, "metadata": idempotency_key}}
-        return HttpRequestSpec("POST", f"{base}/{page_id}/messages", headers, json=body)
-    if api == "vk":
-        token = _need(credentials, "vk_access_token", api)
-        form = {"peer_id": recipient, "random_id": str(vk_random_id(idempotency_key)),
-                "message": text, "access_token": token, "v": VK_API_VERSION}
-        return HttpRequestSpec("POST", f"{base}/messages.send", {"Idempotency-Key": idempotency_key}, form=form)
-    if api == "telegram":
-        token = _need(credentials, "telegram_bot_token", api)
-        return HttpRequestSpec(
-            "POST", f"{base}/bot{token}/sendMessage", {"Idempotency-Key": idempotency_key},
-            json={"chat_id": recipient, "text": text, "disable_web_page_preview": True},
-        )
-    if api == "webhook":
-        headers = {"Idempotency-Key": idempotency_key}
-        token = credentials.get("webhook_token")
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return HttpRequestSpec("POST", f"{base}/messages", headers,
-                               json={"channel": channel, "to": recipient, "text": text,
-                                     "idempotency_key": idempotency_key})
-    raise ProviderConfigError(f"unknown provider api '{api}' (expected one of {', '.join(API_SHAPES)})")
+    build = REQUEST_BUILDERS.get(api)
+    if build is None:
+        raise ProviderConfigError(f"unknown provider api '{api}' (expected one of {', '.join(API_SHAPES)})")
+    return build(base_url.rstrip("/"), channel, credentials, recipient, text, idempotency_key)
 
 
 def _json(body: bytes) -> dict:

@@ -1,4 +1,4 @@
-"""Retry policy for deliveries: exponential backoff with full jitter, Retry-After, a budget.
+"""Retry policy for deliveries: exponential backoff with equal jitter, Retry-After, a budget.
 
 Pure: the caller passes the attempt number, elapsed time, "now" and a random source.
 """
@@ -29,8 +29,8 @@ class RetryPolicy:
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Delay before attempt `attempt + 1`, after `attempt` failures (attempt >= 1).
 
-        Full jitter (uniform 0..cap) spreads a herd of retries after an outage; the floor of
-        half the cap keeps a retry from coming back immediately.
+        Equal jitter: uniform between half the cap and the cap. The random half spreads a herd of
+        retries after an outage; the fixed half keeps a retry from coming back immediately.
         """
         cap = min(self.max_backoff_seconds, self.base_backoff_seconds * (2 ** max(attempt - 1, 0)))
         r = (rng or random).random()

@@ -57,8 +57,8 @@ def template_variables(
         if key == "order_ids":
             variables["order_ids"] = [v.strip() for v in value.split(",") if v.strip()]
             variables["order_id"] = variables["order_ids"][0] if variables["order_ids"] else ""
-        elif key == "eta_seconds" and value.strip().lstrip("-").isdigit():
-            variables["eta_minutes"] = str(max(1, round(int(value) / 60)))
+        elif key == "eta_seconds" and value.strip().lstrip("-").isdecimal():  # "²".isdigit() but int("²") fails
+            variables["eta_minutes"] = str(max(1, round(int(value.strip()) / 60)))  # int() strips less than str
         elif key == "estimated_delivery":
             variables[key] = value
             variables["new_eta"] = variables["new_eta"] or _display_date(value)

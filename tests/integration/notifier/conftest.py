@@ -122,6 +122,7 @@ def smtp_server():
 def notifier_config(receiver_url: str, smtp_port: int, **overrides) -> NotifierConfig:
     base = {
         "public_base_url": "https://sb.test",
+        "console_base_url": "https://console.sb.test",
         "brands": {"acme": {"name": "ACME Store", "from_address": "help@acme.example"}},
         "destinations": [
             {"id": "ops-slack", "type": "slack", "url_secret": "slack_ops_url", "concurrency": 2, "timeout_seconds": 2},
@@ -180,7 +181,7 @@ async def start_notifier(service_settings, namespace):
         # nx-27017 shares same-named collections across databases: isolate by collection prefix.
         settings_overrides.setdefault("collection_prefix", f"{namespace}_")
         settings = service_settings(NotifierSettings, **settings_overrides)
-        svc = bootstrap(settings, clock=clock, config=config, secrets=secrets, with_http=False)
+        svc = bootstrap(settings, clock=clock, config=config, secrets=secrets, http=False)
         notifier = await RunningNotifier(svc).start()
         running.append(notifier)
         return notifier

@@ -65,8 +65,8 @@ async def test_killing_the_notifier_mid_batch_and_restarting_sends_no_duplicate_
             metrics = (await client.get(f"{ops}/metrics")).text
     finally:
         second.stop()
-    assert 'switchboard_notifier_deliveries_total{destination_type="telegram",kind="bot_answer",outcome="delivered"}' \
-        in metrics
+    assert 'switchboard_notifier_deliveries_total{brand="acme",destination_type="telegram",kind="bot_answer",' \
+           'outcome="delivered"}' in metrics
     assert "switchboard_notifier_delivery_seconds_bucket" in metrics
 
     texts = [json.loads(r.body)["text"] for r in receiver.requests]

@@ -31,7 +31,7 @@ async def test_escalation_reaches_slack_and_signed_webhook_and_email(
     slack = json.loads(receiver.at("/slack/ops")[0].body)
     assert "c-1" in slack["text"] and "Ana" in slack["text"] and "chat" in slack["text"]
     assert "overdue by 1m 3" in slack["text"]
-    assert slack["blocks"][-1]["elements"][0]["url"] == "https://sb.test/conversations/c-1"
+    assert slack["blocks"][-1]["elements"][0]["url"] == "https://console.sb.test/conversations/c-1"
 
     hook = receiver.at("/crm")[0]
     body = json.loads(hook.body)
@@ -40,7 +40,7 @@ async def test_escalation_reaches_slack_and_signed_webhook_and_email(
 
     mail = smtp_server.messages[0]
     assert mail["To"] == "managers@acme.example" and "Escalation L3" in mail["Subject"]
-    assert "https://sb.test/conversations/c-1" in mail.get_body(("plain",)).get_content()
+    assert "https://console.sb.test/conversations/c-1" in mail.get_body(("plain",)).get_content()
 
     records = await read_topic(kafka_bootstrap, bus_topics.deliveries, min_count=3, timeout=15)
     outcomes = {r.payload.destination: r.payload.outcome for r in records}

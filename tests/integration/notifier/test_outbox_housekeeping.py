@@ -11,7 +11,7 @@ from events import K, email_handle, notification, snapshot
 from switchboard.common.clock import ManualClock
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.events.v1 import common_pb2
-from switchboard.notifier.adapters.outbox import MongoOutbox
+from switchboard.notifier.adapters.store import MongoOutbox
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TG = common_pb2.ContactHandle(kind=common_pb2.HANDLE_KIND_TELEGRAM_ID, value="42")

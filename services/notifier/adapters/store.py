@@ -1,4 +1,5 @@
-"""The delivery outbox in MongoDB: one document per (intent id, destination).
+"""The delivery outbox in MongoDB (the OutboxStore and DeliveryRecords ports of adapters/ports.py):
+one document per (intent id, destination).
 
 States: pending -> in_flight -> delivered | failed | skipped (pending again after a retryable
 failure, with a later due_at). The document is inserted with $setOnInsert, so a redelivered
@@ -22,14 +23,32 @@ from typing import Any
 
 from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
+from switchboard.notifier.adapters.ports import WriteRefused
+from switchboard.notifier.domain.model import FAILED, IN_FLIGHT, PENDING, SKIPPED
 
 DUPLICATE_KEY = 11000
-PENDING, IN_FLIGHT, DELIVERED, FAILED, SKIPPED = "pending", "in_flight", "delivered", "failed", "skipped"
-FINAL_STATES = (DELIVERED, FAILED, SKIPPED)
 
 
-def outbox_id(intent_id: str, destination: str) -> str:
-    return f"{intent_id}|{destination}"
+def finish_change(doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
+                  provider_message_id: str = "", first_attempt_at: float | None = None,
+                  language: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """(guard, fields to set) of a final outcome. The state is in the guard: a write retried after
+    the store applied it (reply lost) matches nothing."""
+    fields = {"state": state, "attempts": attempts, "detail": detail, "updated_at": now.timestamp(),
+              "provider_message_id": provider_message_id, "report_due": True, "finished_at": now.timestamp()}
+    if first_attempt_at is not None:
+        fields["first_attempt_at"] = first_attempt_at
+    if language:
+        fields["language"] = language
+    return {"_id": doc_id, "claim": claim, "state": IN_FLIGHT}, fields
+
+
+def reschedule_change(doc_id: str, claim: str, due_at: datetime, now: datetime, attempts: int, detail: str,
+                      first_attempt_at: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(guard, fields to set) of a retryable failure: pending again at `due_at`."""
+    return ({"_id": doc_id, "claim": claim, "state": IN_FLIGHT},
+            {"state": PENDING, "due_at": due_at.timestamp(), "attempts": attempts, "detail": detail,
+             "updated_at": now.timestamp(), "first_attempt_at": first_attempt_at})
 
 
 class MongoOutbox:
@@ -67,6 +86,37 @@ class MongoOutbox:
             return refused - existing
         return set()
 
+    async def once_key_owners(self, keys: list[str]) -> dict[str, str]:
+        """{once_key: outbox id} of the entries already holding these keys."""
+        existing = await self.collection.find({"once_key": {"$in": keys}}, {"once_key": 1}).to_list(None)
+        return {d["once_key"]: d["_id"] for d in existing}
+
+    async def revive(self, replays: dict[str, str], now: datetime) -> int:
+        """Puts FAILED entries back to pending for a DLQ replay: {outbox id: replay token}. Returns
+        how many were revived. Only failed entries whose failure is already reported (its DLQ record is
+        out) are revived, each at most once per token (one DLQ record replayed twice revives once);
+        delivered, skipped, pending and in-flight entries are left alone, so a replay never
+        re-sends what went out. Guarded by the `updated_at` read: in an update filter, nx-27017
+        matches no document lacking the field `$ne` names, so the token check happens here."""
+        if not replays:
+            return 0
+        found = self.collection.find({"_id": {"$in": list(replays)}, "state": FAILED, "report_due": False},
+                                     {"_id": 1, "updated_at": 1, "replayed_from": 1})
+        ops = []
+        async for doc in found:
+            token = replays[doc["_id"]]
+            if doc.get("replayed_from") == token:
+                continue
+            ops.append(UpdateOne({"_id": doc["_id"], "state": FAILED, "updated_at": doc.get("updated_at")},
+                                 {"$set": {"state": PENDING, "due_at": now.timestamp(), "attempts": 0,
+                                           "detail": "replayed from the DLQ", "replayed_from": token,
+                                           "updated_at": now.timestamp()},
+                                  "$unset": {"first_attempt_at": "", "finished_at": ""},
+                                  "$inc": {"replays": 1}}))
+        if not ops:
+            return 0
+        return (await self.collection.bulk_write(ops, ordered=False)).modified_count
+
     async def supersede(self, newest: list[dict[str, Any]], now: datetime, detail: str) -> None:
         """Skips still-pending entries older (lower offset, same partition) than each given entry
         with the same supersede_key. Offsets, not arrival, decide: a redelivered old request
@@ -99,11 +149,12 @@ class MongoOutbox:
         found.sort(key=lambda d: d.get("due_at", 0.0))
         return found[:limit]
 
-    async def claim(self, candidates: list[dict], now: datetime, lease_seconds: dict[str, float]) -> list[dict]:
+    async def claim(self, candidates: list[dict], now: datetime, lease_seconds: dict[str, float],
+                    token: str | None = None) -> list[dict]:
         """Claims candidates atomically (per document) with a fresh token; returns the won documents."""
         if not candidates:
             return []
-        token = uuid.uuid4().hex
+        token = token or uuid.uuid4().hex
         ops = []
         for c in candidates:
             guard: dict[str, Any] = {"_id": c["_id"], "state": c["state"]}
@@ -119,25 +170,43 @@ class MongoOutbox:
     def finish_op(doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
                   provider_message_id: str = "", first_attempt_at: float | None = None,
                   language: str = "") -> UpdateOne:
-        update = {"state": state, "attempts": attempts, "detail": detail, "updated_at": now.timestamp(),
-                  "provider_message_id": provider_message_id, "report_due": True, "finished_at": now.timestamp()}
-        if first_attempt_at is not None:
-            update["first_attempt_at"] = first_attempt_at
-        if language:
-            update["language"] = language
-        return UpdateOne({"_id": doc_id, "claim": claim}, {"$set": update})
+        guard, fields = finish_change(doc_id, claim, state, now, attempts, detail, provider_message_id,
+                                      first_attempt_at, language)
+        return UpdateOne(guard, {"$set": fields})
 
     @staticmethod
     def reschedule_op(doc_id: str, claim: str, due_at: datetime, now: datetime, attempts: int, detail: str,
                       first_attempt_at: float) -> UpdateOne:
-        return UpdateOne({"_id": doc_id, "claim": claim},
-                         {"$set": {"state": PENDING, "due_at": due_at.timestamp(), "attempts": attempts,
-                                   "detail": detail, "updated_at": now.timestamp(),
-                                   "first_attempt_at": first_attempt_at}})
+        guard, fields = reschedule_change(doc_id, claim, due_at, now, attempts, detail, first_attempt_at)
+        return UpdateOne(guard, {"$set": fields})
 
-    async def write(self, ops: list[UpdateOne]) -> None:
-        if ops:
-            await self.collection.bulk_write(ops, ordered=False)
+    @staticmethod
+    def release_op(doc_id: str, claim: str) -> UpdateOne:
+        return UpdateOne({"_id": doc_id, "claim": claim}, {"$set": {"state": PENDING}})
+
+    async def write(self, ops: list[UpdateOne]) -> int | None:
+        """One unordered bulk write; returns how many ops matched (None for no ops). WriteRefused when
+        the store answered and refused some ops."""
+        if not ops:
+            return None
+        try:
+            return (await self.collection.bulk_write(ops, ordered=False)).matched_count
+        except BulkWriteError as exc:
+            raise WriteRefused(repr(exc.details.get("writeErrors", [])[:3])) from exc
+
+    async def release_claims(self, tokens: list[str], now: datetime) -> int:
+        """Back to pending: in-flight entries of claims whose result their claimer never saw (the store
+        went away mid-claim), so never sent. Without this they would wait for their lease."""
+        released = 0
+        for token in tokens:
+            result = await self.collection.update_many({"claim": token, "state": IN_FLIGHT},
+                                                       {"$set": {"state": PENDING, "updated_at": now.timestamp()}})
+            released += result.modified_count
+        return released
+
+    async def claims(self, ids: list[str]) -> dict[str, str | None]:
+        """The current claim token of each entry."""
+        return {d["_id"]: d.get("claim") async for d in self.collection.find({"_id": {"$in": ids}}, {"claim": 1})}
 
     async def next_due(self, exclude_pools: list[str]) -> datetime | None:
         query: dict[str, Any] = {"state": PENDING}

@@ -1,23 +1,38 @@
-"""Composition root of the analytics service: settings + clock -> a runnable Service."""
+"""Composition root of the analytics service: settings (+ clock, store ports) -> a runnable AnalyticsApp."""
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from prometheus_client import REGISTRY, CollectorRegistry
 from switchboard.analytics.adapters.metrics import AnalyticsMetrics
-from switchboard.analytics.adapters.store import MongoOpenConversationStore
+from switchboard.analytics.adapters.ports import OpenConversationStore, SlotLedger
+from switchboard.analytics.adapters.store import TOMBSTONES, MongoOpenConversationStore, MongoSlotLedger
+from switchboard.analytics.agents import AgentTally
 from switchboard.analytics.domain.backlog import BacklogIndex
 from switchboard.analytics.domain.labels import LabelGuard, Labeller
-from switchboard.analytics.domain.projection import Projection
-from switchboard.analytics.handlers import AnalyticsHandler, ProjectionLoader
+from switchboard.analytics.domain.ownership import STATE_TOPICS
+from switchboard.analytics.domain.partitions import PartitionedProjection
+from switchboard.analytics.handlers import AnalyticsHandler
+from switchboard.analytics.ownership import SlotOwner
 from switchboard.analytics.settings import AnalyticsSettings
-from switchboard.common.bus import ConsumerRunner, EventProducer, TopicSetup
+from switchboard.common import metrics as bus_metrics
 from switchboard.common.clock import Clock, SystemClock
+from switchboard.common.consumer import ConsumerRunner
+from switchboard.common.expiry import Sweeper
 from switchboard.common.http import HttpServer, ops_app
+from switchboard.common.logging import get_logger
 from switchboard.common.mongo import MongoComponent
+from switchboard.common.producer import EventProducer
 from switchboard.common.service import Service
+from switchboard.common.startup import Startup, Step, topics_step
 from switchboard.common.topics import TopicNames
+from switchboard.common.topics import registry as topic_registry
+
+log = get_logger(__name__)
 
 SOURCE = "/switchboard/analytics"
 CONSUMED = ("conversations", "sla", "escalations", "deliveries")
@@ -26,32 +41,38 @@ CONSUMED = ("conversations", "sla", "escalations", "deliveries")
 @dataclass
 class AnalyticsApp:
     service: Service
-    projection: Projection
+    projection: PartitionedProjection
     handler: AnalyticsHandler
+    owner: SlotOwner
     metrics: AnalyticsMetrics
     consumer: ConsumerRunner
-    mongo: MongoComponent
+    mongo: MongoComponent | None  # None when bootstrap was given both store ports
     topics: TopicNames
 
 
-def bootstrap(
-    settings: AnalyticsSettings,
-    *,
-    clock: Clock | None = None,
-    http: bool = True,
-    registry: CollectorRegistry = REGISTRY,
-) -> AnalyticsApp:
-    clock = clock or SystemClock()
-    topics = TopicNames(settings.kafka.topic_prefix)
-    mongo = MongoComponent(settings.mongo)
-    store = MongoOpenConversationStore(mongo.db)
-    labeller = Labeller(brands=LabelGuard(settings.max_brands), queues=LabelGuard(settings.max_queues))
-    backlog = BacklogIndex(labeller, settings.at_risk_fraction)
-    projection = Projection(labeller, on_change=backlog.update)
-    metrics = AnalyticsMetrics(backlog, clock, agent_capacity=settings.agent_capacity, registry=registry)
-    handler = AnalyticsHandler(projection, store, metrics)
-    # Analytics produces nothing; the producer only carries poison records to <topic>.dlq.
-    producer = EventProducer(settings.kafka, source=SOURCE, clock=clock)
+def projection_store_step(store: OpenConversationStore, partitions: int) -> Step:
+    """Start-up step: the store's indexes, and partitions stamped on documents of an unpartitioned
+    version (idempotent)."""
+
+    async def prepare() -> None:
+        await store.ensure_indexes()
+        stamped = await store.stamp_partitions(partitions)
+        if stamped:
+            log.info("analytics_documents_partitioned", documents=stamped)
+
+    return ("indexes", prepare)
+
+
+def state_partitions() -> int:
+    """Partitions of the co-partitioned topics whose events build the projection state."""
+    counts = {topic_registry()[t].partitions for t in STATE_TOPICS}
+    if len(counts) != 1:
+        raise ValueError(f"analytics needs {STATE_TOPICS} co-partitioned; the registry gives {sorted(counts)}")
+    return counts.pop()
+
+
+def _consumer(settings: AnalyticsSettings, topics: TopicNames, handler: AnalyticsHandler,
+              producer: EventProducer, owner: SlotOwner) -> ConsumerRunner:
     consumer = ConsumerRunner(
         name="analytics",
         kafka=settings.kafka,
@@ -60,22 +81,77 @@ def bootstrap(
         group_id=settings.kafka.topic_prefix + settings.group_id,
         handler=handler.handle,
         producer=producer,
+        on_assigned=owner.on_assigned,
+        on_revoked=owner.on_revoked,
+        # conversations[p] and sla[p] hold the same conversations: one member must own both.
+        assignors=(RangePartitionAssignor,),
     )
+    owner.assignments = lambda: consumer.assignments
+    owner.current = lambda: consumer.assigned
+    return consumer
+
+
+Stores = tuple[OpenConversationStore, SlotLedger, MongoComponent | None, Sweeper | None]
+
+
+def _stores(settings: AnalyticsSettings, clock: Clock, store: OpenConversationStore | None,
+            ledger: SlotLedger | None) -> Stores:
+    """The store ports, the MongoDB adapters for those not given, and the components those need
+    (the client, and the sweeper of tombstones; None when both ports are given)."""
+    if store is not None and ledger is not None:
+        return store, ledger, None, None
+    mongo = MongoComponent(settings.mongo)
+    store = store or MongoOpenConversationStore(mongo.db, clock)
+    ledger = ledger or MongoSlotLedger(mongo.db)
+    sweeper = Sweeper(mongo.db, [TOMBSTONES], interval=settings.mongo.sweep_interval_seconds, clock=clock)
+    return store, ledger, mongo, sweeper
+
+
+def bootstrap(
+    settings: AnalyticsSettings,
+    *,
+    clock: Clock | None = None,
+    store: OpenConversationStore | None = None,
+    ledger: SlotLedger | None = None,
+    http: bool = True,
+    registry: CollectorRegistry = REGISTRY,
+) -> AnalyticsApp:
+    """`store`/`ledger`: the ports the handlers use (None = the MongoDB adapters)."""
+    clock = clock or SystemClock()
+    bus_metrics.use_brands(bus_metrics.brands_from_config(settings.config_dir))  # brand label values
+    topics = TopicNames(settings.kafka.topic_prefix)
+    store, ledger, mongo, sweeper = _stores(settings, clock, store, ledger)
+    labeller = Labeller(brands=LabelGuard(settings.max_brands), queues=LabelGuard(settings.max_queues))
+    backlog = BacklogIndex(labeller, settings.at_risk_fraction)
+    projection = PartitionedProjection(labeller, on_change=backlog.update)
+    owner = SlotOwner(projection, store, ledger, topics,
+                      owner_id=f"{socket.gethostname()}:{os.getpid()}", consumed=CONSUMED)
+    metrics = AnalyticsMetrics(backlog, clock, agent_capacity=settings.agent_capacity, registry=registry)
+    partitions = state_partitions()
+    agents = AgentTally(owner, store, labeller, partitions=partitions, interval_seconds=settings.agent_tally_seconds)
+    metrics.backlog.agents = agents
+    handler = AnalyticsHandler(owner, store, ledger, metrics)
+    # Analytics produces nothing; the producer only carries poison records to <topic>.dlq.
+    producer = EventProducer(settings.kafka, source=SOURCE, clock=clock)
+    consumer = _consumer(settings, topics, handler, producer, owner)
     components: list = [
-        mongo,
-        TopicSetup(settings.kafka, topics),
-        ProjectionLoader(projection, store),
+        *([mongo] if mongo else []),
+        Startup(topics_step(settings.kafka, topics), projection_store_step(store, partitions)),
+        *([sweeper] if sweeper else []),
         metrics,
+        agents,
         producer,
         consumer,
+        owner,  # ready once the first assignment's slots are loaded: gauges are right from then on
     ]
     service = Service("analytics", components)
     if http:
-        service.components.append(HttpServer(ops_app("analytics", service.readiness), settings.http))
+        service.components.append(HttpServer(ops_app("analytics", service.check_readiness), settings.http))
     return AnalyticsApp(
         service=service,
         projection=projection,
         handler=handler,
+        owner=owner,
         metrics=metrics,
         consumer=consumer,
         mongo=mongo,

@@ -1,80 +1,110 @@
-"""Consumed batch -> projection -> one MongoDB bulk_write -> commit to memory -> metrics.
+"""Consumed batch -> domain events (codec) -> per-slot projection -> store writes (fenced) -> commit
+to memory -> metrics.
 
 The order matters: the projection change is persisted before it is committed in memory and before
 any counter moves, so a failed write (retried by the ConsumerRunner) never counts anything twice,
-and the gauges rebuilt at start-up match what was counted.
+and the gauges rebuilt on assignment match what was counted. Then the slot's offsets are stored
+with its epoch: a record below them is never applied (or counted) again by a later owner, and a
+write refused because a newer owner holds the slot counts nothing here.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
+
+from switchboard.analytics.adapters.codec import decode
 from switchboard.analytics.adapters.metrics import AnalyticsMetrics
-from switchboard.analytics.adapters.store import OpenConversationStore
+from switchboard.analytics.adapters.ports import OpenConversationStore, SlotLedger, SlotWrite
+from switchboard.analytics.domain.events import Event
+from switchboard.analytics.domain.model import BatchResult, OpenConversation
+from switchboard.analytics.domain.ownership import Slot, SlotClaim
 from switchboard.analytics.domain.projection import Projection
-from switchboard.common.bus import PermanentError
+from switchboard.analytics.ownership import SlotOwner
 from switchboard.common.cloudevents import Envelope
+from switchboard.common.consumer import PermanentError
 from switchboard.common.logging import get_logger
-from switchboard.events.v1 import conversation_pb2, escalation_pb2, notification_pb2, sla_pb2
 
 log = get_logger(__name__)
 
-ACCEPTED = (
-    conversation_pb2.ConversationEvent,
-    sla_pb2.SlaEvent,
-    escalation_pb2.EscalationRaised,
-    notification_pb2.DeliveryRecorded,
-)
+RECENT_IDS_PER_SLOT = 5_000
+
+
+@dataclass
+class _SlotBatch:
+    slot: Slot
+    claim: SlotClaim
+    projection: Projection
+    result: BatchResult
+    writes: dict[str, OpenConversation | None]
+    offsets: dict[str, int]
+    event_ids: list[str]
 
 
 class AnalyticsHandler:
-    def __init__(self, projection: Projection, store: OpenConversationStore, metrics: AnalyticsMetrics) -> None:
-        self.projection = projection
+    def __init__(self, owner: SlotOwner, store: OpenConversationStore, ledger: SlotLedger,
+                 metrics: AnalyticsMetrics) -> None:
+        self.owner = owner
         self.store = store
+        self.ledger = ledger
         self.metrics = metrics
         self.batches = 0
+        self.skipped = 0  # records applied before by another owner, or copies of applied events
 
     async def handle(self, batch: list[Envelope]) -> None:
-        payloads = []
+        by_slot: dict[Slot, list[tuple[Envelope, Event]]] = defaultdict(list)
         for env in batch:
-            if not isinstance(env.payload, ACCEPTED):
-                raise PermanentError(
-                    f"analytics does not consume {env.payload.DESCRIPTOR.full_name} (event {env.id} on {env.topic})"
-                )
-            payloads.append(env.payload)
+            by_slot[self.owner.slot(env.topic, env.partition or 0)].append((env, decode(env)))
+        work = []
+        for slot, records in by_slot.items():
+            claim = await self.owner.ensure(slot)
+            if claim is None:
+                log.warning("analytics_records_of_unowned_slot", slot=slot.key, records=len(records))
+                continue
+            work.append(self._project(slot, claim, records))
+        refused = await self.store.apply(
+            [SlotWrite(w.slot.partition, w.claim.epoch, w.writes) for w in work if w.writes]
+        )
+        marks = {
+            w.slot.key: (w.claim.epoch, w.claim.advanced(w.offsets))
+            for w in work
+            if not (w.slot.holds_state and w.slot.partition in refused)
+        }
+        fenced = await self.ledger.advance(marks)
+        for w in work:
+            if w.slot.key in fenced or w.slot.key not in marks:
+                self.owner.fence(w.slot, w.claim.epoch)
+                continue
+            w.projection.commit(w.result)
+            self.metrics.apply(w.result.effects)
+            w.claim.remember(w.event_ids, w.offsets, RECENT_IDS_PER_SLOT)
+        self.batches += 1
+
+    def _project(self, slot: Slot, claim: SlotClaim, records: list[tuple[Envelope, Event]]) -> _SlotBatch:
+        offsets: dict[str, int] = {}
+        fresh: list[tuple[Envelope, Event]] = []
+        ids: set[str] = set()
+        for env, event in records:
+            topic = self.owner.logical(env.topic)
+            if env.offset is not None:
+                offsets[topic] = max(offsets.get(topic, 0), env.offset + 1)
+            if claim.applied(topic, env.offset) or claim.seen(env.id) or env.id in ids:
+                self.skipped += 1
+                continue
+            ids.add(env.id)
+            fresh.append((env, event))
+        projection = self.owner.projection.for_slot(slot)
         try:
-            result = self.projection.apply_batch(payloads)
+            result = projection.apply_batch(event for _, event in fresh)
         except (ValueError, TypeError) as exc:
             # One bad event fails the batch; the runner then replays it record by record and only the
             # bad one reaches the DLQ.
             raise PermanentError(str(exc)) from exc
         # Events that changed nothing the projection keeps (warnings, messages mid-wait ...) cost no write.
-        current = self.projection.open
+        current = projection.open
         writes = {
             cid: state
             for cid, state in result.changes.items()
             if (state != current.get(cid) if state is not None else cid in current)
         }
-        await self.store.apply(writes)
-        self.projection.commit(result)
-        self.metrics.apply(result.effects)
-        self.batches += 1
-
-
-class ProjectionLoader:
-    """Start-up component: indexes, then the open conversations from MongoDB, before consuming."""
-
-    name = "projection"
-
-    def __init__(self, projection: Projection, store: OpenConversationStore) -> None:
-        self._projection = projection
-        self._store = store
-        self.ready = False
-
-    async def start(self) -> None:
-        await self._store.ensure_indexes()
-        conversations = await self._store.load_all()
-        self._projection.load(conversations)
-        log.info("projection_loaded", open_conversations=len(conversations))
-        self.ready = True
-
-    async def stop(self) -> None:
-        self.ready = False
+        return _SlotBatch(slot, claim, projection, result, writes, offsets, [env.id for env, _ in fresh])

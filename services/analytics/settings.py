@@ -14,3 +14,6 @@ class AnalyticsSettings(ServiceSettings):
     # Cardinality bounds: distinct brand / queue label values before new ones read "other".
     max_brands: int = Field(default=200, ge=1)
     max_queues: int = Field(default=100, ge=1)
+    # With several replicas, the owner of conversations partition 0 reports the agent gauges and
+    # reads the other partitions' assigned conversations from MongoDB this often.
+    agent_tally_seconds: float = Field(default=5.0, gt=0)

@@ -4,6 +4,7 @@ reads the backlog gauges from the incrementally maintained BacklogIndex at scrap
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -15,6 +16,22 @@ from switchboard.common.clock import Clock
 SLA_OUTCOMES = ("fulfilled", "fulfilled_late", "breached", "warning")
 
 
+AGENT_GAUGES = (
+    "switchboard_agent_assigned_conversations",
+    "switchboard_agent_working_agents",
+    "switchboard_agent_occupancy_ratio",
+)
+
+
+class AgentSource(Protocol):
+    """Who reports the per-brand agent gauges: an agent must count once across replicas."""
+
+    @property
+    def reports(self) -> bool: ...
+
+    def assignees(self, own: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]: ...
+
+
 class BacklogCollector:
     """Gauges computed on each scrape: correct right after a restart and moving with time."""
 
@@ -23,12 +40,27 @@ class BacklogCollector:
         self._agent_capacity = agent_capacity
         self._memory = SeriesMemory()
         self.index = index
+        self.agents: AgentSource | None = None  # None: this replica holds everything
+
+    def _snapshot(self):
+        now = self._clock.now()
+        if self.agents is None:
+            return self._memory.fill(self.index.snapshot(now, agent_capacity=self._agent_capacity))
+        reports = self.agents.reports
+        assignees = self.agents.assignees(self.index.assignees()) if reports else {}
+        snapshot = self._memory.fill(
+            self.index.snapshot(now, agent_capacity=self._agent_capacity, assignees=assignees)
+        )
+        if not reports:  # another replica reports them; zeros here would spoil max/avg across replicas
+            for name in AGENT_GAUGES:
+                snapshot.values.pop(name, None)
+        return snapshot
 
     def describe(self):
         return [GaugeMetricFamily(spec.name, spec.help, labels=spec.labels) for spec in GAUGES]
 
     def collect(self):
-        snapshot = self._memory.fill(self.index.snapshot(self._clock.now(), agent_capacity=self._agent_capacity))
+        snapshot = self._snapshot()
         for spec in GAUGES:
             family = GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
             for labels, value in sorted(snapshot.values.get(spec.name, {}).items()):

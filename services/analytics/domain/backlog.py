@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import labels as L
-from .projection import OpenConversation
+from .model import OpenConversation
 
 AT_RISK_FRACTION = 0.25  # "at risk": less than a quarter of the SLA budget left
 
@@ -61,7 +61,7 @@ def compute_backlog(
         labels = common_cache.get(key)
         if labels is None:
             labels = common_cache[key] = labeller.common(*key)
-        backlog[(*labels, L.enum_word(L.STATUSES, conv.status))] += 1
+        backlog[(*labels, L.word(conv.status))] += 1
         queue_depth[labels] += conv.status == L.QUEUED
         risky, late = clock_state(conv, now, at_risk_fraction)
         at_risk[labels] += risky
@@ -158,7 +158,7 @@ class BacklogIndex:
         assignee = conv.assignee_id if conv.status == L.ASSIGNED and conv.assignee_id else None
         return _Row(
             labels,
-            L.enum_word(L.STATUSES, conv.status),
+            L.word(conv.status),
             conv.status == L.QUEUED,
             risk_from,
             overdue_from,
@@ -189,7 +189,15 @@ class BacklogIndex:
             if agents[row.assignee] == 0:
                 del agents[row.assignee]
 
-    def snapshot(self, now: datetime, *, agent_capacity: int = 5) -> BacklogSnapshot:
+    def assignees(self) -> dict[str, dict[str, int]]:
+        """brand label -> agent -> assigned open conversations, over the conversations held here."""
+        return {brand: dict(agents) for brand, agents in self._assignees.items() if agents}
+
+    def snapshot(
+        self, now: datetime, *, agent_capacity: int = 5, assignees: dict[str, dict[str, int]] | None = None
+    ) -> BacklogSnapshot:
+        """`assignees` replaces this index's own agent tally (None: use it); with several replicas
+        one of them reports the agent gauges over every partition, so each agent counts once."""
         t = now.timestamp()
         out = BacklogSnapshot()
         values = out.values
@@ -203,7 +211,7 @@ class BacklogIndex:
             )
             waiting = self._waiting.get(key)
             values["switchboard_backlog_oldest_waiting_seconds"][key] = max(0.0, t - waiting[0]) if waiting else 0.0
-        for brand, agents in self._assignees.items():
+        for brand, agents in (self._assignees if assignees is None else assignees).items():
             assigned = sum(agents.values())
             if not agents:
                 continue

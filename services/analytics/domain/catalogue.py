@@ -14,65 +14,16 @@ HOUR = 3600
 DAY = 86400
 
 # First / next / agent-first response: 30 s .. 7 d.
-RESPONSE_BUCKETS = (
-    30,
-    60,
-    2 * MINUTE,
-    3 * MINUTE,
-    5 * MINUTE,
-    9 * MINUTE,
-    10 * MINUTE,
-    15 * MINUTE,
-    30 * MINUTE,
-    HOUR,
-    2 * HOUR,
-    2.5 * HOUR,
-    4 * HOUR,
-    8 * HOUR,
-    12 * HOUR,
-    DAY,
-    2 * DAY,
-    3 * DAY,
-    7 * DAY,
-)
+RESPONSE_BUCKETS = (30, 60, 2 * MINUTE, 3 * MINUTE, 5 * MINUTE, 9 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE,
+                    HOUR, 2 * HOUR, 2.5 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR, DAY, 2 * DAY, 3 * DAY, 7 * DAY)
 # Phone answer: seconds .. 1 h (9 min is the consumer expectation).
 PHONE_ANSWER_BUCKETS = (10, 20, 30, 60, 2 * MINUTE, 3 * MINUTE, 5 * MINUTE, 9 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR)
 # Resolution: minutes .. 30 d.
-RESOLUTION_BUCKETS = (
-    MINUTE,
-    5 * MINUTE,
-    15 * MINUTE,
-    30 * MINUTE,
-    HOUR,
-    2 * HOUR,
-    4 * HOUR,
-    8 * HOUR,
-    12 * HOUR,
-    DAY,
-    2 * DAY,
-    3 * DAY,
-    5 * DAY,
-    7 * DAY,
-    14 * DAY,
-    30 * DAY,
-)
+RESOLUTION_BUCKETS = (MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR, 12 * HOUR,
+                      DAY, 2 * DAY, 3 * DAY, 5 * DAY, 7 * DAY, 14 * DAY, 30 * DAY)
 # Queue -> agent assignment wait: seconds .. 1 d.
-ASSIGNMENT_WAIT_BUCKETS = (
-    5,
-    10,
-    30,
-    60,
-    2 * MINUTE,
-    5 * MINUTE,
-    9 * MINUTE,
-    15 * MINUTE,
-    30 * MINUTE,
-    HOUR,
-    2 * HOUR,
-    4 * HOUR,
-    12 * HOUR,
-    DAY,
-)
+ASSIGNMENT_WAIT_BUCKETS = (5, 10, 30, 60, 2 * MINUTE, 5 * MINUTE, 9 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR,
+                           2 * HOUR, 4 * HOUR, 12 * HOUR, DAY)
 
 COMMON = ("brand", "channel", "queue", "priority")
 DELIVERY = ("brand", "channel", "kind")

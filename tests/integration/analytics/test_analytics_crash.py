@@ -60,7 +60,13 @@ async def test_gauges_are_exact_after_kill_9_mid_stream(service_settings, produc
     port = settings.http.port
     env = {"PATH": "/usr/bin:/bin", **settings_env(settings)}
 
-    def start() -> processes.ManagedProcess:
+    def serving() -> bool:
+        try:
+            return bool(scrape(port))
+        except OSError:
+            return False
+
+    def start(until=lambda: ready(port)) -> processes.ManagedProcess:
         proc = processes.ManagedProcess(
             "analytics",
             [sys.executable, "-m", "switchboard.analytics.entrypoint"],
@@ -68,7 +74,7 @@ async def test_gauges_are_exact_after_kill_9_mid_stream(service_settings, produc
             tmp_path / "analytics.log",
             env=env,
         )
-        return proc.start(timeout=60, ready=lambda: ready(port))
+        return proc.start(timeout=60, ready=until)
 
     # 600 conversations: all opened and queued, every other one assigned, every third resolved.
     truth: Counter = Counter()
@@ -101,7 +107,9 @@ async def test_gauges_are_exact_after_kill_9_mid_stream(service_settings, produc
             truth[(queue, final)] += 1
     await producer.drain()
 
-    first = start()
+    # Watched from its first /metrics page on: /readyz waits for the partitions to be loaded, and
+    # from then on this small stream takes less than one readiness poll.
+    first = start(until=serving)
     try:
         consumed = await wait_for(
             lambda: (

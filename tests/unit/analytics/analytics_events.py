@@ -121,3 +121,10 @@ def delivery(
 
 
 __all__ = ["T0", "timedelta", "conversation", "sla", "fulfilled", "escalation", "delivery", "snapshot", "stamp"]
+
+
+def decoded(events) -> list:
+    """The wire events as the analytics projection receives them: through the service's codec."""
+    from switchboard.analytics.adapters.codec import decode_payload
+
+    return [decode_payload(event) for event in events]

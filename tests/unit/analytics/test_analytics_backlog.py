@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
-from analytics_events import T0, conversation, fulfilled, sla
+from analytics_events import T0, conversation, decoded, fulfilled, sla
+from switchboard.analytics.adapters.store import from_document, to_document
 from switchboard.analytics.domain.backlog import SeriesMemory, compute_backlog
 from switchboard.analytics.domain.catalogue import GAUGES
-from switchboard.analytics.domain.documents import from_document, to_document
 from switchboard.analytics.domain.projection import Projection
 from switchboard.events.v1 import common_pb2
 
@@ -15,7 +15,7 @@ Q, A = common_pb2.CONVERSATION_STATUS_QUEUED, common_pb2.CONVERSATION_STATUS_ASS
 
 def build(*events):
     p = Projection()
-    p.commit(p.apply_batch(events))
+    p.commit(p.apply_batch(decoded(events)))
     return p
 
 
@@ -82,7 +82,9 @@ def test_emptied_backlog_reads_zero_instead_of_disappearing():
     p = build(conversation("conversation_opened", "c1", T0, status=Q))
     memory.fill(compute_backlog(p.open.values(), T0, p.labeller))
     p.commit(
-        p.apply_batch([conversation("conversation_resolved", "c1", T0, status=common_pb2.CONVERSATION_STATUS_RESOLVED)])
+        p.apply_batch(
+            decoded([conversation("conversation_resolved", "c1", T0, status=common_pb2.CONVERSATION_STATUS_RESOLVED)])
+        )
     )
     values = memory.fill(compute_backlog(p.open.values(), T0, p.labeller)).values
     assert values["switchboard_backlog_conversations"] == {(*EMAIL, "queued"): 0}
@@ -171,7 +173,7 @@ def test_incremental_index_agrees_with_a_full_recount_through_a_random_history()
                 batch.append(fulfilled(cid, 60, metric=rng.choice([1, 2, 3]), **kw))
             else:
                 batch.append(conversation(kind, cid, at, **kw))
-        p.commit(p.apply_batch(batch))
+        p.commit(p.apply_batch(decoded(batch)))
         now += timedelta(minutes=rng.randrange(30))
         expected = compute_backlog(p.open.values(), now, p.labeller, agent_capacity=3).values
         assert _zeroless(index.snapshot(now, agent_capacity=3).values) == _zeroless(expected), f"step {step}"

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from analytics_events import T0, conversation, fulfilled, sla
+from analytics_events import T0, conversation, decoded, fulfilled, sla
 from prometheus_client import CollectorRegistry
 from switchboard.analytics.adapters.metrics import AnalyticsMetrics
 from switchboard.analytics.domain.backlog import BacklogIndex
@@ -22,7 +22,7 @@ async def started(clock):
 
 
 def feed(projection, metrics, *events):
-    result = projection.apply_batch(events)
+    result = projection.apply_batch(decoded(events))
     projection.commit(result)
     metrics.apply(result.effects)
 

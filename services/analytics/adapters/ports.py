@@ -1,0 +1,46 @@
+"""What the analytics handlers depend on: small Protocols for the open-conversation store and the
+slot ledger. MongoDB implementations in store.py; in-memory fakes in tests/handlers/analytics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from switchboard.analytics.domain.model import OpenConversation
+
+
+@dataclass(frozen=True, slots=True)
+class SlotWrite:
+    """One slot's share of a consumed batch: conversation id -> new state (None = no longer open)."""
+
+    partition: int
+    epoch: int
+    changes: dict[str, OpenConversation | None]
+
+
+class OpenConversationStore(Protocol):
+    """The open conversations of every slot, each stamped with its partition and its writer's epoch."""
+
+    async def ensure_indexes(self) -> None: ...
+
+    async def stamp_partitions(self, partitions: int) -> int:
+        """Gives documents of an unpartitioned version their partition; returns how many."""
+
+    async def load_partition(self, partition: int) -> list[OpenConversation]: ...
+
+    async def apply(self, writes: list[SlotWrite]) -> set[int]:
+        """Writes every slot's changes guarded by its epoch; returns the partitions whose write was
+        refused because a newer owner had written there."""
+
+    async def assigned_outside(self, partitions: set[int]) -> list[tuple[str, str]]:
+        """(brand, agent) of every assigned open conversation outside `partitions`."""
+
+
+class SlotLedger(Protocol):
+    """Per slot: the owner epoch and the next offset per topic its stored state includes."""
+
+    async def claim(self, key: str, owner: str) -> tuple[int, dict[str, int]]:
+        """Bumps the slot's epoch (fencing the previous owner); returns it and the stored offsets."""
+
+    async def advance(self, marks: dict[str, tuple[int, dict[str, int]]]) -> set[str]:
+        """Stores each slot's offsets if its epoch is still the writer's; returns the slots fenced off."""

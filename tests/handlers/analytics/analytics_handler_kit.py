@@ -1,0 +1,78 @@
+"""Helpers of the analytics handler tier: replicas' handlers as bootstrap builds them, on shared
+in-memory ports (fakes.py) and a ManualClock, fed consumed records directly (topic, partition and
+offset set as the ConsumerRunner sets them). No broker, no store, no sleeps."""
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from aiokafka import TopicPartition
+from prometheus_client import CollectorRegistry
+from switchboard.analytics.bootstrap import AnalyticsApp, bootstrap
+from switchboard.analytics.settings import AnalyticsSettings
+from switchboard.common.clock import ManualClock
+from switchboard.common.cloudevents import Envelope, event_type
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "analytics"))
+from analytics_events import T0  # noqa: E402
+
+PREFIX = "handlers."
+
+import analytics_fakes as fakes  # noqa: E402, F401 - one fakes module per tier, named apart; conftest imports it from here
+
+
+class Replica:
+    """One analytics replica: its bootstrap-built handler, slot owner and metrics on the shared ports."""
+
+    def __init__(self, store, ledger) -> None:
+        settings = AnalyticsSettings(kafka={"topic_prefix": PREFIX})
+        self.registry = CollectorRegistry()
+        self.app: AnalyticsApp = bootstrap(settings, clock=ManualClock(T0 + timedelta(hours=1)), store=store,
+                                           ledger=ledger, http=False, registry=self.registry)
+        self.assignment: set[TopicPartition] = set()
+        self.app.owner.current = lambda: self.assignment  # the consumer's assignment, as the runner keeps it
+
+    @property
+    def handler(self):
+        return self.app.handler
+
+    def topic(self, logical: str) -> str:
+        return self.app.topics.of(logical)
+
+    async def assign(self, *partitions: int) -> None:
+        self.assignment = {TopicPartition(self.topic(t), p) for t in ("conversations", "sla") for p in partitions}
+        await self.app.owner.on_assigned(set(self.assignment))
+
+    async def revoke(self, *partitions: int) -> None:
+        """Revokes the given partitions (all when none are given)."""
+        revoked = {tp for tp in self.assignment if not partitions or tp.partition in partitions}
+        self.assignment -= revoked
+        await self.app.owner.on_revoked(revoked)
+
+    def value(self, name: str, **labels: str) -> float:
+        return sum(
+            s.value
+            for family in self.registry.collect()
+            for s in family.samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        )
+
+
+def record(replica: Replica, payload, offset: int, partition: int, *, topic: str = "conversations",
+           event_id: str | None = None) -> Envelope:
+    """A consumed record of `payload` as the ConsumerRunner hands it to the handler."""
+    cid = payload.conversation.conversation_id if hasattr(payload, "conversation") else ""
+    kind = payload.WhichOneof("event") if "event" in payload.DESCRIPTOR.oneofs_by_name else type(payload).__name__
+    return Envelope(
+        payload=payload,
+        id=event_id or f"ev-{cid}-{kind}-{offset}",
+        type=event_type(payload),
+        source="/tests",
+        time=T0,
+        brand_id=payload.brand_id,
+        key=cid.encode(),
+        topic=replica.topic(topic),
+        partition=partition,
+        offset=offset,
+    )

@@ -1,0 +1,1 @@
+"""The console: agents and supervisors read and work conversations in a browser."""

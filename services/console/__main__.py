@@ -1,0 +1,5 @@
+import sys
+
+from switchboard.console.entrypoint import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""MongoDB stores, peer HTTP clients and config loading of the console."""

@@ -1,7 +1,7 @@
 """Shared harness for end-to-end proofs: services as real processes, kill -9 and restart, real
 local receivers, traffic and verification queries.
 
-Used by tests/e2e/test_crash.py, test_overload.py, test_poison.py and by tools/bench_pipeline.py
+Used by tests/e2e/test_crash.py, test_overload.py, test_poison.py and by benchmarks/pipeline.py
 (which puts this folder on sys.path). No pytest import here: the benchmark runs without pytest.
 
 Tansu caveat (docs: /work/shared/ENVIRONMENT.md): if every member of a consumer group leaves at the
@@ -34,8 +34,8 @@ import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from google.protobuf.timestamp_pb2 import Timestamp
 from switchboard.common import processes
-from switchboard.common.bus import EventProducer
 from switchboard.common.cloudevents import derived_id
+from switchboard.common.producer import EventProducer
 from switchboard.common.settings import KafkaSettings
 from switchboard.common.testing.benchkit import http_ready, peak_rss_bytes, percentile  # noqa: F401 - tests use them via harness
 from switchboard.common.testing.plugin import make_test_settings, settings_env
@@ -44,6 +44,8 @@ from switchboard.events.v1 import common_pb2, inbound_pb2
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("ingest", "router", "sla", "notifier", "analytics")  # data flows in this order
+CONSOLE = "console"  # optional: start it with the others, e.g. stack.start((*SERVICES, CONSOLE))
+READ_API_TOKEN = "e2e-read-api-token"  # console -> router / SLA read APIs (set when the console runs)
 BRAND = "acme"
 DEMO_INBOX = "http://127.0.0.1:8025"
 DEMO_SMTP_PORT = 2525
@@ -54,13 +56,21 @@ INGEST_SECRETS = {"telegram_secret_token": "e2e-telegram-secret", "meta_app_secr
                   "cloudevents_token": "e2e-cloudevents-token", "meta_verify_token": "e2e-verify"}
 
 
+REPLICA = "#"  # "sla#2": another replica of sla (same entrypoint, settings and consumer group)
+
+
+def base_name(name: str) -> str:
+    return name.partition(REPLICA)[0]
+
+
 def consumer_groups(namespace: str) -> dict[str, str]:
     """The consumer group of each consuming service in this namespace, and what it consumes."""
-    return {"router": f"{namespace}.switchboard-router", "sla": f"{namespace}.sla",
+    return {"router": f"{namespace}.switchboard-router", "routing": f"{namespace}.switchboard-router.routing",
+            "sla": f"{namespace}.sla",
             "analytics": f"{namespace}.analytics", "notifier": f"{namespace}.notifier"}
 
 
-CONSUMED = {"router": ("inbound", "orders", "agent_commands"), "sla": ("conversations",),
+CONSUMED = {"router": ("inbound", "orders", "agent_commands"), "routing": ("routing",), "sla": ("conversations",),
             "analytics": ("conversations", "sla", "escalations", "deliveries"),
             "notifier": ("notifications", "escalations")}
 
@@ -144,6 +154,31 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    # Set when the stack owns its (embedded) broker: supervise_broker() then restarts broker and services
+    # after the broker died, as `make run` does (processes.BrokerSupervisor).
+    broker: processes.ManagedProcess | None = None
+    supervisor: processes.BrokerSupervisor | None = None
+    _supervising: threading.Event = field(default_factory=threading.Event)
+
+    def supervise_broker(self) -> processes.BrokerSupervisor:
+        """Starts a thread that checks the owned broker every 0.1 s; stop() ends it."""
+        from switchboard.common.admin import ensure_topics
+
+        def kill_services() -> None:
+            for service in self.services.values():
+                if service.running:
+                    service.kill()
+
+        self.supervisor = processes.BrokerSupervisor(
+            self.broker, kill_services=kill_services, start_services=lambda: self.start(list(self.services)),
+            prepare_broker=lambda: asyncio.run(ensure_topics(self.kafka, self.topics)))
+
+        def watch() -> None:
+            while not self._supervising.wait(0.1):
+                self.supervisor.check()
+
+        threading.Thread(target=watch, name="broker-supervisor", daemon=True).start()
+        return self.supervisor
 
     @property
     def topics(self) -> TopicNames:
@@ -154,6 +189,7 @@ class Stack:
         return make_test_settings(self.bootstrap, self.mongo_uri, self.namespace).kafka
 
     def env(self, name: str, port: int) -> dict[str, str]:
+        name = base_name(name)
         settings = make_test_settings(self.bootstrap, self.mongo_uri, self.namespace, config_dir=self.config_dir,
                                       secrets_file=self.config_dir / "secrets.yaml",
                                       http={"host": "127.0.0.1", "port": port})
@@ -163,14 +199,34 @@ class Stack:
             env["SWITCHBOARD_CONSUMER_GROUP"] = consumer_groups(self.namespace)["router"]
         if name in ("ingest", "notifier") and "ingest" in self.services:
             env["SWITCHBOARD_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{self.services['ingest'].port}"
+        env.update(self._console_env(name))
         env.update(self.extra_env)
         env.update(self.service_env.get(name, {}))
         return env
 
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.services[name].port}"
+
+    def _console_env(self, name: str) -> dict[str, str]:
+        """With the console in the stack: its peers' URLs, the read-API token it shares with router
+        and SLA, and the notifier's links to it."""
+        if CONSOLE not in self.services:
+            return {}
+        if name == CONSOLE:
+            peers = {f"SWITCHBOARD_{peer.upper()}_URL": self.url(peer) for peer in ("router", "sla", "ingest")
+                     if peer in self.services}
+            return {**peers, "SWITCHBOARD_READ_API_TOKEN": READ_API_TOKEN,
+                    "SWITCHBOARD_SESSION_SECRET": f"e2e-session-{self.namespace}"}
+        if name in ("router", "sla"):
+            return {"SWITCHBOARD_READ_API_TOKEN": READ_API_TOKEN}
+        if name == "notifier":
+            return {"SWITCHBOARD_CONSOLE_BASE_URL": self.url(CONSOLE)}
+        return {}
+
     def add(self, name: str) -> ServiceProcess:
         port = processes.free_port()
-        proc = processes.ManagedProcess(name, [str(Path(sys.executable).parent / f"switchboard-{name}")], port,
-                                        self.log_dir / f"{name}.log", env=None)
+        entrypoint = Path(sys.executable).parent / f"switchboard-{base_name(name)}"
+        proc = processes.ManagedProcess(name, [str(entrypoint)], port, self.log_dir / f"{name}.log", env=None)
         service = ServiceProcess(name, proc, port)
         self.services[name] = service
         proc.env = self.env(name, port)
@@ -204,6 +260,7 @@ class Stack:
 
     def stop(self) -> None:
         """One after another, in reverse flow order (Tansu never re-balances a group left all at once)."""
+        self._supervising.set()
         for name in reversed(list(self.services)):
             self.services[name].stop()
 
@@ -579,7 +636,7 @@ async def committed(consumer: AIOKafkaConsumer, topic: str, partitions: Iterable
 
 
 async def lag(bootstrap: str, topics: TopicNames, namespace: str,
-              services: Iterable[str] = ("router", "sla", "analytics", "notifier")) -> dict[str, int]:
+              services: Iterable[str] = ("router", "routing", "sla", "analytics", "notifier")) -> dict[str, int]:
     """Records each group has not committed yet, per "service:topic" (0 everywhere = caught up).
     Expected ends come from what is on the topics (read, not ListOffsets)."""
     groups = consumer_groups(namespace)

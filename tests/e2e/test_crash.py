@@ -26,7 +26,7 @@ from collections import Counter
 import harness
 import pytest
 from switchboard.common import processes
-from switchboard.common.bus import EventProducer
+from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import sla_pb2
 

@@ -16,7 +16,8 @@ from switchboard.common.testing.helpers import read_raw
 from switchboard.common.topics import TopicNames
 
 REPO = Path(__file__).resolve().parents[2]
-PORT_NAMES = ("kafka", "mongo", "ingest", "router", "sla", "notifier", "analytics", "inbox_http", "inbox_smtp")
+PORT_NAMES = ("kafka", "mongo", "ingest", "router", "sla", "notifier", "analytics", "console", "inbox_http",
+              "inbox_smtp")
 
 
 def test_make_run_brings_the_stack_up_with_sample_traffic_and_stops_cleanly_on_ctrl_c(tmp_path):
@@ -44,6 +45,9 @@ def test_make_run_brings_the_stack_up_with_sample_traffic_and_stops_cleanly_on_c
             assert f"ready  {name}" in output
             assert f"http://127.0.0.1:{ports[name]}/metrics" in output
         assert f"http://127.0.0.1:{ports['ingest']}/docs" in output
+        assert "ready  console" in output and f"console           http://127.0.0.1:{ports['console']}/" in output
+        assert "alice    password alice-demo   acme, agent" in output
+        assert "olga     password olga-demo    globex, agent" in output
 
         import asyncio
 

@@ -14,7 +14,7 @@ from collections import Counter
 
 import harness
 import pytest
-from switchboard.common.bus import EventProducer
+from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]

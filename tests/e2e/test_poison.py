@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import harness
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from switchboard.common.bus import EventProducer
+from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import (
     agent_pb2,

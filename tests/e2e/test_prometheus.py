@@ -34,7 +34,8 @@ from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from pymongo import AsyncMongoClient
 from switchboard.common import processes
-from switchboard.common.bus import EventProducer, ensure_topics
+from switchboard.common.admin import ensure_topics
+from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.common.testing.plugin import make_test_settings, settings_env
 from switchboard.common.topics import TopicNames

@@ -26,7 +26,8 @@ from switchboard.common.topics import TopicNames, registry
 
 ROOT = chart.ROOT
 SCENARIOS = chart.scenarios()
-SERVICES = ["analytics", "ingest", "notifier", "router", "sla"]
+SERVICES = ["analytics", "console", "ingest", "notifier", "router", "routing", "sla"]
+STAGE_OF = {"routing": "router"}  # the router's routing stage: its own Deployment, the router's program
 
 
 def values(scenario: str, **overrides: Any) -> dict[str, Any]:
@@ -202,14 +203,15 @@ def test_each_service_has_one_name_everywhere(rendered):
     docs = rendered["production"]
     for name in SERVICES:
         full = f"switchboard-{name}"
+        program = STAGE_OF.get(name, name)  # a stage runs its service's program (SWITCHBOARD_ROUTER_STAGE)
         deployment = chart.one(docs, "Deployment", full)
         pod = deployment["spec"]["template"]
         container = pod["spec"]["containers"][0]
         assert container["name"] == name
-        assert container["command"] == [f"switchboard-{name}"]
-        assert f"switchboard-{name}" in scripts, f"no console script switchboard-{name} in pyproject.toml"
-        assert scripts[f"switchboard-{name}"].startswith(f"switchboard.{name}."), "script must run services/<name>"
-        assert (ROOT / "services" / name).is_dir()
+        assert container["command"] == [f"switchboard-{program}"]
+        assert f"switchboard-{program}" in scripts, f"no console script switchboard-{program} in pyproject.toml"
+        assert scripts[f"switchboard-{program}"].startswith(f"switchboard.{program}."), "runs services/<program>"
+        assert (ROOT / "services" / program).is_dir()
         assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == name
         assert pod["spec"]["serviceAccountName"] == full
         for kind in ("Service", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor"):
@@ -307,12 +309,24 @@ def test_rollouts_never_drop_below_the_desired_replicas(rendered):
         assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
-def test_analytics_and_router_run_one_replica_and_recreate_so_no_two_copies_overlap(rendered):
-    # analytics: gauges would be reported twice; router: two copies could over-assign an agent.
-    for name in ("switchboard-analytics", "switchboard-router"):
-        spec = chart.one(rendered["minimal"], "Deployment", name)["spec"]
-        assert spec["replicas"] == 1
-        assert spec["strategy"] == {"type": "Recreate"}
+def test_every_consumer_runs_two_replicas_rolling_with_a_disruption_budget_by_default(rendered):
+    # No single point of failure: each consumer scales by partition ownership (docs/architecture.md);
+    # the router's routing stage fences a revoked owner by a per-brand epoch (docs/router.md).
+    docs = rendered["minimal"]
+    for name in ("analytics", "notifier", "router", "routing", "sla"):
+        spec = chart.one(docs, "Deployment", f"switchboard-{name}")["spec"]
+        assert spec["replicas"] == 2, name
+        assert spec["strategy"]["type"] == "RollingUpdate", name
+        assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, name
+        assert chart.one(docs, "PodDisruptionBudget", f"switchboard-{name}")["spec"]["maxUnavailable"] == 1
+
+
+def test_the_router_runs_as_two_stages_of_one_image(rendered):
+    docs = rendered["minimal"]
+    for name, stage in (("router", "intake"), ("routing", "routing")):
+        container = chart.one(docs, "Deployment", f"switchboard-{name}")["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] == ["switchboard-router"]
+        assert {"name": "SWITCHBOARD_ROUTER_STAGE", "value": stage} in container["env"]
 
 
 def test_spread_over_nodes_and_zones_is_on_by_default_and_can_be_hard(rendered):
@@ -430,8 +444,9 @@ def partition_bound(service: str) -> int:
 
 def test_consumer_hpas_are_bounded_by_the_partitions_they_consume(rendered):
     hpas = {h["metadata"]["name"]: h["spec"] for h in chart.find(rendered["production"], "HorizontalPodAutoscaler")}
-    assert set(hpas) == {"switchboard-ingest", "switchboard-router", "switchboard-sla", "switchboard-notifier"}
-    for name in ("router", "sla", "notifier"):
+    assert set(hpas) == {"switchboard-ingest", "switchboard-router", "switchboard-routing", "switchboard-sla",
+                         "switchboard-notifier", "switchboard-console"}
+    for name in ("router", "routing", "sla", "notifier", "console"):
         assert hpas[f"switchboard-{name}"]["maxReplicas"] == partition_bound(name)
     for deployment in chart.find(rendered["production"], "Deployment"):
         has_hpa = deployment["metadata"]["name"] in hpas
@@ -639,7 +654,7 @@ def test_monitoring_objects_are_switchable(rendered):
 
 def test_ingress_is_off_by_default_and_routes_to_ingest_with_tls_when_on(rendered):
     assert not chart.find(rendered["minimal"], "Ingress")
-    (ingress,) = chart.find(rendered["production"], "Ingress")
+    ingress = chart.one(rendered["production"], "Ingress", "switchboard-ingest")
     assert ingress["spec"]["ingressClassName"] == "nginx"
     assert ingress["spec"]["tls"] == [{"secretName": "switchboard-tls", "hosts": ["switchboard.example.com"]}]
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]

@@ -275,3 +275,78 @@ print(f"merged secrets of {len(merged['brands'])} brands")
       mountPath: /etc/switchboard/secrets
 {{- end }}
 {{- end -}}
+
+{{/* ------------------------------------------------------------------ the console and its peers */}}
+
+{{- define "switchboard.consoleEnabled" -}}
+{{- if has "console" (include "switchboard.enabledServices" . | fromJsonArray) -}}true{{- end -}}
+{{- end -}}
+
+{{/* In-cluster URL of a service: http://<fullname>-<name>:<service port>; call with (dict "root" $ "name" $name). */}}
+{{- define "switchboard.serviceUrl" -}}
+{{- $w := include "switchboard.workload" . | fromJson -}}
+{{- printf "http://%s:%d" (include "switchboard.componentName" .) (int $w.service.port) -}}
+{{- end -}}
+
+{{- define "switchboard.consoleSecretName" -}}
+{{- default (include "switchboard.componentName" (dict "root" . "name" "console")) .Values.console.existingSecret -}}
+{{- end -}}
+
+{{/* Where links to a conversation point: console.publicUrl, else the console Ingress, else its Service. */}}
+{{- define "switchboard.consolePublicUrl" -}}
+{{- $c := .Values.console -}}
+{{- if $c.publicUrl -}}
+{{- $c.publicUrl | trimSuffix "/" -}}
+{{- else if and $c.ingress.enabled $c.ingress.hosts -}}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty $c.ingress.tls))) (index $c.ingress.hosts 0).host -}}
+{{- else -}}
+{{- include "switchboard.serviceUrl" (dict "root" . "name" "console") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A secretKeyRef env entry of the console Secret; call with (list $root "ENV_NAME" "key"). */}}
+{{- define "switchboard.consoleSecretEnv" -}}
+- name: {{ index . 1 }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "switchboard.consoleSecretName" (index . 0) | quote }}
+      key: {{ index . 2 | quote }}
+{{- end -}}
+
+{{/*
+Environment that wires the services to each other, per service; call with (dict "root" $ "name" $name).
+The console reads from router and sla and acts through ingest; router and sla require its bearer
+token on their read APIs; the notifier's links point at the console.
+*/}}
+{{- define "switchboard.wiringEnv" -}}
+{{- $root := .root -}}
+{{- $c := $root.Values.console -}}
+{{- $console := include "switchboard.consoleEnabled" $root -}}
+{{- if eq .name "console" -}}
+{{- $enabled := include "switchboard.enabledServices" $root | fromJsonArray -}}
+{{- range $peer := list "ingest" "router" "sla" -}}
+{{- if not (has $peer $enabled) -}}
+{{- fail (printf "services.console needs services.%s: it reads from router and sla and acts through ingest" $peer) -}}
+{{- end -}}
+{{- end }}
+- name: SWITCHBOARD_ROUTER_URL
+  value: {{ include "switchboard.serviceUrl" (dict "root" $root "name" "router") | quote }}
+- name: SWITCHBOARD_SLA_URL
+  value: {{ include "switchboard.serviceUrl" (dict "root" $root "name" "sla") | quote }}
+- name: SWITCHBOARD_INGEST_URL
+  value: {{ include "switchboard.serviceUrl" (dict "root" $root "name" "ingest") | quote }}
+- name: SWITCHBOARD_AUTH__MODE
+  value: {{ $c.auth.mode | quote }}
+- name: SWITCHBOARD_AUTH__IDENTITY_HEADER
+  value: {{ $c.auth.identityHeader | quote }}
+- name: SWITCHBOARD_COOKIE_SECURE
+  value: {{ $c.cookieSecure | toString | quote }}
+{{ include "switchboard.consoleSecretEnv" (list $root "SWITCHBOARD_SESSION_SECRET" $c.sessionSecretKey) }}
+{{ include "switchboard.consoleSecretEnv" (list $root "SWITCHBOARD_READ_API_TOKEN" $c.readApiTokenKey) }}
+{{- else if and $console (has .name (list "router" "sla")) }}
+{{ include "switchboard.consoleSecretEnv" (list $root "SWITCHBOARD_READ_API_TOKEN" $c.readApiTokenKey) }}
+{{- else if and (eq .name "notifier") (or $console $c.publicUrl) }}
+- name: SWITCHBOARD_CONSOLE_BASE_URL
+  value: {{ include "switchboard.consolePublicUrl" $root | quote }}
+{{- end -}}
+{{- end -}}

@@ -3,9 +3,11 @@
 1. The raw broker ceiling on a fresh embedded broker: aiokafka produce and consume rates for
    512-byte records, and a one-stage consume -> produce -> commit loop (the best any single
    stage can do).
-2. Each service's own benchmark (services/<name>/bench.py, run as `python -m
-   switchboard.<name>.bench`, printing one JSON object last), then the pipeline
-   (tools/bench_pipeline.py: router -> sla -> analytics, latency at half load, kill -9 of sla).
+2. Each service's own benchmark (benchmarks/<name>.py, outside the runtime packages,
+   printing one JSON object last), then the pipeline
+   (benchmarks/pipeline.py: router -> sla -> analytics -> notifier, 1 and 2 router replicas, documents
+   written and CPU ms per event, latency at half load, kill -9 of sla), and the
+   console's live-update latency in a real browser (benchmarks/console_live.py).
 Writes bench-results/latest.json and prints a table. docs/performance.md explains the figures.
 """
 from __future__ import annotations
@@ -130,10 +132,10 @@ def run_bench(argv: list[str], env: dict[str, str], timeout: float) -> dict:
 
 
 def service_bench(name: str, env: dict[str, str], timeout: float) -> dict:
-    module = REPO / "services" / name / "bench.py"
-    if not module.exists():
-        return {"status": "missing", "detail": f"{module.relative_to(REPO)} does not exist"}
-    return run_bench([sys.executable, "-m", f"switchboard.{name}.bench"], env, timeout)
+    script = REPO / "benchmarks" / f"{name}.py"
+    if not script.exists():
+        return {"status": "missing", "detail": f"{script.relative_to(REPO)} does not exist"}
+    return run_bench([sys.executable, str(script)], env, timeout)
 
 
 def _flat(figures, prefix: str = ""):
@@ -152,7 +154,8 @@ def table(results: dict) -> str:
     rows = [("broker produce", f"{results['broker']['produce_per_s']:,} rec/s"),
             ("broker consume", f"{results['broker']['consume_per_s']:,} rec/s"),
             ("one-stage loop", f"{results['broker']['one_stage_loop_per_s']:,} ev/s")]
-    for name, figures in {**results["services"], "pipeline": results["pipeline"]}.items():
+    extra = {k: results[k] for k in ("pipeline", "console_live") if k in results}
+    for name, figures in {**results["services"], **extra}.items():
         for key, value in _flat(figures):
             if key not in ("seconds", "detail"):
                 rows.append((f"{name}: {key}", f"{value:,}" if isinstance(value, int | float) else value))
@@ -163,7 +166,7 @@ def table(results: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000, help="records for the broker ceiling")
-    parser.add_argument("--only", nargs="*", default=["ingest", "router", "sla", "notifier", "analytics"])
+    parser.add_argument("--only", nargs="*", default=["ingest", "router", "sla", "notifier", "analytics", "console"])
     parser.add_argument("--service-timeout", type=float, default=900)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,7 +182,10 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "broker": ceiling,
         "services": {name: service_bench(name, env, args.service_timeout) for name in args.only},
-        "pipeline": run_bench([sys.executable, str(REPO / "tools" / "bench_pipeline.py")], env, args.service_timeout),
+        "pipeline": run_bench([sys.executable, str(REPO / "benchmarks" / "pipeline.py")], env, args.service_timeout),
+        # Webhook 2xx -> row in an open console inbox, in Chromium (benchmarks/console_live.py).
+        "console_live": run_bench([sys.executable, str(REPO / "benchmarks" / "console_live.py")], env,
+                                  args.service_timeout),
     }
     out = REPO / "bench-results"
     out.mkdir(exist_ok=True)

@@ -8,8 +8,9 @@ one after another.
 
 Ports come from the environment (defaults in brackets): SWITCHBOARD_DEV_KAFKA_PORT [9092],
 SWITCHBOARD_DEV_MONGO_PORT [27017], SWITCHBOARD_DEV_INGEST_PORT [8080], ..._ROUTER_PORT [8081],
-..._SLA_PORT [8082], ..._NOTIFIER_PORT [8083], ..._ANALYTICS_PORT [8084],
+..._SLA_PORT [8082], ..._NOTIFIER_PORT [8083], ..._ANALYTICS_PORT [8084], ..._CONSOLE_PORT [8085],
 ..._INBOX_HTTP_PORT [8025], ..._INBOX_SMTP_PORT [2525]. SWITCHBOARD_DEV_DATA [.data].
+The console starts last (it reads from router and SLA) and its URL and demo logins are printed.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -27,13 +29,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
 
 from switchboard.common import processes  # noqa: E402
-from switchboard.common.bus import ensure_topics  # noqa: E402
+from switchboard.common.admin import ensure_topics  # noqa: E402
 from switchboard.common.settings import KafkaSettings  # noqa: E402
 from switchboard.common.topics import TopicNames  # noqa: E402
 
 SERVICES = ("ingest", "router", "sla", "notifier", "analytics")  # data flows in this order
+CONSOLE = "console"  # people's side: started once the others are ready
 DEFAULT_PORTS = {"kafka": 9092, "mongo": 27017, "ingest": 8080, "router": 8081, "sla": 8082, "notifier": 8083,
-                 "analytics": 8084, "inbox_http": 8025, "inbox_smtp": 2525}
+                 "analytics": 8084, "console": 8085, "inbox_http": 8025, "inbox_smtp": 2525}
+READ_API_TOKEN = secrets.token_urlsafe(24)  # console -> router / SLA read APIs, fresh per run
+SESSION_SECRET = secrets.token_urlsafe(32)  # console session cookies: a restart signs everyone out
 
 
 def port(name: str) -> int:
@@ -53,7 +58,7 @@ def prepare_config(data: Path, ports: dict[str, int]) -> Path:
 
         shutil.rmtree(target)
     defaults = {f"127.0.0.1:{DEFAULT_PORTS[name]}": f"127.0.0.1:{ports[name]}"
-                for name in ("inbox_http", "inbox_smtp", "ingest")}
+                for name in ("inbox_http", "inbox_smtp", "ingest", "console")}
     for path in source.rglob("*"):
         if path.is_file():
             out = target / path.relative_to(source)
@@ -82,7 +87,63 @@ def service_env(name: str, config_dir: Path, ports: dict[str, int]) -> dict[str,
         "SWITCHBOARD_DEMO_INBOX_HTTP": f"http://127.0.0.1:{ports['inbox_http']}",
         "SWITCHBOARD_DEMO_INBOX_SMTP_PORT": str(ports["inbox_smtp"]),
         "SWITCHBOARD_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['ingest']}",
+        **console_env(ports),
     }
+
+
+def console_env(ports: dict[str, int]) -> dict[str, str]:
+    """The console's peers (its settings) and the links the notifier puts into people's messages."""
+    return {
+        "SWITCHBOARD_ROUTER_URL": f"http://127.0.0.1:{ports['router']}",
+        "SWITCHBOARD_SLA_URL": f"http://127.0.0.1:{ports['sla']}",
+        "SWITCHBOARD_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}",
+        "SWITCHBOARD_READ_API_TOKEN": READ_API_TOKEN,
+        "SWITCHBOARD_SESSION_SECRET": SESSION_SECRET,
+        "SWITCHBOARD_CONSOLE_BASE_URL": f"http://127.0.0.1:{ports['console']}",
+    }
+
+
+def console_logins(config_dir: Path) -> list[str]:
+    """The demo users of console.yaml; each demo password is "<username>-demo" (see that file)."""
+    import yaml
+
+    path = config_dir / "console.yaml"
+    users = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("users", []) if path.exists() else []
+    return [f"{u['username']:8} password {u['username'] + '-demo':12} {', '.join(u.get('brands', []))}, "
+            f"{u.get('role', 'agent')}" for u in users]
+
+
+def start_service(name: str, config_dir: Path, ports: dict[str, int], logs: Path,
+                  timeout: float) -> processes.ManagedProcess:
+    """Starts `switchboard-<name>` without waiting: wait_ready() polls /readyz."""
+    proc = processes.ManagedProcess(name, [str(Path(sys.executable).parent / f"switchboard-{name}")],
+                                    ports[name], logs / f"{name}.log", env=service_env(name, config_dir, ports))
+    proc.start(timeout=timeout, ready=lambda: True)
+    return proc
+
+
+def broker_supervisor(started: list[processes.ManagedProcess], config_dir: Path, ports: dict[str, int], logs: Path,
+                      timeout: float) -> processes.BrokerSupervisor:
+    """After the embedded broker died (its log was in memory): kill the services, start a fresh broker,
+    create the topics, start the services again (in `started`, in place) and wait until they are ready."""
+    broker = next(p for p in started if p.port == ports["kafka"])
+    services = {p.name: p for p in started if p.name in (*SERVICES, CONSOLE)}
+
+    def kill_services() -> None:
+        for proc in services.values():
+            proc.kill()
+
+    def start_services() -> None:
+        for name in services:
+            fresh = start_service(name, config_dir, ports, logs, timeout)
+            started[started.index(services[name])] = fresh
+            services[name] = fresh
+        wait_ready(services, ports, timeout)
+
+    return processes.BrokerSupervisor(
+        broker, kill_services=kill_services, start_services=start_services, say=say,
+        prepare_broker=lambda: asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=f"127.0.0.1:{ports['kafka']}"),
+                                                         TopicNames(""))))
 
 
 def ready(url: str) -> bool:
@@ -157,12 +218,12 @@ def main() -> int:
         started.append(inbox.start())
         procs = {}
         for name in SERVICES:
-            proc = processes.ManagedProcess(name, [str(Path(sys.executable).parent / f"switchboard-{name}")],
-                                            ports[name], logs / f"{name}.log", env=service_env(name, config_dir, ports))
-            proc.start(timeout=args.ready_timeout, ready=lambda: True)
-            procs[name] = proc
-            started.append(proc)
+            procs[name] = start_service(name, config_dir, ports, logs, args.ready_timeout)
+            started.append(procs[name])
         wait_ready(procs, ports, args.ready_timeout)
+        console = start_service(CONSOLE, config_dir, ports, logs, args.ready_timeout)
+        started.append(console)
+        wait_ready({CONSOLE: console}, ports, args.ready_timeout)
         if not args.no_traffic:
             import sample_traffic
 
@@ -171,13 +232,18 @@ def main() -> int:
             say(f"  sample traffic: {json.dumps(summary)}")
         say("")
         say("Switchboard is up.")
+        say(f"  console           http://127.0.0.1:{ports['console']}/  (agents and supervisors; sign in as:)")
+        for login in console_logins(config_dir):
+            say(f"                      {login}")
         say(f"  ingest API docs   http://127.0.0.1:{ports['ingest']}/docs")
-        for name in SERVICES:
+        for name in (*SERVICES, CONSOLE):
             say(f"  {name:9} metrics http://127.0.0.1:{ports[name]}/metrics")
         say(f"  demo inbox        http://127.0.0.1:{ports['inbox_http']}/  (what customers and agents receive)")
         say(f"  logs              {logs}")
         say("Press Ctrl-C to stop.")
+        supervisor = broker_supervisor(started, config_dir, ports, logs, args.ready_timeout)
         while not stopping:
+            supervisor.check()  # the broker died: restart it and every service (docs/operations.md)
             for proc in started:
                 if not proc.running:
                     say(f"error: {proc.name} exited with {proc.proc.returncode}; see {proc.log_path}")

@@ -1,4 +1,5 @@
-"""Pipeline benchmark: inbound topic -> router (MongoDB state) -> SLA (timers armed) -> analytics.
+"""Pipeline benchmark: inbound topic -> router (intake -> routing stage, MongoDB state) -> SLA (timers
+armed) -> analytics, and the notifier delivering the bot's answers to real local receivers.
 
 Starts its own Tansu broker and nx-27017 (SQLite file), runs router, sla and analytics as real
 processes (console scripts, demo config with SLA targets long enough that timers are armed but do
@@ -12,10 +13,15 @@ not fire during the run), and then:
 2. end-to-end latency at 50% of that rate: inbound ce_time -> arrival of the SlaApplied record
    correlated to it (router's ConversationOpened if the SLA service produced nothing);
 3. the ratio to the one-stage consume -> produce -> commit loop (SWITCHBOARD_BENCH_ONE_STAGE_LOOP_PER_S,
-   set by tools/bench.py), peak RSS per service (VmHWM), and nx-27017's own insert_many ceiling.
+   set by tools/bench.py), peak RSS per service (VmHWM), and nx-27017's own insert_many ceiling;
+4. MongoDB documents written per new conversation, every service together and per collection
+   (`switchboard_mongo_documents_written_total` of each process), CPU ms per event of each process
+   (the store and the broker included), and the throughput as a ratio to the store-bound limit:
+   the store's insert_many ceiling / documents per event;
+5. the same sustained run again with a second router replica (both stages) in the same run.
 
 Prints one JSON object as its last stdout line. Runs in about 2-4 minutes.
-Usage: python tools/bench_pipeline.py [--latency-seconds 30] [--max-backlog 60000]
+Usage: python benchmarks/pipeline.py [--latency-seconds 30] [--max-backlog 60000]
 """
 from __future__ import annotations
 
@@ -36,11 +42,13 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 import harness  # noqa: E402
 from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: E402
 from switchboard.common import processes  # noqa: E402
-from switchboard.common.bus import EventProducer, ensure_topics  # noqa: E402
+from switchboard.common.admin import ensure_topics  # noqa: E402
 from switchboard.common.cloudevents import derived_id  # noqa: E402
+from switchboard.common.producer import EventProducer  # noqa: E402
 from switchboard.common.testing.benchkit import cpu_seconds, mongo_ceiling, say, self_time  # noqa: E402
 
-SERVICES = ("router", "sla", "analytics")
+SERVICES = ("router", "sla", "analytics", "notifier")
+SECOND_ROUTER = f"router{harness.REPLICA}2"
 BENCH_SLA = """\
 # Bench policies: clocks are armed for every conversation but none comes due during the run.
 version: 1
@@ -67,6 +75,8 @@ default_policy:
     resolution: {within: 72h, hours: calendar}
 """
 CHANNELS = ("chat", "sms", "whatsapp", "email")
+# Two brands of the demo config, on routing partitions 0 and 1: two routing-stage replicas own one each.
+BRANDS = ("acme", "globex")
 # Production-like client settings (the test defaults shorten linger and poll for speed).
 SERVICE_ENV = {"SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200",
                "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
@@ -85,13 +95,15 @@ class Load:
     async def send(self) -> None:
         n, self.n = self.n, self.n + 1
         channel = CHANNELS[n % len(CHANNELS)]
+        brand = BRANDS[(n // len(CHANNELS)) % len(BRANDS)]
         handle = harness.handle_value(channel, n, self.run)
         pmid = f"{self.run}-{n}"
         now = datetime.now(UTC)
         event = harness.message_received(channel, handle, harness.TEXTS[n % len(harness.TEXTS)].format(n=n), pmid, now)
+        event.brand_id = brand
         event_id = derived_id("bench", self.run, n)
         self.sent_at[event_id] = now.timestamp()
-        await self.producer.publish(self.topic, event, key=f"{harness.BRAND}/{handle}", event_id=event_id, time=now)
+        await self.producer.publish(self.topic, event, key=f"{brand}/{handle}", event_id=event_id, time=now)
 
 
 async def stages_done(stack: harness.Stack, reader: AIOKafkaConsumer, members: dict, inbound_total: int) -> set[str]:
@@ -101,11 +113,17 @@ async def stages_done(stack: harness.Stack, reader: AIOKafkaConsumer, members: d
     router = await harness.committed(members["router"], topics.inbound, range(12))
     if sum(router.values()) < inbound_total:
         return done
+    routing_ends = await harness.partition_ends(stack.bootstrap, topics.routing, reader)
+    routed = await harness.committed(members["routing"], topics.routing, routing_ends.keys())
+    if any(routed.get(p, 0) < end for p, end in routing_ends.items()):
+        return done
     done.add("router")
     conversations = await harness.partition_ends(stack.bootstrap, topics.conversations, reader)
     sla_ends = await harness.partition_ends(stack.bootstrap, topics.sla, reader)
+    notifications = await harness.partition_ends(stack.bootstrap, topics.notifications, reader)
     checks = {"sla": [(topics.conversations, conversations)],
-              "analytics": [(topics.conversations, conversations), (topics.sla, sla_ends)]}
+              "analytics": [(topics.conversations, conversations), (topics.sla, sla_ends)],
+              "notifier": [(topics.notifications, notifications)]}
     for service, pairs in checks.items():
         for topic, ends in pairs:
             committed = await harness.committed(members[service], topic, ends.keys())
@@ -131,7 +149,9 @@ class Profiler:
         self.out.mkdir(parents=True, exist_ok=True)
         spy = str(Path(sys.executable).parent / "py-spy")
         for name in SERVICES:
-            pid = self.stack.services[name].pid
+            pid = self.stack.services[name].pid if name in self.stack.services else None
+            if pid is None:
+                continue
             self.procs[name] = subprocess.Popen(
                 [spy, "record", "--pid", str(pid), "--duration", str(max(1, int(self.seconds))), "--rate", "50",
                  "--format", "raw", "--output", str(self.out / f"{name}.txt"), "--nonblocking"],
@@ -152,7 +172,7 @@ async def sustained(stack: harness.Stack, load: Load, backlog: int, timeout: flo
     """Produces `backlog` events at once and times each stage until it committed all of it."""
     reader = await harness._consumer(stack.bootstrap)
     groups = harness.consumer_groups(stack.namespace)
-    members = {name: await harness._consumer(stack.bootstrap, groups[name]) for name in SERVICES}
+    members = {name: await harness._consumer(stack.bootstrap, groups[name]) for name in (*SERVICES, "routing")}
     try:
         started = time.perf_counter()
         for _ in range(backlog):
@@ -319,6 +339,64 @@ async def kill9_recovery(stack: harness.Stack, producer: EventProducer, due: int
         await consumer.stop()
 
 
+def scrape(stack: harness.Stack, name: str) -> str:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.services[name].port}/metrics", timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return ""
+
+
+def documents_written(stack: harness.Stack) -> dict[str, float]:
+    """Documents every running service has sent MongoDB to write so far, per collection."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, float] = {}
+    for name in stack.services:
+        for family in text_string_to_metric_families(scrape(stack, name)):
+            for sample in family.samples:
+                if sample.name == "switchboard_mongo_documents_written_total":
+                    collection = sample.labels["collection"]
+                    out[collection] = out.get(collection, 0.0) + sample.value
+    return out
+
+
+def per_event(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
+    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    return {k: round(v / events, 2) for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v > 0}
+
+
+async def measured_run(stack: harness.Stack, load: Load, backlog: int, pids: dict[str, int | None]) -> dict:
+    """One sustained run with CPU time per process and documents written per event."""
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    docs_before = documents_written(stack)
+    result = await sustained(stack, load, backlog)
+    elapsed = max(result["stages_s"].values())
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    docs = per_event(docs_before, documents_written(stack), backlog)
+    result.update(cpu_cores_busy={k: round(v / elapsed, 2) for k, v in cpu.items()},
+                  cpu_ms_per_event={k: round(1000 * v / backlog, 2) for k, v in cpu.items()},
+                  documents_per_event=round(sum(docs.values()), 2), documents_by_collection=docs)
+    say(f"  CPU ms per event: {result['cpu_ms_per_event']}")
+    say(f"  documents written per event: {result['documents_per_event']} {docs}")
+    return result
+
+
+async def second_router(stack: harness.Stack) -> None:
+    """Starts another router replica (both stages) and waits until its routing stage owns a brand."""
+    await asyncio.to_thread(stack.start, [SECOND_ROUTER])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        owned = [line for line in scrape(stack, SECOND_ROUTER).splitlines()
+                 if line.startswith("switchboard_router_routing_scopes_owned ")]
+        if owned and float(owned[0].split()[1]) >= 1:
+            return
+        await asyncio.sleep(0.5)
+    raise TimeoutError("the second router replica owned no routing scope within 60 s")
+
+
 def batch_stats(stack: harness.Stack) -> dict:
     """Mean consumed batch size and mean time per batch of each service, from its /metrics."""
     import urllib.request
@@ -352,10 +430,12 @@ def batch_stats(stack: harness.Stack) -> dict:
 async def run(args, tmp: Path) -> dict:
     broker = processes.broker(processes.free_port(), tmp).start()
     mongo = processes.mongo(processes.free_port(), "memory" if args.mongo_memory else tmp / "bench.db", tmp).start()
+    receivers = harness.Receivers().start()  # the notifier delivers the bot's answers here
     stack = None
     try:
         namespace = "bench" + uuid.uuid4().hex[:6]
-        config = harness.prepare_config(tmp / "config", sla_yaml=BENCH_SLA)
+        config = harness.prepare_config(tmp / "config", sla_yaml=BENCH_SLA, inbox_http=receivers.http_origin,
+                                        smtp_port=receivers.smtp_port)
         stack = harness.Stack(f"127.0.0.1:{broker.port}", processes.mongo_uri(mongo.port), namespace, config,
                               tmp / "logs", extra_env=SERVICE_ENV)
         await ensure_topics(stack.kafka, stack.topics)
@@ -364,6 +444,7 @@ async def run(args, tmp: Path) -> dict:
         await asyncio.to_thread(stack.start, SERVICES)
         producer = EventProducer(stack.kafka, source="/bench/pipeline")
         await producer.start()
+        lat, recovery, profile, two = {}, {}, {}, {}
         try:
             load = Load(producer, stack)
             say("warm-up")
@@ -374,39 +455,52 @@ async def run(args, tmp: Path) -> dict:
             profiler.start()
             pids = {**{name: stack.services[name].pid for name in SERVICES},
                     "nx-27017": mongo.proc.pid, "tansu": broker.proc.pid, "load generator": os.getpid()}
-            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            main_run = await sustained(stack, load, backlog)
-            busy = {name: round((cpu_seconds(pid) - cpu_before[name]) / max(main_run["stages_s"].values()), 2)
-                    for name, pid in pids.items()}
-            say(f"  CPU cores busy during the run: {busy}")
+            say(f"sustained, 1 router replica: backlog {backlog}")
+            main_run = await measured_run(stack, load, backlog, pids)
             batches = batch_stats(stack)
             say(f"  consumed batches so far: {batches}")
             rate = main_run["rate"]
             profile = profiler.summary()
-            say(f"latency at 50%: {rate / 2:.0f} ev/s for {args.latency_seconds:.0f}s")
-            lat = await latency(stack, load, rate / 2, args.latency_seconds)
+            if not args.quick:
+                say(f"latency at 50%: {rate / 2:.0f} ev/s for {args.latency_seconds:.0f}s")
+                lat = await latency(stack, load, rate / 2, args.latency_seconds)
             rss = {name: round((v or 0) / 2**20, 1) for name, v in stack.peak_rss().items()}  # before the kill
-            say("kill -9 of the SLA service while timers fall due")
-            recovery = await kill9_recovery(stack, producer)
-            say(f"  {recovery}")
+            if not args.quick:
+                say("kill -9 of the SLA service while timers fall due")
+                recovery = await kill9_recovery(stack, producer)
+                say(f"  {recovery}")
+            say(f"sustained, 2 router replicas: backlog {backlog}")
+            await second_router(stack)
+            pids.update({name: stack.services[name].pid for name in (*SERVICES, SECOND_ROUTER)})  # sla restarted
+            two = await measured_run(stack, load, backlog, pids)
         finally:
             await producer.stop()
         one_stage = float(os.environ.get("SWITCHBOARD_BENCH_ONE_STAGE_LOOP_PER_S", "0") or 0)
+        docs = main_run["documents_per_event"]
+        store_bound = ceiling / docs if docs else None
         return {"sustained_events_per_s": round(rate), "backlog_events": backlog,
+                "sustained_events_per_s_2_routers": round(two["rate"]) if two else None,
+                "ratio_2_routers_to_1": round(two["rate"] / rate, 3) if two else None,
                 "stage_drained_s": main_run["stages_s"],
                 "stage_events_per_s": {k: round(backlog / v) for k, v in main_run["stages_s"].items()},
-                "cpu_cores_busy": busy, "consumed_batches": batches, "cpus": os.cpu_count(),
+                "cpu_cores_busy": main_run["cpu_cores_busy"], "cpu_ms_per_event": main_run["cpu_ms_per_event"],
+                "cpu_ms_per_event_2_routers": two.get("cpu_ms_per_event"),
+                "documents_per_event": docs, "documents_by_collection": main_run["documents_by_collection"],
+                "store_bound_events_per_s": round(store_bound) if store_bound else None,
+                "ratio_to_store_bound": round(rate / store_bound, 3) if store_bound else None,
+                "consumed_batches": batches, "cpus": os.cpu_count(),
                 "load_average_1m": round(os.getloadavg()[0], 2),
                 "one_stage_loop_per_s": round(one_stage) or None,
                 "ratio_to_one_stage_loop": round(rate / one_stage, 3) if one_stage else None,
                 **lat, **recovery, "peak_rss_mb": rss, "mongo_insert_many_docs_per_s": ceiling,
                 "mongo_storage": "memory" if args.mongo_memory else "sqlite file",
-                "events_per_conversation": "1 (every event opens a conversation: router writes customer, "
-                                           "handle, conversation, message; sla arms 2 clocks)",
+                "events_per_conversation": "1 (every event opens a conversation with a new customer; the bot "
+                                           "answers it through the notifier; sla arms its clocks)",
                 **({"profile_self_time": profile} if profile else {})}
     finally:
         if stack is not None:
             await asyncio.to_thread(stack.stop)
+        receivers.stop()
         mongo.stop()
         broker.stop()
 
@@ -418,6 +512,7 @@ def main() -> int:
     parser.add_argument("--max-backlog", type=int, default=60_000)
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--mongo-memory", action="store_true", help="nx-27017 --db memory instead of a SQLite file")
+    parser.add_argument("--quick", action="store_true", help="skip the latency and SLA kill -9 phases")
     parser.add_argument("--profile", type=Path, default=None,
                         help="py-spy each service during the sustained run; collapsed stacks into this folder")
     args = parser.parse_args()

@@ -1,19 +1,28 @@
-"""Request handlers: authenticate -> normalize (pure adapters) -> dedupe -> durable publish -> mark seen."""
+"""Request handlers: authenticate -> normalize (pure adapters) -> dedupe -> durable publish -> mark seen.
+
+The rules: an event is marked seen only after the broker acknowledged it (publish, then mark), so a
+503 leaves nothing marked and the retry publishes; a duplicate answers like the original and
+publishes nothing; an agent command for another brand's conversation is a 404 and publishes nothing.
+"""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from switchboard.common import metrics as bus_metrics
 from switchboard.common.clock import Clock
-from switchboard.common.cloudevents import derived_id
+from switchboard.common.cloudevents import Envelope, derived_id
 from switchboard.common.config import Secrets
 from switchboard.common.logging import get_logger
 from switchboard.ingest import metrics
-from switchboard.ingest.adapters.dedupe import DedupeGate
+from switchboard.ingest.adapters.codec import wire
+from switchboard.ingest.adapters.ports import BrokerUnavailable, ConversationBrandLookup, Dedupe, Publisher
 from switchboard.ingest.adapters.providers.base import AdapterContext, ProviderAdapter, normalize_checked
-from switchboard.ingest.adapters.publisher import BrokerUnavailable, DurablePublisher
+from switchboard.ingest.domain import api_events
+from switchboard.ingest.domain.agent import Command
 from switchboard.ingest.domain.errors import NotFound
 from switchboard.ingest.domain.model import Outgoing, WebhookOutcome, WebhookRequest
 from switchboard.ingest.settings import IngestConfig
@@ -29,11 +38,13 @@ class StoreUnavailable(BrokerUnavailable):
 class IngestDeps:
     secrets: Secrets
     providers: Mapping[str, ProviderAdapter]
-    publisher: DurablePublisher
-    dedupe: DedupeGate
+    publisher: Publisher
+    dedupe: Dedupe
     clock: Clock
     config: IngestConfig
     public_base_url: str | None = None
+    # None: commands are not checked against the conversation's brand (no store to ask).
+    conversation_brands: ConversationBrandLookup | None = None
 
 
 @dataclass(slots=True)
@@ -94,10 +105,11 @@ async def accept(deps: IngestDeps, brand_id: str, events: list[Outgoing], *, pro
         raise
     deps.dedupe.release(owned, accepted=True)
     duplicates = len(events) - len(fresh)
+    brand = bus_metrics.brand_label(brand_id)
     for i in fresh:
-        metrics.child(metrics.EVENTS_PUBLISHED, provider, unique[i].stream).inc()
+        metrics.child(metrics.EVENTS_PUBLISHED, provider, unique[i].stream, brand).inc()
     if duplicates:
-        metrics.child(metrics.DUPLICATES, provider).inc(duplicates)
+        metrics.child(metrics.DUPLICATES, provider, brand).inc(duplicates)
     return Accepted(len(fresh), duplicates)
 
 
@@ -120,3 +132,41 @@ async def handle_webhook(deps: IngestDeps, provider: str, brand_id: str,
 
 def handle_handshake(deps: IngestDeps, provider: str, brand_id: str, request: WebhookRequest) -> WebhookOutcome:
     return adapter_for(deps, provider).handshake(request, context(deps, brand_id))
+
+
+async def accept_api_event(deps: IngestDeps, brand_id: str, event: Outgoing, *, provider: str) -> Accepted:
+    """One event of our own JSON APIs (chat, web form, CSAT), as the domain built it."""
+    return await accept(deps, brand_id, [wire(event)], provider=provider)
+
+
+async def handle_agent_command(deps: IngestDeps, brand_id: str, agent_id: str, command: Command, *,
+                               idempotency_key: str | None) -> Accepted:
+    conversation_id = getattr(command, "conversation_id", None)
+    # Another brand's conversation answers like an unknown one: a key never learns what other brands hold.
+    if conversation_id is not None and deps.conversation_brands is not None and \
+            await deps.conversation_brands.brand_of(conversation_id) != brand_id:
+        raise NotFound(f"no conversation {conversation_id!r} in brand {brand_id!r}", field="conversation_id")
+    event = api_events.agent_command(brand_id, agent_id, command, idempotency_key=idempotency_key,
+                                     now=deps.clock.now())
+    return await accept(deps, brand_id, [wire(event)], provider="agent")
+
+
+async def forward_orders(deps: IngestDeps, batch: list[Envelope]) -> None:
+    """orders.external records, decoded into order events by the consumer's decode hook
+    (adapters/orders_external.py) -> the orders topic: publish the ones not seen before, then mark them."""
+    unique: dict[str, Envelope] = {}
+    for env in batch:
+        unique.setdefault(event_id(env.brand_id, env.payload.dedupe_id), env)
+    try:
+        seen = await deps.dedupe.seen(list(unique)) if unique else set()
+    except Exception as exc:
+        raise StoreUnavailable(type(exc).__name__) from exc
+    fresh = [i for i in unique if i not in seen]
+    by_brand: dict[str, list[str]] = defaultdict(list)
+    for i in fresh:
+        by_brand[unique[i].brand_id].append(i)
+    await asyncio.gather(*(deps.publisher.publish(brand, [unique[i].payload for i in ids], ids)
+                           for brand, ids in by_brand.items()))
+    deps.dedupe.mark(fresh)
+    metrics.ORDERS_EXTERNAL.labels("forwarded").inc(len(fresh))
+    metrics.ORDERS_EXTERNAL.labels("duplicate").inc(len(unique) - len(fresh))

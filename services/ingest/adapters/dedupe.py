@@ -215,16 +215,8 @@ class DedupeGate:
                 self._writer = asyncio.ensure_future(self._write())
             await asyncio.wait_for(asyncio.shield(self._writer), 30)
 
-    @property
-    def pending_writes(self) -> int:
-        return len(self._unwritten)
-
     def _remember(self, event_id: str) -> None:
         self._cache[event_id] = None
         self._cache.move_to_end(event_id)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-
-    def forget_cache(self) -> None:
-        """Tests: behave like a freshly started process (only the durable record remains)."""
-        self._cache.clear()

@@ -4,13 +4,12 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka.errors import KafkaError
-from switchboard.common.bus import EventProducer
+from switchboard.common.producer import EventProducer
 from switchboard.common.topics import TopicNames
+from switchboard.ingest.adapters.ports import BrokerUnavailable
 from switchboard.ingest.domain.model import Outgoing
 
-
-class BrokerUnavailable(Exception):
-    """The broker did not acknowledge in time: answer 503 + Retry-After, the provider retries."""
+__all__ = ["BrokerUnavailable", "DurablePublisher"]
 
 
 class DurablePublisher:

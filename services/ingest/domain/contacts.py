@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import re
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
-
-from switchboard.events.v1 import common_pb2
 
 from .errors import InvalidField
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-
-HK = common_pb2.HandleKind
 
 
 def e164(value: str | None, field: str) -> str:
@@ -22,17 +20,24 @@ def e164(value: str | None, field: str) -> str:
 
 
 def email_address(value: str | None, field: str) -> tuple[str, str]:
-    """Parses 'Name <a@b.c>' -> ('a@b.c' lower-cased, 'Name')."""
+    """Parses 'Name <a@b.c>' -> ('a@b.c' lower-cased, 'Name'); the one place an address is read, so
+    an RFC 2047 display name ('=?ISO-8859-1?Q?J=F6rg?= <j@b.c>') is decoded for every caller."""
     name, address = parseaddr(value or "")
     address = address.strip().lower()
     if not _EMAIL.match(address):
         raise InvalidField(f"{field} must contain an email address", field=field)
-    return address, name.strip()
+    return address, decoded_words(name).strip()
+
+
+def decoded_words(value: str) -> str:
+    """RFC 2047 encoded words -> text; anything undecodable is kept as it came."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return value
 
 
 def email_addresses(value: str | None) -> list[str]:
     return [a.strip().lower() for _, a in getaddresses([value or ""]) if _EMAIL.match(a.strip())]
-
-
-def handle(kind: int, value: str) -> common_pb2.ContactHandle:
-    return common_pb2.ContactHandle(kind=kind, value=value)

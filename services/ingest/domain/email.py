@@ -7,11 +7,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from switchboard.events.v1 import common_pb2, inbound_pb2
-
-from .contacts import HK, email_address, email_addresses, handle
+from .contacts import email_address, email_addresses
 from .errors import InvalidField
+from .events import Attachment, EmailThreading, Handle, Inbound, MessageReceived
 from .forms import FilePart
+from .mime import RawEmail, html_to_text
 from .model import Outgoing
 
 _AUTO_SUBJECT = re.compile(
@@ -66,7 +66,7 @@ def sent_at(headers: Headers, fallback: datetime) -> datetime:
 
 
 def normalize_email(*, brand_id: str, provider: str, sender: str | None, recipient: str | None,
-                    subject: str, text: str, headers: Headers, attachments: list[common_pb2.AttachmentRef],
+                    subject: str, text: str, headers: Headers, attachments: list[Attachment],
                     now: datetime, fallback_id_material: bytes) -> Outgoing:
     address, display_name = email_address(sender, "from")
     message_id = (message_ids(headers.get("Message-Id")) or [""])[0]
@@ -77,36 +77,43 @@ def normalize_email(*, brand_id: str, provider: str, sender: str | None, recipie
     references = message_ids(headers.get("References"))
     recipients = email_addresses(recipient)
     language = (headers.get("Content-Language") or "").split(",")[0].strip()[:35]
-    received = inbound_pb2.MessageReceived(
-        channel=common_pb2.CHANNEL_EMAIL, provider=provider, provider_message_id=message_id,
-        sender=handle(HK.HANDLE_KIND_EMAIL, address), display_name=display_name, text=text,
-        language_hint=language, attachments=attachments,
-        email=common_pb2.EmailThreading(message_id=message_id, in_reply_to=in_reply_to,
-                                        references=references, subject=subject),
+    received = MessageReceived(
+        channel="email", provider=provider, provider_message_id=message_id,
+        sender=Handle("email", address), display_name=display_name, text=text,
+        language_hint=language, attachments=list(attachments),
+        email=EmailThreading(message_id=message_id, in_reply_to=in_reply_to, references=tuple(references),
+                             subject=subject),
         auto_reply=is_auto_reply(headers, subject),
+        recipient_address=Handle("email", recipients[0]) if recipients else None,
+        sent_at=sent_at(headers, now),
     )
-    if recipients:
-        received.recipient_address.CopyFrom(handle(HK.HANDLE_KIND_EMAIL, recipients[0]))
-    received.sent_at.FromDatetime(sent_at(headers, now))
-    return Outgoing(stream="inbound", key=f"{brand_id}/{address}",
-                    payload=inbound_pb2.InboundEvent(brand_id=brand_id, message_received=received),
+    return Outgoing(stream="inbound", key=f"{brand_id}/{address}", payload=Inbound(brand_id, received),
                     dedupe_id=f"{provider}:{message_id}", time=now)
 
 
 def attachment_refs(files: list[FilePart], info: Mapping[str, object] | None = None,
-                    urls: list[object] | None = None) -> list[common_pb2.AttachmentRef]:
+                    urls: list[object] | None = None) -> list[Attachment]:
     """Attachments become references (name, type, size, provider URL when stored); never bytes."""
     refs = []
     for part in files:
         meta = info.get(part.name) if isinstance(info, Mapping) else None
-        refs.append(common_pb2.AttachmentRef(
+        refs.append(Attachment(
             filename=(meta.get("filename") if isinstance(meta, Mapping) else None) or part.filename,
             content_type=part.content_type, size_bytes=part.size, provider_media_id=part.name))
     for item in urls or []:
         if not isinstance(item, Mapping) or not isinstance(item.get("url"), str):
             raise InvalidField("attachments must be a list of {url, name, content-type, size}", field="attachments")
         size = item.get("size")
-        refs.append(common_pb2.AttachmentRef(
+        refs.append(Attachment(
             url=item["url"], filename=str(item.get("name") or ""), content_type=str(item.get("content-type") or ""),
             size_bytes=size if isinstance(size, int) and 0 <= size < 2**62 else 0))
     return refs
+
+
+def body_text(plain: str | None, html: str | None, raw: RawEmail | None = None) -> str:
+    """The customer's words: the provider's plain text, else the raw message's, else its HTML as text."""
+    if plain:
+        return plain
+    if raw is not None and raw.text:
+        return raw.text
+    return html_to_text(html) if html else ""

@@ -33,6 +33,13 @@ class InvalidField(IngestError):
     code = "invalid_field"
 
 
+class UnsupportedMediaType(IngestError):
+    """The body (or an event's data) is in a format we do not read; the message names the ones we do."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class Unauthenticated(IngestError):
     """No credentials or signature were presented."""
 
@@ -51,8 +58,3 @@ class NotFound(IngestError):
     status = 404
     code = "not_found"
 
-
-def require(value: object, field: str, what: str = "is required") -> object:
-    if value is None or value == "" or value == [] or value == {}:
-        raise InvalidField(f"{field} {what}", field=field)
-    return value

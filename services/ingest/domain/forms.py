@@ -22,6 +22,14 @@ class FilePart:
 class Form:
     fields: list[tuple[str, str]] = field(default_factory=list)
     files: list[FilePart] = field(default_factory=list)
+    blobs: dict[str, bytes] = field(default_factory=dict)  # fields asked for as bytes (raw MIME)
+
+    def blob(self, name: str) -> bytes | None:
+        """A field as the bytes that were sent (a raw email can hold 8-bit text in any charset)."""
+        if name in self.blobs:
+            return self.blobs[name]
+        value = self.get(name)
+        return None if value is None else value.encode("utf-8")
 
     def get(self, name: str, default: str | None = None) -> str | None:
         for key, value in self.fields:
@@ -51,8 +59,10 @@ def parse_urlencoded(body: bytes) -> Form:
     return Form(fields=pairs)
 
 
-def parse_multipart(body: bytes, content_type_header: str, charsets: dict[str, str] | None = None) -> Form:
-    """multipart/form-data; text parts decoded with their charset (or `charsets[name]`), files summarised."""
+def parse_multipart(body: bytes, content_type_header: str, charsets: dict[str, str] | None = None,
+                    binary: tuple[str, ...] = ()) -> Form:
+    """multipart/form-data; text parts decoded with their charset (or `charsets[name]`), files summarised,
+    the fields named in `binary` kept as bytes."""
     if "boundary=" not in content_type_header:
         raise BadRequest("multipart/form-data needs a boundary parameter", field="Content-Type")
     envelope = b"Content-Type: " + content_type_header.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n"
@@ -63,14 +73,17 @@ def parse_multipart(body: bytes, content_type_header: str, charsets: dict[str, s
     parts: list[Message] = message.get_payload()  # type: ignore[assignment]
     raw_text: list[tuple[str, bytes, str | None]] = []
     for part in parts:
-        name = part.get_param("name", header="content-disposition")
+        disposition = _disposition(part)
+        name = disposition.get_param("name", header="content-disposition")
         if not name:
             continue
         name = str(name)
         payload = part.get_payload(decode=True) or b""
-        filename = part.get_filename()
+        filename = disposition.get_filename()
         if filename is not None:
             form.files.append(FilePart(name, filename, part.get_content_type(), len(payload)))
+        elif name in binary:
+            form.blobs[name] = payload
         else:
             raw_text.append((name, payload, part.get_content_charset()))
     # SendGrid sends the charset of each text field in a JSON `charsets` field.
@@ -92,9 +105,25 @@ def parse_multipart(body: bytes, content_type_header: str, charsets: dict[str, s
     return form
 
 
-def parse_form(body: bytes, content_type: str, content_type_header: str) -> Form:
+def _disposition(part: Message) -> Message:
+    """The part's Content-Disposition as text. Browsers and providers send non-ASCII field and file
+    names as raw UTF-8 (`filename="facture_n°884.pdf"`), which the parser keeps as surrogate escapes
+    and would turn into U+FFFD: decode those bytes as UTF-8 (Latin-1 if they are not UTF-8)."""
+    probe = Message()
+    for key, value in part.raw_items():
+        if key.lower() == "content-disposition":
+            raw = str(value).encode("utf-8", "surrogateescape")
+            try:
+                probe["Content-Disposition"] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                probe["Content-Disposition"] = raw.decode("latin-1")
+            break
+    return probe
+
+
+def parse_form(body: bytes, content_type: str, content_type_header: str, binary: tuple[str, ...] = ()) -> Form:
     if content_type == "multipart/form-data":
-        return parse_multipart(body, content_type_header)
+        return parse_multipart(body, content_type_header, binary=binary)
     if content_type in ("application/x-www-form-urlencoded", ""):
         return parse_urlencoded(body)
     raise BadRequest(f"expected a form body, got {content_type}", field="Content-Type")

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from google.protobuf.message import Message
-
 Stream = Literal["inbound", "orders", "agent_commands"]
 
 
@@ -44,11 +42,13 @@ class Outgoing:
     `dedupe_id` is unique per provider message and state (e.g. "twilio:SM123" or
     "twilio:SM123:delivered"); the event id is derived from (brand, dedupe_id), so a
     provider retry maps onto the same event id even if it slips past ingest's dedupe.
+    `payload` is a domain event (domain/events.py, domain/agent.py) as the domain builds it, and
+    the protobuf message once adapters/codec.py encoded it (providers build that at the edge).
     """
 
     stream: Stream
     key: str
-    payload: Message
+    payload: Any
     dedupe_id: str
     time: datetime
     subject: str | None = None

@@ -12,20 +12,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from switchboard.events.v1 import orders_pb2
-
-from .contacts import HK, e164, email_address, handle
-from .errors import BadRequest, InvalidField
+from .contacts import e164, email_address
+from .errors import BadRequest, InvalidField, UnsupportedMediaType
+from .events import Handle, Order
 from .model import Outgoing
 
-OK = orders_pb2.OrderEventKind
-KINDS = {
-    "created": OK.ORDER_EVENT_KIND_CREATED, "paid": OK.ORDER_EVENT_KIND_PAID,
-    "shipped": OK.ORDER_EVENT_KIND_SHIPPED, "delayed": OK.ORDER_EVENT_KIND_DELAYED,
-    "delivered": OK.ORDER_EVENT_KIND_DELIVERED, "cancelled": OK.ORDER_EVENT_KIND_CANCELLED,
-    "canceled": OK.ORDER_EVENT_KIND_CANCELLED, "refunded": OK.ORDER_EVENT_KIND_REFUNDED,
-}
-_TYPE = re.compile(r"(?:^|\.)orders?\.([a-z]+)$")
+# The kind names of the wire's OrderEventKind; "canceled" is the American spelling of the same kind.
+KINDS = {name: name for name in ("created", "paid", "shipped", "delayed", "delivered", "cancelled", "refunded")}
+KINDS["canceled"] = "cancelled"
+# A trailing version segment (com.shop.order.created.v1) is common and names the same kind.
+_TYPE = re.compile(r"(?:^|\.)orders?\.([a-z]+)(?:\.v\d+(?:\.\d+)*)?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 # ISO 4217 minor units that are not 2.
 _EXPONENT = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3, "OMR": 3,
@@ -46,7 +42,7 @@ def rfc3339(value: object, field: str) -> datetime:
     return dt.astimezone(UTC)
 
 
-def order_kind(ce_type: str) -> int:
+def order_kind(ce_type: str) -> str:
     match = _TYPE.search(ce_type)
     kind = KINDS.get(match.group(1)) if match else None
     if kind is None:
@@ -83,28 +79,27 @@ def _opt_str(data: Mapping, name: str, prefix: str = "data.", limit: int = 1000)
     return text
 
 
-def order_from_data(*, brand_id: str, kind: int, data: object, occurred_at: datetime, source: str,
-                    external_id: str, subject: str | None = None) -> orders_pb2.OrderEvent:
+def order_from_data(*, brand_id: str, kind: str, data: object, occurred_at: datetime, source: str,
+                    external_id: str, subject: str | None = None) -> Order:
     if not isinstance(data, Mapping):
         raise InvalidField("data must be a JSON object", field="data")
     order_id = _opt_str(data, "order_id", limit=200) or (subject or "")
     if not order_id:
         raise InvalidField("data.order_id is required", field="data.order_id")
-    event = orders_pb2.OrderEvent(
-        brand_id=brand_id, order_id=order_id, kind=kind, source=source, external_event_id=external_id,
-        order_number=_opt_str(data, "order_number", limit=200), carrier=_opt_str(data, "carrier", limit=200),
-        tracking_number=_opt_str(data, "tracking_number", limit=200),
+    event = Order(
+        brand_id=brand_id, order_id=order_id, kind=kind, occurred_at=occurred_at, source=source,
+        external_event_id=external_id, order_number=_opt_str(data, "order_number", limit=200),
+        carrier=_opt_str(data, "carrier", limit=200), tracking_number=_opt_str(data, "tracking_number", limit=200),
         tracking_url=_opt_str(data, "tracking_url", limit=2000), reason=_opt_str(data, "reason"))
-    event.occurred_at.FromDatetime(occurred_at)
     customer = data.get("customer")
     if customer is not None:
         if not isinstance(customer, Mapping):
             raise InvalidField("data.customer must be an object", field="data.customer")
         if customer.get("email"):
             address, _ = email_address(_opt_str(customer, "email", "data.customer."), "data.customer.email")
-            event.customer_handles.append(handle(HK.HANDLE_KIND_EMAIL, address))
+            event.customer_handles.append(Handle("email", address))
         if customer.get("phone"):
-            event.customer_handles.append(handle(HK.HANDLE_KIND_PHONE, e164(
+            event.customer_handles.append(Handle("phone", e164(
                 _opt_str(customer, "phone", "data.customer."), "data.customer.phone")))
         event.customer_name = _opt_str(customer, "name", "data.customer.", limit=300)
     currency = _opt_str(data, "currency", limit=3).upper()
@@ -122,14 +117,27 @@ def order_from_data(*, brand_id: str, kind: int, data: object, occurred_at: date
             raise InvalidField("data.currency is required with data.total", field="data.currency")
         event.total_minor_units = minor_units(data.get("total"), currency, "data.total")
     if data.get("estimated_delivery") is not None:
-        event.estimated_delivery.FromDatetime(rfc3339(data.get("estimated_delivery"), "data.estimated_delivery"))
+        event.estimated_delivery = rfc3339(data.get("estimated_delivery"), "data.estimated_delivery")
     return event
 
 
-def order_outgoing(event: orders_pb2.OrderEvent, dedupe_id: str, now: datetime) -> Outgoing:
+def order_outgoing(event: Order, dedupe_id: str) -> Outgoing:
     return Outgoing(stream="orders", key=f"{event.brand_id}/{event.order_id}", payload=event,
-                    dedupe_id=dedupe_id, time=event.occurred_at.ToDatetime(UTC) if event.occurred_at.seconds else now,
-                    subject=event.order_id)
+                    dedupe_id=dedupe_id, time=event.occurred_at, subject=event.order_id)
+
+
+def require_json_data(content_type: object) -> None:
+    """Order data is JSON. Data of another declared type is a format we do not read (415), not a
+    malformed request: the answer names what we accept."""
+    if content_type is None:
+        return
+    if not isinstance(content_type, str):
+        raise InvalidField("datacontenttype must be a string", field="datacontenttype")
+    media_type = content_type.split(";")[0].strip().lower()
+    if not media_type.endswith("json"):
+        raise UnsupportedMediaType(
+            f"datacontenttype {media_type!r} is not supported: order data must be JSON "
+            "(application/json, or a +json type)", field="datacontenttype")
 
 
 def validate_cloudevent(attributes: Mapping[str, object], data: object, *, brand_id: str,
@@ -144,17 +152,14 @@ def validate_cloudevent(attributes: Mapping[str, object], data: object, *, brand
     ce_id, source = str(attributes["id"]), str(attributes["source"])
     if len(ce_id) > MAX_ID or len(source) > 1024:
         raise InvalidField("id or source is too long", field="id")
-    content_type = attributes.get("datacontenttype")
-    if content_type is not None and (not isinstance(content_type, str)
-                                     or not content_type.split(";")[0].strip().endswith("json")):
-        raise InvalidField("datacontenttype must be application/json", field="datacontenttype")
+    require_json_data(attributes.get("datacontenttype"))
     occurred = rfc3339(attributes["time"], "time") if attributes.get("time") is not None else now
     subject = attributes.get("subject")
     event = order_from_data(brand_id=brand_id, kind=order_kind(str(attributes["type"])), data=data,
                             occurred_at=occurred, source=source, external_id=ce_id,
                             subject=subject if isinstance(subject, str) else None)
     # CloudEvents: id is unique per source, so (source, id) identifies a publisher retry.
-    return order_outgoing(event, f"cloudevents:{source}:{ce_id}", now)
+    return order_outgoing(event, f"cloudevents:{source}:{ce_id}")
 
 
 def structured(event: object, *, brand_id: str, now: datetime, where: str = "") -> Outgoing:
@@ -162,13 +167,14 @@ def structured(event: object, *, brand_id: str, now: datetime, where: str = "") 
     if not isinstance(event, Mapping):
         raise InvalidField(f"{where or 'body'} must be a CloudEvent JSON object", field=where or "body")
     try:
+        require_json_data(event.get("datacontenttype"))
         if "data_base64" in event:
             import base64
             data = json.loads(base64.b64decode(str(event["data_base64"]), validate=True))
         else:
             data = event.get("data")
         return validate_cloudevent(event, data, brand_id=brand_id, now=now)
-    except InvalidField as exc:
+    except (InvalidField, UnsupportedMediaType) as exc:
         if where:
             exc.field = f"{where}.{exc.field}" if exc.field else where
             exc.message = f"{where}: {exc.message}"
@@ -179,6 +185,7 @@ def structured(event: object, *, brand_id: str, now: datetime, where: str = "") 
 
 def binary(attributes: Mapping[str, str], body: bytes, *, brand_id: str, now: datetime) -> Outgoing:
     """Binary mode: attributes from ce-* HTTP headers / ce_* Kafka headers, the body is the data."""
+    require_json_data(attributes.get("datacontenttype"))
     try:
         data = json.loads(body) if body else None
     except (ValueError, UnicodeDecodeError):

@@ -112,3 +112,24 @@ def basic_auth_password(authorization: str | None) -> str | None:
         return None
     _, _, password = decoded.partition(":")
     return password
+
+
+def verify_sendgrid(body: bytes, signature: str | None, timestamp: str | None, public_key: str,
+                    now: datetime, replay_window: timedelta) -> None:
+    """SendGrid signed webhooks (Inbound Parse security policy, Signed Event Webhook): base64 DER
+    ECDSA P-256 / SHA-256 over timestamp + raw body, verified with the policy's public key."""
+    from . import ecdsa_p256
+
+    if not signature or not timestamp:
+        raise Unauthenticated("X-Twilio-Email-Event-Webhook-Signature and -Timestamp headers are required",
+                              field="X-Twilio-Email-Event-Webhook-Signature")
+    try:
+        key = ecdsa_p256.public_key(public_key)
+    except ecdsa_p256.InvalidKey as exc:
+        # Our configuration is wrong, not the request: say so rather than blaming the signature.
+        raise SignatureMismatch(f"sendgrid_verification_key is not usable ({exc})",
+                                field="sendgrid_verification_key") from None
+    if not ecdsa_p256.verify(timestamp.encode() + body, signature, key):
+        raise SignatureMismatch("X-Twilio-Email-Event-Webhook-Signature does not match timestamp and body",
+                                field="X-Twilio-Email-Event-Webhook-Signature")
+    check_replay_window(timestamp, now, replay_window, field="X-Twilio-Email-Event-Webhook-Timestamp")

@@ -25,6 +25,7 @@ SECRETS = {
             "sendgrid_webhook_secret": "sendgrid-secret-def", "vk_secret": "vk-secret-ghi",
             "vk_confirmation_code": "a1b2c3d4", "telegram_secret_token": "tg-secret-jkl",
             "shopify_webhook_secret": "shopify-secret-mno", "cloudevents_token": "ce-token-pqr",
+            "cloudevents_allowed_origins": ["oms.brand.example"],
             "agent_api_keys": ["agent-key-1", "agent-key-2"],
         },
         "globex": {"twilio_auth_token": "other"},

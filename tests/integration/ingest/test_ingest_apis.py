@@ -60,8 +60,9 @@ async def test_web_form_and_csat(ingest, kafka_bootstrap):
     assert csat.score == 5 and csat.survey_intent_id == "intent-42" and csat.conversation_id == "c-1"
 
 
-async def test_agent_actions_authenticated_and_idempotent(ingest, kafka_bootstrap):
+async def test_agent_actions_authenticated_and_idempotent(ingest, kafka_bootstrap, mongo_db):
     conv = "conv-" + uuid.uuid4().hex[:8]
+    await mongo_db["conversations"].insert_one({"_id": conv, "brand_id": p.BRAND})  # as the router stores it
     reply = {"agent_id": "a-17", "reply_id": "r-1", "text": "Ваш заказ отправлен 📦"}
     assert (await ingest.client.post(f"{B}/agent/conversations/{conv}/reply", json=reply)).status_code == 401
     assert (await ingest.client.post(f"{B}/agent/conversations/{conv}/reply", json=reply,

@@ -8,7 +8,7 @@ import ingest_requests as p
 import pytest
 from ingest_requests import post, records
 from switchboard.common import processes
-from switchboard.common.bus import ensure_topics
+from switchboard.common.admin import ensure_topics
 from switchboard.common.testing.helpers import wait_for
 from switchboard.events.v1 import inbound_pb2
 from switchboard.ingest.handlers import event_id

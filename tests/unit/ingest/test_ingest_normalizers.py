@@ -92,13 +92,14 @@ def test_messenger_message_echo_postback_and_receipts():
          "read": {"watermark": 1767603600000}},
         {"sender": {"id": "USER"}, "recipient": {"id": "PAGE"}, "timestamp": 1767603600000,
          "reaction": {"reaction": "love", "mid": "m_echo"}}]}
-    echo, postback, delivered, read = P["meta_messenger"].normalize(
+    # delivery = the listed mid + its watermark; receipts and reactions: test_ingest_meta_signals.py
+    echo, postback, delivered, _delivered_watermark, read, reaction = P["meta_messenger"].normalize(
         as_json({"object": "page", "entry": [entry]}), CTX).events
     assert echo.payload.message_received.is_echo and echo.payload.message_received.sender.value == "USER"
     assert postback.payload.message_received.postback_payload == "HUMAN"
     assert delivered.payload.delivery_status_reported.provider_message_id == "m_echo"
     assert read.payload.delivery_status_reported.state == inbound_pb2.DELIVERY_STATE_READ
-    assert {e.key for e in (echo, postback, delivered, read)} == {"acme/USER"}
+    assert {e.key for e in (echo, postback, delivered, read, reaction)} == {"acme/USER"}
 
 
 def test_meta_handshake():

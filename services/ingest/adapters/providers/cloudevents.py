@@ -1,13 +1,19 @@
 """Generic CloudEvents 1.0 over HTTP for order events: structured, binary and batch modes.
 
-Authenticated by `Authorization: Bearer <cloudevents_token>` of the brand.
+Authenticated by the brand's `cloudevents_token`, sent as `Authorization: Bearer <token>` or as the
+`access_token` query parameter (both are allowed by the CloudEvents Webhook spec). Binary-mode
+`ce-*` header values are percent-decoded (HTTP protocol binding). The Webhook spec's OPTIONS
+abuse-protection handshake is answered by `handshake_headers` for the origins the brand lists in
+`cloudevents_allowed_origins`.
 """
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import unquote
 
+from switchboard.ingest.adapters.codec import wire
 from switchboard.ingest.domain import orders
-from switchboard.ingest.domain.errors import BadRequest, InvalidField
+from switchboard.ingest.domain.errors import BadRequest, InvalidField, SignatureMismatch, UnsupportedMediaType
 from switchboard.ingest.domain.model import WebhookOutcome, WebhookRequest
 from switchboard.ingest.domain.signatures import verify_bearer
 
@@ -29,8 +35,42 @@ EXAMPLE = {
 
 
 def binary_attributes(headers) -> dict[str, str]:
-    attrs = {name[3:]: value for name, value in headers.items() if name.startswith("ce-")}
+    """ce-* headers -> attributes. The HTTP binding percent-encodes values (space, '"', '%' and
+    non-ASCII as UTF-8 octets); raw UTF-8 header bytes are read as UTF-8 too."""
+    attrs = {}
+    for name, value in headers.items():
+        if not name.startswith("ce-"):
+            continue
+        try:
+            text = value.encode("latin-1").decode("utf-8")  # HTTP header bytes arrive as Latin-1 text
+            attrs[name[3:]] = unquote(text, errors="strict")
+        except UnicodeError:
+            raise BadRequest(f"header {name} is not percent-encoded UTF-8", field=name) from None
     return attrs
+
+
+def handshake_headers(request: WebhookRequest, ctx: AdapterContext) -> dict[str, str]:
+    """CloudEvents Webhook spec, abuse protection: OPTIONS with WebHook-Request-Origin (and optionally
+    WebHook-Request-Rate) -> WebHook-Allowed-Origin (and WebHook-Allowed-Rate) for an allowed origin."""
+    ctx.secret("cloudevents_token")  # 404 unless CloudEvents are configured for the brand
+    origin = (request.header("webhook-request-origin") or "").strip()
+    if not origin:
+        raise BadRequest("WebHook-Request-Origin header is required for the OPTIONS handshake",
+                         field="WebHook-Request-Origin")
+    configured = ctx.secrets.get("cloudevents_allowed_origins") or []
+    allowed = {str(a).strip().lower() for a in (configured.split(",") if isinstance(configured, str) else configured)}
+    if "*" not in allowed and origin.lower() not in allowed:
+        raise SignatureMismatch(f"origin {origin!r} is not in cloudevents_allowed_origins of brand {ctx.brand_id}",
+                                field="WebHook-Request-Origin")
+    headers = {"WebHook-Allowed-Origin": origin, "Allow": "POST, OPTIONS"}
+    rate = request.header("webhook-request-rate")
+    if rate is not None:
+        if not rate.strip().isdigit() or int(rate) <= 0:
+            raise BadRequest("WebHook-Request-Rate must be a positive integer (requests per minute)",
+                             field="WebHook-Request-Rate")
+        # No per-publisher limit here: ingest sheds load with 503 + Retry-After instead.
+        headers["WebHook-Allowed-Rate"] = str(int(rate))
+    return headers
 
 
 class CloudEventsHttp(NoHandshake):
@@ -40,7 +80,9 @@ class CloudEventsHttp(NoHandshake):
     example: ClassVar[dict] = EXAMPLE
 
     def verify(self, request: WebhookRequest, ctx: AdapterContext) -> None:
-        verify_bearer(request.header("authorization"), ctx.secret("cloudevents_token"))
+        token = request.query_value("access_token")
+        authorization = request.header("authorization") or (f"Bearer {token}" if token else None)
+        verify_bearer(authorization, ctx.secret("cloudevents_token"))
 
     def normalize(self, request: WebhookRequest, ctx: AdapterContext) -> WebhookOutcome:
         if request.content_type == BATCH:
@@ -58,7 +100,11 @@ class CloudEventsHttp(NoHandshake):
             attrs = binary_attributes(request.headers)
             attrs["datacontenttype"] = request.content_type or "application/json"
             events = [orders.binary(attrs, request.body, brand_id=ctx.brand_id, now=ctx.now)]
+        elif request.content_type and not request.content_type.endswith("json"):
+            raise UnsupportedMediaType(f"Content-Type {request.content_type!r} is not supported: send {STRUCTURED}, "
+                                       f"{BATCH}, or binary mode (ce-* headers) with application/json data",
+                                       field="Content-Type")
         else:
             raise BadRequest(f"Content-Type must be {STRUCTURED} or {BATCH}, or send binary mode with ce-* headers",
                              field="Content-Type")
-        return WebhookOutcome(events=events, reply={"accepted": len(events)})
+        return WebhookOutcome(events=[wire(e) for e in events], reply={"accepted": len(events)})

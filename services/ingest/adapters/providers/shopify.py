@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from switchboard.ingest.adapters.codec import wire
 from switchboard.ingest.domain import orders
 from switchboard.ingest.domain.errors import InvalidField
 from switchboard.ingest.domain.model import WebhookOutcome, WebhookRequest
@@ -15,15 +16,11 @@ from switchboard.ingest.domain.signatures import verify_shopify
 
 from .base import AdapterContext, NoHandshake, parse_json_object
 
-OK = orders.OK
 TOPICS = {
-    "orders/create": OK.ORDER_EVENT_KIND_CREATED, "orders/paid": OK.ORDER_EVENT_KIND_PAID,
-    "orders/cancelled": OK.ORDER_EVENT_KIND_CANCELLED, "orders/fulfilled": OK.ORDER_EVENT_KIND_SHIPPED,
-    "fulfillments/create": OK.ORDER_EVENT_KIND_SHIPPED, "fulfillments/update": OK.ORDER_EVENT_KIND_SHIPPED,
-    "refunds/create": OK.ORDER_EVENT_KIND_REFUNDED,
+    "orders/create": "created", "orders/paid": "paid", "orders/cancelled": "cancelled", "orders/fulfilled": "shipped",
+    "fulfillments/create": "shipped", "fulfillments/update": "shipped", "refunds/create": "refunded",
 }
-SHIPMENT = {"delivered": OK.ORDER_EVENT_KIND_DELIVERED, "failure": OK.ORDER_EVENT_KIND_DELAYED,
-            "attempted_delivery": OK.ORDER_EVENT_KIND_DELAYED, "delayed": OK.ORDER_EVENT_KIND_DELAYED}
+SHIPMENT = {"delivered": "delivered", "failure": "delayed", "attempted_delivery": "delayed", "delayed": "delayed"}
 
 EXAMPLE = {
     "id": 820982911946154508, "admin_graphql_api_id": "gid://shopify/Order/820982911946154508",
@@ -71,7 +68,7 @@ class Shopify(NoHandshake):
             data.update(order_id=body.get("order_id"), carrier=body.get("tracking_company"),
                         tracking_number=body.get("tracking_number"),
                         tracking_url=body.get("tracking_url") or _first(body.get("tracking_urls")),
-                        reason=status if kind == OK.ORDER_EVENT_KIND_DELAYED else None)
+                        reason=status if kind == "delayed" else None)
             order = {}
         elif topic == "refunds/create":
             amount = 0
@@ -104,5 +101,5 @@ class Shopify(NoHandshake):
             exc.field = (exc.field or "").removeprefix("data.")
             exc.message = exc.message.removeprefix("data.")
             raise
-        return WebhookOutcome(events=[orders.order_outgoing(event, f"shopify:{webhook_id}", ctx.now)],
+        return WebhookOutcome(events=[wire(orders.order_outgoing(event, f"shopify:{webhook_id}"))],
                               reply={"status": "accepted"})

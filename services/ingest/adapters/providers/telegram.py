@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from switchboard.events.v1 import common_pb2, inbound_pb2
-from switchboard.ingest.domain.contacts import HK, handle
+from switchboard.ingest.adapters.codec import HK, handle
 from switchboard.ingest.domain.model import Outgoing, WebhookOutcome, WebhookRequest
 from switchboard.ingest.domain.signatures import verify_shared_secret
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from switchboard.events.v1 import common_pb2, inbound_pb2
-from switchboard.ingest.domain.contacts import HK, e164, handle
+from switchboard.ingest.adapters.codec import HK, handle
+from switchboard.ingest.domain.contacts import e164
 from switchboard.ingest.domain.errors import InvalidField
 from switchboard.ingest.domain.forms import Form, parse_form
+from switchboard.ingest.domain.location import location_text
 from switchboard.ingest.domain.model import Outgoing, WebhookOutcome, WebhookRequest
 from switchboard.ingest.domain.signatures import verify_twilio
 
@@ -47,6 +49,16 @@ def address(raw: str | None, field: str) -> tuple[int, str, common_pb2.Channel]:
         phone = e164(value[9:], field)
         return HK.HANDLE_KIND_WHATSAPP_ID, phone.lstrip("+"), common_pb2.CHANNEL_WHATSAPP
     return HK.HANDLE_KIND_PHONE, e164(value, field), common_pb2.CHANNEL_SMS
+
+
+def _text(form: Form) -> str:
+    """Body, or for a WhatsApp location (Latitude, Longitude, Address, Label; empty Body) the place as
+    text, written as the Meta adapter writes it."""
+    location = ""
+    if form.get("Latitude") and form.get("Longitude"):
+        location = location_text(name=form.get("Label"), address=form.get("Address"),
+                                 latitude=form.get("Latitude"), longitude=form.get("Longitude"))
+    return "\n".join(part for part in (form.get("Body") or "", location) if part)
 
 
 class TwilioSigned(NoHandshake):
@@ -95,7 +107,7 @@ class TwilioMessaging(TwilioSigned):
                 provider_media_id=url.rstrip("/").rsplit("/", 1)[-1]))
         received = inbound_pb2.MessageReceived(
             channel=channel, provider=self.name, provider_message_id=sid, sender=handle(kind, value),
-            display_name=form.get("ProfileName") or "", text=form.get("Body") or "", attachments=attachments,
+            display_name=form.get("ProfileName") or "", text=_text(form), attachments=attachments,
             recipient_address=handle(kind, to_value), postback_payload=form.get("ButtonPayload") or "")
         # Twilio sends no event time with inbound messages: receipt time is the closest we have.
         received.sent_at.FromDatetime(ctx.now)

@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
 from switchboard.events.v1 import common_pb2, inbound_pb2
-from switchboard.ingest.domain.contacts import HK, handle
+from switchboard.ingest.adapters.codec import HK, handle
 from switchboard.ingest.domain.errors import InvalidField
 from switchboard.ingest.domain.model import Outgoing, WebhookOutcome, WebhookRequest
 

@@ -2,13 +2,15 @@
 
 VK POSTs JSON; `type: confirmation` must be answered with the community's confirmation code,
 every other event carries the `secret` configured in the community and must be answered "ok".
+Message ids: `{group}:{id}` for a dialog message, `{group}:{peer_id}:c{conversation_message_id}` in a
+group chat (where `id` is 0).
 """
 from __future__ import annotations
 
 from typing import ClassVar
 
 from switchboard.events.v1 import common_pb2, inbound_pb2
-from switchboard.ingest.domain.contacts import HK, handle
+from switchboard.ingest.adapters.codec import HK, handle
 from switchboard.ingest.domain.model import Outgoing, WebhookOutcome, WebhookRequest
 from switchboard.ingest.domain.signatures import verify_shared_secret
 
@@ -36,6 +38,17 @@ def _attachment(att: dict) -> common_pb2.AttachmentRef:
                                     provider_media_id=media_id)
 
 
+def _message_id(message: dict, from_id: str) -> str:
+    """`id` is unique in the community's dialogs but is 0 in group chats, where only
+    `conversation_message_id` is given and it is unique only within its chat: the chat (`peer_id`)
+    is then part of the id, so two chats' messages with the same cmid stay two messages."""
+    if message.get("id") not in (None, 0, "0", ""):
+        return as_str(message.get("id"), "object.message.id")
+    cmid = as_str(message.get("conversation_message_id"), "object.message.conversation_message_id")
+    peer = as_str(message.get("peer_id"), "object.message.peer_id", required=False) or from_id
+    return f"{peer}:c{cmid}"
+
+
 class VK(NoHandshake):
     name: ClassVar[str] = "vk"
     media_type: ClassVar[str] = "application/json"
@@ -60,7 +73,7 @@ class VK(NoHandshake):
         obj = as_dict(body.get("object"), "object")
         message = as_dict(obj.get("message", obj), "object.message")  # API < 5.103 put the message in object
         from_id = as_str(message.get("from_id"), "object.message.from_id")
-        message_id = as_str(message.get("id") or message.get("conversation_message_id"), "object.message.id")
+        message_id = _message_id(message, from_id)
         sent = unix_time(message.get("date"), "object.message.date")
         group = str(body.get("group_id") or "")
         attachments = [_attachment(as_dict(a, f"object.message.attachments[{i}]"))

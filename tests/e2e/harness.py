@@ -63,6 +63,38 @@ def base_name(name: str) -> str:
     return name.partition(REPLICA)[0]
 
 
+def short_first_response_sla(seconds: float) -> str:
+    """sla.yaml for proofs under load: one short first-response target on every channel, so every
+    conversation's clock comes due during the run; one warning; no escalation ladder (escalation
+    delivery is proven in test_poison / test_notifier_flows; here it would only queue thousands of
+    Slack posts behind the customers' replies); everything else far away."""
+    return f"""\
+version: 1
+priority_multipliers: {{urgent: 1.0, high: 1.0, normal: 1.0, low: 1.0}}
+calendars: []
+default_calendar: 24x7
+defaults:
+  warnings: {{fractions: [0.5]}}
+  reopen: resume
+  repeat_contact_threshold: 3
+  reassignment_threshold: 3
+  proactive_update_after: 2h
+  escalation:
+    ack_timeout: 2h
+    levels: []
+policies:
+  - id: all
+    channels: [email, web_form, chat, sms, whatsapp, messenger, vk, telegram, marketplace, phone]
+    targets:
+      first_response: {{within: {seconds}s, hours: calendar}}
+      resolution: {{within: 2h, hours: calendar}}
+default_policy:
+  targets:
+    first_response: {{within: {seconds}s, hours: calendar}}
+    resolution: {{within: 2h, hours: calendar}}
+"""
+
+
 def consumer_groups(namespace: str) -> dict[str, str]:
     """The consumer group of each consuming service in this namespace, and what it consumes."""
     return {"router": f"{namespace}.switchboard-router", "routing": f"{namespace}.switchboard-router.routing",

@@ -39,34 +39,7 @@ FIRST_RESPONSE_S = 20
 SEED = int(os.environ.get("CRASH_SEED", str(int(time.time()))))
 VICTIMS = tuple(os.environ.get("CRASH_SERVICES", ",".join(harness.SERVICES)).split(","))
 
-CRASH_SLA = f"""\
-# Crash test policies: one short first-response target everywhere so every conversation's SLA comes
-# due during the run, one warning, no escalation; everything else far away.
-version: 1
-priority_multipliers: {{urgent: 1.0, high: 1.0, normal: 1.0, low: 1.0}}
-calendars: []
-default_calendar: 24x7
-defaults:
-  warnings: {{fractions: [0.5]}}
-  reopen: resume
-  repeat_contact_threshold: 3
-  reassignment_threshold: 3
-  proactive_update_after: 2h
-  escalation:
-    ack_timeout: 2h
-    levels: []   # escalation delivery is proven in test_poison / test_notifier_flows; here it would
-                 # only queue 2,000 Slack posts behind the customers' replies
-policies:
-  - id: all
-    channels: [email, web_form, chat, sms, whatsapp, messenger, vk, telegram, marketplace, phone]
-    targets:
-      first_response: {{within: {FIRST_RESPONSE_S}s, hours: calendar}}
-      resolution: {{within: 2h, hours: calendar}}
-default_policy:
-  targets:
-    first_response: {{within: {FIRST_RESPONSE_S}s, hours: calendar}}
-    resolution: {{within: 2h, hours: calendar}}
-"""
+CRASH_SLA = harness.short_first_response_sla(FIRST_RESPONSE_S)
 
 
 async def explain_missing(bootstrap, topics, db, missing: set) -> str:

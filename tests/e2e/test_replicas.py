@@ -41,31 +41,7 @@ REPLICATED = ("sla", "analytics", "notifier")
 PARTITIONS = {"sla": 12, "analytics": 12 + 12 + 6 + 6, "notifier": 12 + 6}  # the topics each consumes
 GROUP = {"sla": "sla", "analytics": "analytics", "notifier": "notifier"}
 
-SLA_YAML = f"""\
-version: 1
-priority_multipliers: {{urgent: 1.0, high: 1.0, normal: 1.0, low: 1.0}}
-calendars: []
-default_calendar: 24x7
-defaults:
-  warnings: {{fractions: [0.5]}}
-  reopen: resume
-  repeat_contact_threshold: 3
-  reassignment_threshold: 3
-  proactive_update_after: 2h
-  escalation:
-    ack_timeout: 2h
-    levels: []
-policies:
-  - id: all
-    channels: [email, web_form, chat, sms, whatsapp, messenger, vk, telegram, marketplace, phone]
-    targets:
-      first_response: {{within: {FIRST_RESPONSE_S}s, hours: calendar}}
-      resolution: {{within: 2h, hours: calendar}}
-default_policy:
-  targets:
-    first_response: {{within: {FIRST_RESPONSE_S}s, hours: calendar}}
-    resolution: {{within: 2h, hours: calendar}}
-"""
+SLA_YAML = harness.short_first_response_sla(FIRST_RESPONSE_S)
 
 
 @pytest.fixture

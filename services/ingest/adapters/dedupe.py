@@ -72,6 +72,31 @@ class MarkStore:
         return out
 
 
+class InFlightClaims:
+    """One request at a time per event id: the first claims it, concurrent copies wait on its outcome.
+    In-process only; the store's marks cover other replicas and restarts."""
+
+    def __init__(self) -> None:
+        self._in_flight: dict[str, asyncio.Future] = {}
+
+    def claim(self, event_ids: Iterable[str]) -> tuple[list[str], list[asyncio.Future]]:
+        """Returns (ids this request now owns, futures of ids another request is publishing)."""
+        owned, others = [], []
+        for i in event_ids:
+            if i in self._in_flight:
+                others.append(self._in_flight[i])
+            else:
+                self._in_flight[i] = asyncio.get_running_loop().create_future()
+                owned.append(i)
+        return owned, others
+
+    def release(self, event_ids: Iterable[str], accepted: bool) -> None:
+        for i in event_ids:
+            future = self._in_flight.pop(i, None)
+            if future is not None and not future.done():
+                future.set_result(accepted)
+
+
 class DedupeGate:
     def __init__(self, store: SeenStore, *, clock, cache_size: int = 100_000, flush_batch: int = 1000,
                  mode: Literal["preload_and_tail", "lookup"] = "preload_and_tail", preload_hours: float = 24,
@@ -92,7 +117,7 @@ class DedupeGate:
         self._lookup_scheduled = False
         self._unwritten: list[str] = []
         self._writer: asyncio.Task | None = None
-        self._in_flight: dict[str, asyncio.Future] = {}
+        self._claims = InFlightClaims()
 
     # -- lookups ---------------------------------------------------------------------------------
     async def seen(self, event_ids: list[str]) -> set[str]:
@@ -167,20 +192,10 @@ class DedupeGate:
     # -- claims: one request at a time per id -------------------------------------------------------
     def claim(self, event_ids: Iterable[str]) -> tuple[list[str], list[asyncio.Future]]:
         """Returns (ids this request now owns, futures of ids another request is publishing)."""
-        owned, others = [], []
-        for i in event_ids:
-            if i in self._in_flight:
-                others.append(self._in_flight[i])
-            else:
-                self._in_flight[i] = asyncio.get_running_loop().create_future()
-                owned.append(i)
-        return owned, others
+        return self._claims.claim(event_ids)
 
     def release(self, event_ids: Iterable[str], accepted: bool) -> None:
-        for i in event_ids:
-            future = self._in_flight.pop(i, None)
-            if future is not None and not future.done():
-                future.set_result(accepted)
+        self._claims.release(event_ids, accepted)
 
     # -- marks -----------------------------------------------------------------------------------
     def mark(self, event_ids: list[str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from switchboard.ingest.adapters.dedupe import InFlightClaims
 from switchboard.ingest.adapters.ports import BrokerUnavailable
 from switchboard.ingest.domain.model import Outgoing
 
@@ -37,23 +38,13 @@ class FakeDedupe:
     def __init__(self, journal: list) -> None:
         self.journal = journal
         self.marked: set[str] = set()
-        self._in_flight: dict[str, asyncio.Future] = {}
+        self._claims = InFlightClaims()
 
     def claim(self, event_ids: Iterable[str]) -> tuple[list[str], list[asyncio.Future]]:
-        owned, others = [], []
-        for i in event_ids:
-            if i in self._in_flight:
-                others.append(self._in_flight[i])
-            else:
-                self._in_flight[i] = asyncio.get_running_loop().create_future()
-                owned.append(i)
-        return owned, others
+        return self._claims.claim(event_ids)  # the real in-process claims: the fake stands in for the store
 
     def release(self, event_ids: Iterable[str], accepted: bool) -> None:
-        for i in event_ids:
-            future = self._in_flight.pop(i, None)
-            if future is not None and not future.done():
-                future.set_result(accepted)
+        self._claims.release(event_ids, accepted)
 
     async def seen(self, event_ids: list[str]) -> set[str]:
         return {i for i in event_ids if i in self.marked}

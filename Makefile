@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 4
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
-.PHONY: help setup run test bench-deps test-unit test-integration test-e2e test-deploy bench proto proto-check \
+.PHONY: help setup run test test-scale-out bench-deps test-unit test-integration test-e2e test-deploy bench proto proto-check \
         buf-lint buf-breaking lint chart-sync chart-golden chart-check chart-docs system-deps image clean lock \
         mutation
 
@@ -49,7 +49,7 @@ run: $(STAMP) ## broker + MongoDB-wire store + all five services + console + sam
 	$(PY) tools/devstack.py
 
 test: setup ## every tier: unit, integration, e2e, deploy
-	$(PYTEST) tests -q $(XDIST) --durations=12 $(PYTEST_ARGS)
+	$(PYTEST) tests -q $(XDIST) --durations=12 -m "not scale_out" $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint proto-check buf-lint buf-breaking chart-check
 
 test-unit: $(STAMP) ## pure domain, no I/O
@@ -57,6 +57,9 @@ test-unit: $(STAMP) ## pure domain, no I/O
 
 test-integration: $(STAMP) ## one service against the real broker and store
 	$(PYTEST) tests/integration -q $(XDIST) $(PYTEST_ARGS)
+
+test-scale-out: $(STAMP) ## issue 15's 2-replica kill -9 proof (not in make test: see tests/e2e/test_scale_out.py)
+	$(PYTEST) tests/e2e/test_scale_out.py -q -s $(PYTEST_ARGS)
 
 test-e2e: $(STAMP) system-deps ## several services as real processes
 	$(PYTEST) tests/e2e -q $(XDIST) $(PYTEST_ARGS)

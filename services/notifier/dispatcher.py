@@ -55,6 +55,7 @@ class Dispatcher:
         self._reporter: asyncio.Task | None = None
         self._recorder: asyncio.Task | None = None
         self._records: list[tuple[object, asyncio.Future, str, str]] = []  # op, waiter, id, claim
+        self._writing = 0  # outcomes in the write now in flight (out of _records until it succeeds or fails)
         self._record_wake = asyncio.Event()
         self.recording_failed = False  # the last outcome write failed: hold new sends until one succeeds
         self.scan_failed = False  # the last scan failed: hold new sends until one succeeds
@@ -298,13 +299,19 @@ class Dispatcher:
                     log.warning("outcome_write_failed_retrying", held=len(self._records),
                                 error=mask_string(repr(exc)))
                 self.recording_failed = True
-                metrics.OUTCOMES_UNRECORDED.set(len(self._records))
+                metrics.OUTCOMES_UNRECORDED.set(self.unrecorded)
                 delay = min(RECORD_RETRY_MAX_SECONDS, max(0.05, delay * 2))
+
+    @property
+    def unrecorded(self) -> int:
+        """Finished sends whose outcome is not durable yet (held, or in the write now in flight)."""
+        return len(self._records) + self._writing
 
     async def _flush_records(self) -> None:
         batch, self._records = self._records, []
         if not batch:
             return
+        self._writing = len(batch)
         try:
             matched = await self.outbox.write([op for op, *_ in batch])
         except WriteRefused as exc:  # the store answered and refused some ops: retrying cannot help
@@ -313,6 +320,8 @@ class Dispatcher:
         except Exception:
             self._records = batch + self._records  # oldest first, retried by the record loop
             raise
+        finally:
+            self._writing = 0
         if matched is not None and matched < len(batch):
             try:
                 await self._check_taken_over(batch)
@@ -324,7 +333,7 @@ class Dispatcher:
         if self.recording_failed:
             log.info("outcome_writes_recovered", written=len(batch))
             self.recording_failed = False
-            metrics.OUTCOMES_UNRECORDED.set(len(self._records))
+            metrics.OUTCOMES_UNRECORDED.set(self.unrecorded)
             for pool in list(self.queues):
                 self._start_sends(pool)
 

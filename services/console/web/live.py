@@ -118,7 +118,9 @@ class ActivityTail:
             # them on one by one could never catch up; tell every browser to re-fetch, and go on from now
             # (what was recorded before is covered by that re-fetch).
             self._hub.resync_all()
-            self._since = self._floor = self._now_ms()
+            # The query reads strictly after the floor: a fact recorded later in this same millisecond
+            # must still reach the browsers (one already covered by the re-fetch is merely passed on twice).
+            self._since = self._floor = self._now_ms() - 1
             self._seen = {}
             return 0
         fresh = 0

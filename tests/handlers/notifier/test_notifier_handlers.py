@@ -220,7 +220,7 @@ async def test_an_outcome_is_held_while_the_store_is_away_and_the_message_is_nev
     try:
         await wait_for(lambda: dispatcher.recording_failed and len(answered) == 2, timeout=5)
         second_may_answer.set()
-        await wait_for(lambda: len(dispatcher._records) == 2, timeout=5, message="both outcomes held")
+        await wait_for(lambda: dispatcher.unrecorded == 2, timeout=5, message="both outcomes held")
         await notifier.clock.advance(60)  # every lease runs out meanwhile
         assert answered == ["m1|telegram:telegram", "m2|telegram:telegram"]  # the third waits: not recordable
         outbox.down = False

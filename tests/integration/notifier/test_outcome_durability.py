@@ -47,7 +47,7 @@ async def test_store_outage_longer_than_the_leases_with_two_replicas_sends_each_
         await wait_for(lambda: len(receiver.requests) >= 10 and receiver.in_flight >= 2, timeout=30)
         store.stop()
         await asyncio.sleep(OUTAGE_SECONDS)  # the outage itself: every lease runs out meanwhile
-        held = sum(len(r.svc.dispatcher._records) for r in replicas)
+        held = sum(r.svc.dispatcher.unrecorded for r in replicas)
         store = processes.mongo(port, tmp_path / "outbox.db", tmp_path).start()
 
         def keys() -> Counter:

@@ -34,13 +34,6 @@ KILL_AFTER_S = 8.0
 
 
 @pytest.fixture
-def receivers():
-    box = harness.Receivers().start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
 def peers(tmp_path):
     broker = processes.broker(processes.free_port(), tmp_path / "peers")
     store = processes.mongo(processes.free_port(), "memory", tmp_path / "peers").start()

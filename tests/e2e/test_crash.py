@@ -25,7 +25,6 @@ from collections import Counter
 
 import harness
 import pytest
-from switchboard.common import processes
 from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import sla_pb2
@@ -65,20 +64,9 @@ async def explain_missing(bootstrap, topics, db, missing: set) -> str:
             f"sla_conversations docs {states}, sla_timers docs {timers}; conversations.dlq {dict(dlq)}")
 
 
-@pytest.fixture
-def receivers():
-    box = harness.Receivers().start()
-    yield box
-    box.stop()
-
-
 @pytest.fixture(scope="module")
-def mongo_uri(tmp_path_factory):
-    """A store of its own: nx-27017 serves one request at a time, and this test's 2,000 conversations
-    would make every test running beside it in CI wait in that one line."""
-    server = processes.mongo(processes.free_port(), "memory", tmp_path_factory.mktemp("crash-store")).start()
-    yield processes.mongo_uri(server.port)
-    server.stop()
+def mongo_uri(private_mongo_uri):
+    return private_mongo_uri
 
 
 @pytest.fixture

@@ -59,13 +59,6 @@ def wrong_type() -> agent_pb2.AgentCommand:
 
 
 @pytest.fixture
-def receivers():
-    box = harness.Receivers().start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
 async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, receivers, tmp_path):
     config = harness.prepare_config(tmp_path / "config", inbox_http=receivers.http_origin,
                                     smtp_port=receivers.smtp_port)

@@ -27,7 +27,6 @@ from collections import Counter
 import harness
 import httpx
 import pytest
-from switchboard.common import processes
 from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import sla_pb2
@@ -44,19 +43,9 @@ GROUP = {"sla": "sla", "analytics": "analytics", "notifier": "notifier"}
 SLA_YAML = harness.short_first_response_sla(FIRST_RESPONSE_S)
 
 
-@pytest.fixture
-def receivers():
-    box = harness.Receivers().start()
-    yield box
-    box.stop()
-
-
 @pytest.fixture(scope="module")
-def mongo_uri(tmp_path_factory):
-    """A store of its own (nx-27017 serves one request at a time; see test_crash)."""
-    server = processes.mongo(processes.free_port(), "memory", tmp_path_factory.mktemp("replicas-store")).start()
-    yield processes.mongo_uri(server.port)
-    server.stop()
+def mongo_uri(private_mongo_uri):
+    return private_mongo_uri
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY requirements.lock ./
+# The runtime closure only (tools/lock.py): no test runner, browser driver or linter in the image.
+COPY requirements-runtime.lock ./
 RUN python -m venv /opt/switchboard \
- && /opt/switchboard/bin/pip install -r requirements.lock
+ && /opt/switchboard/bin/pip install -r requirements-runtime.lock
 COPY pyproject.toml setup.py ./
 COPY libs ./libs
 COPY proto ./proto

@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 4
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: help setup run test test-scale-out bench-deps test-unit test-integration test-e2e test-deploy bench proto proto-check \
-        buf-lint buf-breaking lint chart-sync chart-golden chart-check chart-docs system-deps image clean lock \
+        buf-lint buf-breaking lint chart-sync chart-golden chart-check chart-docs system-deps image clean lock lock-check \
         mutation
 
 help: ## list targets
@@ -50,7 +50,7 @@ run: $(STAMP) ## broker + MongoDB-wire store + all five services + console + sam
 
 test: setup ## every tier: unit, integration, e2e, deploy
 	$(PYTEST) tests -q $(XDIST) --durations=12 -m "not scale_out" $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory lint proto-check buf-lint buf-breaking chart-check
+	$(MAKE) --no-print-directory lint lock-check proto-check buf-lint buf-breaking chart-check
 
 test-unit: $(STAMP) ## pure domain, no I/O
 	$(PYTEST) tests/unit -q $(PYTEST_ARGS)
@@ -107,11 +107,14 @@ chart-check: $(STAMP) ## fail if the chart's copies, README table or goldens dri
 chart-docs: $(STAMP) ## regenerate the chart README values table
 	$(PY) tools/chart_docs.py
 
+lock-check: $(STAMP) ## requirements-runtime.lock is the closure of the project's dependencies
+	$(PY) tools/lock.py --check
+
 image: ## build the container image (needs a Docker engine)
 	docker build -t switchboard:dev .
 
-lock: ## re-pin requirements.lock from the current virtualenv
-	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^switchboard' > requirements.lock
+lock: ## re-pin requirements.lock (dev) and requirements-runtime.lock (the image) from the current virtualenv
+	$(PY) tools/lock.py
 
 clean:
 	rm -rf $(VENV) .data tools/buf/node_modules .pytest_cache

@@ -1,4 +1,7 @@
-"""Composition root: settings + real peers -> a runnable Service."""
+"""Composition root: settings + real peers -> a runnable Service.
+
+Ports (the store, the producer, the dedupe store) are parameters: None builds the real adapter
+(MongoDB, Kafka). The handler tier (tests/handlers/router) passes in-memory ones."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from switchboard.common.service import Service
 from switchboard.common.topics import TopicNames, registry
 from switchboard.router.adapters.config_files import load_router_config
 from switchboard.router.adapters.language import LanguageDetector, LinguaDetector
+from switchboard.router.adapters.ports import Publisher
 from switchboard.router.adapters.read_api import mount_read_api
 from switchboard.router.adapters.store import RouterStore
 from switchboard.router.domain.config import RouterConfig
@@ -66,15 +70,17 @@ class Router:
     settings: RouterSettings
     config: RouterConfig
     topics: TopicNames
-    mongo: MongoComponent
+    mongo: MongoComponent | None  # None: store and dedupe were given (no MongoDB client of its own)
     store: RouterStore
     dedupe: DedupeStore
-    producer: EventProducer
+    producer: Publisher
     runner: ConsumerRunner  # the routing stage's when this process runs it, else the intake's
     service: Service
     ticker: Ticker | None = None
     intake: ConsumerRunner | None = None
     ownership: ScopeOwnership | None = None
+    handler: RouterHandler | None = None  # the routing stage's batch handler when this process runs it
+    intake_handler: IntakeHandler | None = None  # the intake stage's, likewise
 
 
 def bootstrap(
@@ -84,36 +90,43 @@ def bootstrap(
     detector: LanguageDetector | None = None,
     config: RouterConfig | None = None,
     with_http: bool = True,
+    store: RouterStore | None = None,
+    producer: Publisher | None = None,
+    dedupe: DedupeStore | None = None,
 ) -> Router:
     clock = clock or SystemClock()
     bus_metrics.use_brands(bus_metrics.brands_from_config(settings.config_dir))  # brand label values
     config = config or load_router_config(settings.config_dir)
     topics = TopicNames(settings.kafka.topic_prefix)
-    mongo = MongoComponent(settings.mongo)
-    store = RouterStore(mongo.db, transactions=settings.mongo_transactions)
-    producer = EventProducer(settings.kafka, source="/switchboard/router", clock=clock)
+    mongo = MongoComponent(settings.mongo) if store is None or dedupe is None else None
+    store = store or RouterStore(mongo.db, transactions=settings.mongo_transactions)
+    own_producer = producer is None
+    producer = producer or EventProducer(settings.kafka, source="/switchboard/router", clock=clock)
     stage = settings.router_stage
     if detector is None and stage != "routing":  # languages are detected at intake
         detector = LinguaDetector() if settings.detect_language else _NoDetection()
     routing_group = f"{settings.consumer_group}.routing"
-    dedupe = DedupeStore(mongo.db, routing_group, ttl_days=settings.consumer.dedupe_ttl_days, clock=clock)
-    intake = None
+    own_dedupe = dedupe is None
+    dedupe = dedupe or DedupeStore(mongo.db, routing_group, ttl_days=settings.consumer.dedupe_ttl_days, clock=clock)
+    intake = intake_handler = None
     if stage in ("all", "intake"):
+        intake_handler = IntakeHandler(producer, topics, detector)
         intake = ConsumerRunner(
             name="router-intake",
             kafka=settings.kafka,
             consumer=settings.consumer,
             topics=[topics.inbound, topics.orders, topics.agent_commands],
             group_id=settings.consumer_group,
-            handler=IntakeHandler(producer, topics, detector),
+            handler=intake_handler,
             producer=producer,
         )
     router = Router(settings, config, topics, mongo, store, dedupe, producer, intake, service=None,  # type: ignore[arg-type]
-                    intake=intake)
+                    intake=intake, intake_handler=intake_handler)
     prepare = _Prepare(router)
-    components: list = [mongo, prepare, producer, *([intake] if intake else [])]
+    components: list = [*([mongo] if mongo else []), prepare, *([producer] if own_producer else []),
+                         *([intake] if intake else [])]
     if stage in ("all", "routing"):
-        components += _routing_stage(router, clock, routing_group, prepare)
+        components += _routing_stage(router, clock, routing_group, prepare, sweep=own_dedupe)
     service = Service("router", components)
     if with_http:
         app = ops_app("router", service.check_readiness)
@@ -124,7 +137,7 @@ def bootstrap(
     return router
 
 
-def _routing_stage(router: Router, clock: Clock, group: str, prepare: _Prepare) -> list:
+def _routing_stage(router: Router, clock: Clock, group: str, prepare: _Prepare, sweep: bool) -> list:
     """The routing topic's consumer (one owner per brand), its timers and its dedupe expiry."""
     settings, topics, store, config = router.settings, router.topics, router.store, router.config
     handler = RouterHandler(engine=Engine(config, derived_id), store=store, producer=router.producer,
@@ -145,9 +158,11 @@ def _routing_stage(router: Router, clock: Clock, group: str, prepare: _Prepare) 
         on_assigned=ownership.on_assigned,
         on_revoked=ownership.on_revoked,
     )
-    sweeper = Sweeper(router.mongo.db, [router.dedupe.expiry], interval=settings.mongo.sweep_interval_seconds,
-                      clock=clock)
     ticker = Ticker(handler, clock, settings.tick_interval_seconds, brands=ownership.owned,
                     ready=lambda: prepare.ready)
-    router.runner, router.ownership, router.ticker = runner, ownership, ticker
+    router.runner, router.ownership, router.ticker, router.handler = runner, ownership, ticker, handler
+    if not sweep:  # a given dedupe store's records are the giver's to expire
+        return [runner, ticker]
+    sweeper = Sweeper(router.mongo.db, [router.dedupe.expiry], interval=settings.mongo.sweep_interval_seconds,
+                      clock=clock)
     return [sweeper, runner, ticker]

@@ -7,38 +7,38 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import structlog
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.cloudevents import Envelope, derived_id
 from switchboard.common.consumer import BatchAbandoned, PermanentError
-from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
-from switchboard.common.producer import EventProducer
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
 from switchboard.router.adapters import codec, routing_wire
 from switchboard.router.adapters.journal import Fenced
-from switchboard.router.adapters.store import RouterStore
+from switchboard.router.adapters.ports import Dedupe, Ownership, Publisher, RoutingState
 from switchboard.router.domain import timers
 from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import MessageIn, TickIn
-from switchboard.router.ownership import ScopeOwnership
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
 class RouterHandler:
     engine: Engine
-    store: RouterStore
-    producer: EventProducer
+    store: RoutingState
+    producer: Publisher
     topics: TopicNames
     clock: Clock = field(default_factory=SystemClock)
-    dedupe: DedupeStore | None = None
-    ownership: ScopeOwnership | None = None  # None: unscoped (a single writer, as in benches of the engine)
+    dedupe: Dedupe | None = None
+    ownership: Ownership | None = None  # None: unscoped (a single writer, as in benches of the engine)
     group: str = ""  # the routing stage's consumer group (named on what it dead-letters)
     # Consumed batches and ticks change the same state: one at a time (the scope owner is its single writer).
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -83,7 +83,7 @@ class RouterHandler:
                     continue
         return effects
 
-    async def _scoped(self, brand: str, work):
+    async def _scoped(self, brand: str, work: Callable[[], Awaitable[T]]) -> T:
         """Runs `work` as the owner of `brand`'s routing scope; a failure drops the resident state."""
         try:
             if self.ownership is not None:

@@ -8,16 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switchboard.common.cloudevents import Envelope
-from switchboard.common.producer import EventProducer
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
 from switchboard.router.adapters import routing_wire
 from switchboard.router.adapters.language import LanguageDetector
+from switchboard.router.adapters.ports import Publisher
 
 
 @dataclass
 class IntakeHandler:
-    producer: EventProducer
+    producer: Publisher
     topics: TopicNames
     detector: LanguageDetector
 

@@ -7,18 +7,23 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 from switchboard.common.clock import Clock
 from switchboard.common.logging import get_logger
-from switchboard.router.handlers import RouterHandler
 
 log = get_logger(__name__)
+
+
+class Ticks(Protocol):
+    async def tick(self, brands: set[str]) -> int:
+        """Fires what is due for these brands (the owned ones); returns the number of effects."""
 
 
 class Ticker:
     name = "ticker"
 
-    def __init__(self, handler: RouterHandler, clock: Clock, interval: float, brands: Callable[[], set[str]],
+    def __init__(self, handler: Ticks, clock: Clock, interval: float, brands: Callable[[], set[str]],
                  ready: Callable[[], bool]) -> None:
         self._handler, self._clock, self._interval = handler, clock, timedelta(seconds=interval)
         self._brands, self._ready = brands, ready

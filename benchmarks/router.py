@@ -150,7 +150,7 @@ async def bench_routing(burst: int, paced: int, rate: float, external: bool) -> 
     overrides: dict = {
         "kafka": {"topic_prefix": f"{run}.", "session_timeout_ms": 1500, "heartbeat_interval_ms": 300, "linger_ms": 2},
         "mongo": {"database": run},
-        "consumer_group": f"{run}-router",
+        "group_id": f"{run}-router",
         "consumer": {"poll_timeout_ms": 20, "max_batch_records": 500},
     }
     if not external:

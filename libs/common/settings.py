@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -81,10 +81,19 @@ class ConsumerSettings(BaseModel):
     dedupe_ttl_days: int = Field(default=7, ge=1)
 
 
+def group_id_setting(default: str):
+    """A service's consumer group, one spelling everywhere: `group_id`, env SWITCHBOARD_GROUP_ID, or the
+    older SWITCHBOARD_CONSUMER_GROUP (GROUP_ID wins when both are set). pydantic-settings does not put
+    the env prefix in front of a validation alias, so the aliases carry it; bare GROUP_ID is not read."""
+    return Field(default=default, validation_alias=AliasChoices("switchboard_group_id", "switchboard_consumer_group"))
+
+
 class ServiceSettings(BaseSettings):
     """Base settings; each service subclasses it and adds its own fields."""
 
-    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="ignore")
+    # populate_by_name: Settings(group_id=...) in code and tests, beside the env aliases above.
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="ignore",
+                                      populate_by_name=True)
 
     kafka: KafkaSettings = KafkaSettings()
     mongo: MongoSettings = MongoSettings()

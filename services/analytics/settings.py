@@ -1,12 +1,12 @@
 """Settings of the analytics service (env prefix SWITCHBOARD_, nested with __)."""
 
 from pydantic import Field
-from switchboard.common.settings import ServiceSettings
+from switchboard.common.settings import ServiceSettings, group_id_setting
 
 
 class AnalyticsSettings(ServiceSettings):
     # Consumer group over conversations, sla, escalations and deliveries (prefixed by the topic prefix).
-    group_id: str = "analytics"
+    group_id: str = group_id_setting("analytics")
     # Concurrent conversations one agent is expected to handle, for switchboard_agent_occupancy_ratio.
     agent_capacity: int = Field(default=5, ge=1)
     # "At risk": a running SLA clock with less than this share of its budget left.

@@ -2,7 +2,7 @@
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
-from switchboard.common.settings import ServiceSettings
+from switchboard.common.settings import ServiceSettings, group_id_setting
 
 
 class AuthSettings(BaseModel):
@@ -15,7 +15,7 @@ class AuthSettings(BaseModel):
 
 class ConsoleSettings(ServiceSettings):
     # Consumer group on conversations, sla and escalations (partition ownership, manual commits).
-    group_id: str = "console"
+    group_id: str = group_id_setting("console")
     # Users, brands and roles inside SWITCHBOARD_CONFIG_DIR.
     console_file: str = "console.yaml"
     router_url: str = "http://127.0.0.1:8081"

@@ -1,19 +1,12 @@
 """Notifier environment settings (SWITCHBOARD_*); everything else is in notifier.yaml."""
-from pydantic import AliasChoices, Field
-from pydantic_settings import SettingsConfigDict
-from switchboard.common.settings import ServiceSettings
+from pydantic import Field
+from switchboard.common.settings import ServiceSettings, group_id_setting
 
 DEMO_INBOX_DEFAULT = "http://127.0.0.1:8025"
 
 
 class NotifierSettings(ServiceSettings):
-    model_config = SettingsConfigDict(populate_by_name=True)  # NotifierSettings(group_id=...) in tests
-
-    # The consumer group (prefixed by the topic prefix): SWITCHBOARD_GROUP_ID, or the older
-    # SWITCHBOARD_CONSUMER_GROUP. pydantic-settings does not put the env prefix in front of a
-    # validation alias, so the aliases carry it; bare GROUP_ID / CONSUMER_GROUP are not read.
-    group_id: str = Field(default="notifier", validation_alias=AliasChoices(
-        "switchboard_group_id", "switchboard_consumer_group"))
+    group_id: str = group_id_setting("notifier")  # prefixed by the topic prefix
     # Prefix for the notifier's MongoDB collections. nx-27017 (0.8.1) ignores the database name
     # (db1.x and db2.x are one collection), so tests sharing one server isolate by this prefix.
     collection_prefix: str = ""

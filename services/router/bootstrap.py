@@ -105,7 +105,7 @@ def bootstrap(
     stage = settings.router_stage
     if detector is None and stage != "routing":  # languages are detected at intake
         detector = LinguaDetector() if settings.detect_language else _NoDetection()
-    routing_group = f"{settings.consumer_group}.routing"
+    routing_group = f"{settings.group_id}.routing"
     own_dedupe = dedupe is None
     dedupe = dedupe or DedupeStore(mongo.db, routing_group, ttl_days=settings.consumer.dedupe_ttl_days, clock=clock)
     intake = intake_handler = None
@@ -116,7 +116,7 @@ def bootstrap(
             kafka=settings.kafka,
             consumer=settings.consumer,
             topics=[topics.inbound, topics.orders, topics.agent_commands],
-            group_id=settings.consumer_group,
+            group_id=settings.group_id,
             handler=intake_handler,
             producer=producer,
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import SecretStr
-from switchboard.common.settings import ServiceSettings
+from switchboard.common.settings import ServiceSettings, group_id_setting
 
 
 class RouterSettings(ServiceSettings):
-    consumer_group: str = "switchboard-router"
+    group_id: str = group_id_setting("switchboard-router")
     # Detect the language of customer messages with lingua (offline). Off = hint or brand default only.
     detect_language: bool = True
     # How a consumed batch is written atomically. Unset: one MongoDB transaction per batch when the

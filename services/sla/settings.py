@@ -1,11 +1,11 @@
 """Settings of the SLA service (env prefix SWITCHBOARD_, nested with __)."""
 from pydantic import Field, SecretStr
-from switchboard.common.settings import ServiceSettings
+from switchboard.common.settings import ServiceSettings, group_id_setting
 
 
 class SlaSettings(ServiceSettings):
     # Consumer group on the conversations topic; the partitions it owns decide which timers load.
-    group_id: str = "sla"
+    group_id: str = group_id_setting("sla")
     # Policy file inside SWITCHBOARD_CONFIG_DIR.
     policy_file: str = "sla.yaml"
     # Timers fired per scheduler round (one Kafka drain + one MongoDB bulk_write per round).

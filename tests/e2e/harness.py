@@ -228,7 +228,7 @@ class Stack:
         base = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
         env = {**base, **settings_env(settings), "SWITCHBOARD_LOG_LEVEL": "WARNING"}
         if name == "router":
-            env["SWITCHBOARD_CONSUMER_GROUP"] = consumer_groups(self.namespace)["router"]
+            env["SWITCHBOARD_GROUP_ID"] = consumer_groups(self.namespace)["router"]
         if name in ("ingest", "notifier") and "ingest" in self.services:
             env["SWITCHBOARD_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{self.services['ingest'].port}"
         env.update(self._console_env(name))

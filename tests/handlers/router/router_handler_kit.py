@@ -131,7 +131,7 @@ async def start_router() -> RouterKit:
     store, publisher, clock = fakes.FakeRouterStore(journal), fakes.Publisher(journal), ManualClock(T0)
     settings = RouterSettings(config_dir=ROOT / "config" / "demo", detect_language=False,
                               kafka={"topic_prefix": "t.", "create_topics": False})
-    dedupe = DedupeStore(store.db, f"{settings.consumer_group}.routing", clock=clock)
+    dedupe = DedupeStore(store.db, f"{settings.group_id}.routing", clock=clock)
     app = bootstrap(settings, clock=clock, config=CONFIG, with_http=False, store=store, producer=publisher,
                     dedupe=dedupe)
     (prepare,) = [c for c in app.service.components if getattr(c, "name", "") == "prepare"]

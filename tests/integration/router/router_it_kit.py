@@ -111,7 +111,7 @@ def demo_config_for(brand: str) -> RouterConfig:
 @contextlib.asynccontextmanager
 async def running_router(service_settings, namespace: str, with_http: bool = False, clock=None, **overrides):
     overrides.setdefault("tick_interval_seconds", 0.5)
-    settings = service_settings(RouterSettings, consumer_group=f"{namespace}-router", **overrides)
+    settings = service_settings(RouterSettings, group_id=f"{namespace}-router", **overrides)
     router = bootstrap(settings, detector=detector(), with_http=with_http, config=demo_config_for(brand_of(namespace)),
                        clock=clock)
     task = asyncio.create_task(router.service.run())

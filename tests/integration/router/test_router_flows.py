@@ -422,7 +422,7 @@ async def test_a_batch_saved_but_never_committed_is_skipped_when_redelivered(
     await send(producer, topics.inbound, message, f"{brand}/kim@example.com", event_id="crash-window-1")
     # The crashed process: it handled the record (state saved, events published) and died before
     # the runner could commit. Nothing of the runner's own bookkeeping ran.
-    settings = service_settings(RouterSettings, consumer_group=f"{namespace}-router")
+    settings = service_settings(RouterSettings, group_id=f"{namespace}-router")
     crashed = bootstrap(settings, detector=detector(), with_http=False, config=demo_config_for(brand))
     await crashed.mongo.start()
     await crashed.producer.start()

@@ -19,7 +19,7 @@ from switchboard.router.settings import RouterSettings
 async def test_switchboard_router_process_serves_ops_endpoints_and_routes(
     service_settings, namespace, producer, topics, mongo_db, tmp_path
 ):
-    settings = service_settings(RouterSettings, consumer_group=f"{namespace}-router", detect_language=False)
+    settings = service_settings(RouterSettings, group_id=f"{namespace}-router", detect_language=False)
     env = {**os.environ, **settings_env(settings)}
     script = Path(sys.executable).with_name("switchboard-router")
     log = (tmp_path / "router.log").open("w")

@@ -45,16 +45,3 @@ def test_missing_version_is_rejected(tmp_path):
     (tmp_path / "notifier.yaml").write_text("destinations: []\n")
     with pytest.raises(ConfigError, match="version"):
         load_notifier_config(tmp_path)
-
-
-@pytest.mark.parametrize("variable", ["SWITCHBOARD_GROUP_ID", "SWITCHBOARD_CONSUMER_GROUP"])
-def test_the_consumer_group_is_read_from_the_new_and_the_old_variable(monkeypatch, variable):
-    monkeypatch.setenv(variable, "notifier-blue")
-    assert NotifierSettings().group_id == "notifier-blue"
-
-
-def test_an_unprefixed_group_variable_is_not_mistaken_for_the_consumer_group(monkeypatch):
-    monkeypatch.setenv("GROUP_ID", "someone-elses")
-    monkeypatch.setenv("CONSUMER_GROUP", "someone-elses")
-    assert NotifierSettings().group_id == "notifier"
-    assert NotifierSettings(group_id="explicit").group_id == "explicit"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import notifier_config, notifier_secrets
 from events import snapshot
+from notifier_it_config import notifier_config, notifier_secrets
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.events.v1 import common_pb2, notification_pb2
 

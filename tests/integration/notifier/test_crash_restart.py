@@ -7,8 +7,8 @@ import sys
 
 import httpx
 import yaml
-from conftest import notifier_config
 from events import K, notification
+from notifier_it_config import notifier_config
 from switchboard.common import processes
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.common.testing.plugin import settings_env

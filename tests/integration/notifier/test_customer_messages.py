@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from conftest import notifier_config, notifier_secrets
 from events import K, email_handle, notification, snapshot
+from notifier_it_config import notifier_config, notifier_secrets
 from switchboard.common.clock import ManualClock
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.common.testing.helpers import read_raw

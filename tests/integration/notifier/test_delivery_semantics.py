@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import time
 
-from conftest import notifier_config, notifier_secrets
 from events import K, notification
+from notifier_it_config import notifier_config, notifier_secrets
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.common.testing.helpers import read_raw
 from switchboard.events.v1 import common_pb2, notification_pb2

@@ -6,8 +6,8 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from conftest import notifier_config, notifier_secrets
 from events import K, notification
+from notifier_it_config import notifier_config, notifier_secrets
 from prometheus_client import REGISTRY
 from switchboard.common.dlq_replay import REPLAY_OF, replay_dlq
 from switchboard.common.testing import wait_for

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import notifier_config, notifier_secrets
 from events import escalation
+from notifier_it_config import notifier_config, notifier_secrets
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.events.v1 import notification_pb2
 from switchboard.notifier.domain.signature import SignatureError, verify_signature

@@ -6,8 +6,8 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-from conftest import notifier_config, notifier_secrets
 from events import K, email_handle, notification, snapshot
+from notifier_it_config import notifier_config, notifier_secrets
 from switchboard.common.clock import ManualClock
 from switchboard.common.testing import read_topic, wait_for
 from switchboard.events.v1 import common_pb2

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from conftest import notifier_config, notifier_secrets
 from events import K, notification
+from notifier_it_config import notifier_config, notifier_secrets
 from pymongo import AsyncMongoClient
 from switchboard.common import processes
 from switchboard.common.testing import wait_for

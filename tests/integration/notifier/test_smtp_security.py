@@ -9,8 +9,8 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from conftest import notifier_config
 from events import K, notification
+from notifier_it_config import notifier_config
 from switchboard.common import processes
 from switchboard.common.config import Secrets
 from switchboard.common.testing import read_topic, wait_for

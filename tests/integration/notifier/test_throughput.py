@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import notifier_config, notifier_secrets
 from events import K, notification
+from notifier_it_config import notifier_config, notifier_secrets
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import common_pb2
 

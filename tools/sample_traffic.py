@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 import httpx
 import yaml
+from switchboard.common.testing.webhooks import mailgun_form
 
 REPO = Path(__file__).resolve().parent.parent
 BRAND = "acme"
@@ -79,14 +80,7 @@ class Traffic:
                   headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"})
 
     def email(self, sender: str, name: str, subject: str, text: str) -> None:
-        timestamp, token = str(int(time.time())), uuid.uuid4().hex
-        signature = hmac.new(self.secrets["mailgun_signing_key"].encode(), (timestamp + token).encode(),
-                             hashlib.sha256).hexdigest()
-        message_id = f"<{uuid.uuid4().hex}@mail.example>"
-        form = {"recipient": "support@acme.example", "sender": sender, "from": f"{name} <{sender}>",
-                "subject": subject, "body-plain": text, "stripped-text": text, "Message-Id": message_id,
-                "message-headers": json.dumps([["Message-Id", message_id], ["Subject", subject]]),
-                "timestamp": timestamp, "token": token, "signature": signature}
+        form = mailgun_form(self.secrets["mailgun_signing_key"], sender, name, subject, text)
         self.post("email (Mailgun)", self.webhook("mailgun"), data=form)
 
     def sms(self, phone: str, text: str) -> None:

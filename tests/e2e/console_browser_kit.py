@@ -23,6 +23,7 @@ import httpx
 import yaml
 from switchboard.common.admin import ensure_topics
 from switchboard.common.settings import KafkaSettings
+from switchboard.common.testing.webhooks import mailgun_form
 
 CHROMIUM = "/usr/bin/chromium"
 SERVICES = (*harness.SERVICES, harness.CONSOLE)
@@ -81,11 +82,8 @@ def start_console_stack(bootstrap: str, mongo_uri: str, work: Path, timeout: flo
     try:
         config = harness.prepare_config(work / "config", inbox_http=receivers.http_origin,
                                         smtp_port=receivers.smtp_port)
-        stack = harness.Stack(bootstrap, mongo_uri, namespace, config, work / "logs",
-                              extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false",
-                                         "SWITCHBOARD_COOKIE_SECURE": "false"},  # plain http on 127.0.0.1
-                              # Start-up speed matters here; language detection is exercised elsewhere.
-                              service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false"}})
+        stack = harness.proof_stack(bootstrap, mongo_uri, namespace, config, work,
+                                    env={"SWITCHBOARD_COOKIE_SECURE": "false"})  # plain http on 127.0.0.1
         asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), stack.topics))
         for name in SERVICES:
             stack.add(name)
@@ -118,14 +116,7 @@ class Customers:
         return answered
 
     def email(self, sender: str, name: str, subject: str, text: str) -> float:
-        timestamp, token = str(int(time.time())), uuid.uuid4().hex
-        signature = hmac.new(self.secrets["mailgun_signing_key"].encode(), (timestamp + token).encode(),
-                             hashlib.sha256).hexdigest()
-        message_id = f"<{uuid.uuid4().hex}@mail.example>"
-        form = {"recipient": "support@acme.example", "sender": sender, "from": f"{name} <{sender}>",
-                "subject": subject, "body-plain": text, "stripped-text": text, "Message-Id": message_id,
-                "message-headers": json.dumps([["Message-Id", message_id], ["Subject", subject]]),
-                "timestamp": timestamp, "token": token, "signature": signature}
+        form = mailgun_form(self.secrets["mailgun_signing_key"], sender, name, subject, text)
         return self._post("email (Mailgun)", "/webhooks/mailgun", data=form)
 
     def whatsapp(self, wa_id: str, name: str, text: str) -> float:

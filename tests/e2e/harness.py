@@ -720,3 +720,13 @@ def group_by(items: Iterable, key) -> dict:
 
 def utc_ts(seconds_from_now: float = 0.0) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+
+
+def proof_stack(bootstrap: str, mongo_uri: str, namespace: str, config_dir: Path, work: Path, *,
+                env: dict[str, str] | None = None, router_env: dict[str, str] | None = None) -> Stack:
+    """The stack an end-to-end proof starts: topics made by the test session (not by each service) and
+    no language detection in the router (start-up and restart speed matter in proofs; detection is
+    exercised by its own tests). `env` goes to every service, `router_env` to the router."""
+    return Stack(bootstrap, mongo_uri, namespace, config_dir, work / "logs",
+                 extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", **(env or {})},
+                 service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false", **(router_env or {})}})

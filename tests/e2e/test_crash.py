@@ -73,10 +73,7 @@ def mongo_uri(private_mongo_uri):
 async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, receivers, tmp_path):
     config = harness.prepare_config(tmp_path / "config", inbox_http=receivers.http_origin,
                                     smtp_port=receivers.smtp_port, sla_yaml=CRASH_SLA)
-    s = harness.Stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path / "logs",
-                      extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false"},
-                      # Restart speed matters here; language detection is exercised elsewhere.
-                      service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false"}})
+    s = harness.proof_stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path)
     await asyncio.to_thread(s.start)
     yield s
     await asyncio.to_thread(s.stop)

@@ -65,10 +65,8 @@ async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, tmp_path):
     secrets = yaml.safe_load((config / "secrets.yaml").read_text())
     secrets["brands"][brand] = {"agent_api_keys": [AGENT_KEY]}
     (config / "secrets.yaml").write_text(yaml.safe_dump(secrets, allow_unicode=True))
-    s = harness.Stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path / "logs",
-                      extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false"},
-                      service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false",
-                                              "SWITCHBOARD_TICK_INTERVAL_SECONDS": "0.5"}})
+    s = harness.proof_stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path,
+                            router_env={"SWITCHBOARD_TICK_INTERVAL_SECONDS": "0.5"})
     await asyncio.to_thread(s.start, ("ingest", "router", "sla", "notifier"))
     s.brand, s.receivers = brand, receivers
     yield s

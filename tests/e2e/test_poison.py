@@ -62,9 +62,7 @@ def wrong_type() -> agent_pb2.AgentCommand:
 async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, receivers, tmp_path):
     config = harness.prepare_config(tmp_path / "config", inbox_http=receivers.http_origin,
                                     smtp_port=receivers.smtp_port)
-    s = harness.Stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path / "logs",
-                      extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false"},
-                      service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false"}})
+    s = harness.proof_stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path)
     await asyncio.to_thread(s.start)
     yield s
     await asyncio.to_thread(s.stop)

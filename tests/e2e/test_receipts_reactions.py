@@ -24,9 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 @pytest.fixture
 async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, tmp_path):
     config = harness.prepare_config(tmp_path / "config")
-    s = harness.Stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path / "logs",
-                      extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false"},
-                      service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false"}})
+    s = harness.proof_stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path)
     await asyncio.to_thread(s.start, ("ingest", "router"))
     yield s
     await asyncio.to_thread(s.stop)

@@ -52,10 +52,8 @@ def mongo_uri(private_mongo_uri):
 async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, receivers, tmp_path):
     config = harness.prepare_config(tmp_path / "config", inbox_http=receivers.http_origin,
                                     smtp_port=receivers.smtp_port, sla_yaml=SLA_YAML)
-    s = harness.Stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path / "logs",
-                      extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false",
-                                 "SWITCHBOARD_AGENT_TALLY_SECONDS": "1"},
-                      service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false"}})
+    s = harness.proof_stack(kafka_bootstrap, mongo_uri, namespace, config, tmp_path,
+                            env={"SWITCHBOARD_AGENT_TALLY_SECONDS": "1"})
     names = ["router", *(f"{name}{suffix}" for name in REPLICATED for suffix in ("", f"{harness.REPLICA}2"))]
     await asyncio.to_thread(s.start, names)
     yield s

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -68,6 +67,7 @@ class _Rebalance(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked) -> None:
         # Let the batch in flight finish and commit before the partitions move.
         async with self._runner._processing:
+            self._runner.revocations += 1  # a batch fetched before this is stale (see _run)
             self._runner.assigned -= set(revoked)
             metrics.ASSIGNED_PARTITIONS.labels(self._runner.group_id).set(len(self._runner.assigned))
             if self._runner.on_revoked and revoked:
@@ -97,6 +97,7 @@ class ConsumerRunner:
         self.on_revoked = on_revoked
         self.assigned: set[TopicPartition] = set()
         self.assignments = 0  # group assignments completed (the on_assigned hook included), maybe empty
+        self.revocations = 0  # rebalances that took partitions away (aiokafka's are eager: all of them)
         self._kafka = kafka
         self._settings = consumer
         self._handler = handler
@@ -169,17 +170,29 @@ class ConsumerRunner:
             while not self._stopping.is_set():
                 if self._rewind_needed or self._session.epoch != self._synced_epoch:
                     await self._rewind_to_committed()
-                mark = self._session.mark()
+                mark, revocations = self._session.mark(), self.revocations
                 batch = await self._consumer.getmany(timeout_ms=self._settings.poll_timeout_ms,
                                                      max_records=self._settings.max_batch_records)
                 if batch and self._settings.top_up_ms:
                     await self._top_up(batch)
                 if batch:
                     async with self._processing:
+                        if self.revocations != revocations:
+                            self._drop_moved(batch)
+                            continue
                         await self._process(batch, mark)
         except Exception:
             log.exception("consumer_crashed", consumer=self.name)
             raise
+
+    def _drop_moved(self, batch: dict) -> None:
+        """A rebalance revoked partitions after this batch was fetched: handling it would apply records of
+        partitions this replica may no longer own, and the group still accepts the old generation's commit
+        until the rejoin completes (records skipped as not owned would be committed, i.e. lost). Nothing
+        of it is handled or committed: each partition's owner reads it again from the committed offset
+        (aiokafka gives every partition of a new assignment a fresh position, read from the commits)."""
+        metrics.BATCHES_DROPPED_REBALANCE.labels(self.group_id).inc()
+        log.info("batch_dropped_partitions_moved", consumer=self.name, records=sum(map(len, batch.values())))
 
     async def _rewind_to_committed(self) -> None:
         """After the broker session broke: drop what was fetched and read again from the committed
@@ -242,7 +255,7 @@ class ConsumerRunner:
             return
         await self._commit(next_offsets, mark)
         elapsed = asyncio.get_running_loop().time() - started
-        self._observe(batch, next_offsets, elapsed, handled)
+        metrics.observe_batch(self._consumer, self.group_id, batch, next_offsets, elapsed, handled)
         now = time.time()
         for env in envelopes:
             metrics.RECORD_AGE.labels(env.topic, self.group_id).observe(max(0.0, now - env.time.timestamp()))
@@ -287,21 +300,6 @@ class ConsumerRunner:
             metrics.COMMITS_FENCED.labels(self.group_id).inc()
             log.warning("commit_timed_out_rewinding", consumer=self.name)
             self._rewind_needed = True
-
-    def _observe(self, batch: dict, next_offsets: dict[TopicPartition, int], elapsed: float,
-                 handled: list[Envelope]) -> None:
-        assert self._consumer is not None
-        metrics.BATCH_RECORDS.labels(self.group_id).observe(sum(len(r) for r in batch.values()))
-        per_brand = Counter((env.topic, metrics.brand_label(env.brand_id)) for env in handled)
-        for (topic, brand), count in per_brand.items():
-            metrics.BRAND_EVENTS.labels(topic, self.group_id, brand, "handled").inc(count)
-        for tp, records in batch.items():
-            metrics.RECORDS_CONSUMED.labels(tp.topic, self.group_id).inc(len(records))
-            metrics.HANDLER_DURATION.labels(tp.topic, self.group_id).observe(elapsed)
-            highwater = self._consumer.highwater(tp)
-            if highwater is not None:
-                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.group_id).set(
-                    max(0, highwater - next_offsets[tp]))
 
     async def _skip_processed(self, envelopes: list[Envelope]) -> list[Envelope]:
         seen: set[str] = set()

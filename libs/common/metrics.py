@@ -7,6 +7,7 @@ an unknown brand cannot add series.
 """
 from __future__ import annotations
 
+from collections import Counter as Tally
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -73,4 +74,24 @@ BRAND_EVENTS = Counter("switchboard_bus_brand_events",
 COMMITS_FENCED = Counter("switchboard_bus_commits_fenced",
                          "Commits skipped because the broker session changed since the batch was fetched (or the "
                          "commit did not finish within the request timeout); the batch is read again", ["group"])
+BATCHES_DROPPED_REBALANCE = Counter("switchboard_bus_batches_dropped_rebalance",
+                                    "Batches fetched before a rebalance revoked partitions: neither handled nor "
+                                    "committed, read again by each partition's owner", ["group"])
 ASSIGNED_PARTITIONS = Gauge("switchboard_bus_assigned_partitions", "Partitions this consumer owns", ["group"])
+
+
+def observe_batch(consumer, group: str, batch: dict, next_offsets: dict, elapsed: float, handled: list) -> None:
+    """A handled and committed batch's figures: sizes, handled events per brand, duration and lag."""
+    BATCH_RECORDS.labels(group).observe(sum(len(r) for r in batch.values()))
+    per_brand = Tally((env.topic, brand_label(env.brand_id)) for env in handled)
+    for (topic, brand), count in per_brand.items():
+        BRAND_EVENTS.labels(topic, group, brand, "handled").inc(count)
+    assigned = consumer.assignment()
+    for tp, records in batch.items():
+        RECORDS_CONSUMED.labels(tp.topic, group).inc(len(records))
+        HANDLER_DURATION.labels(tp.topic, group).observe(elapsed)
+        if tp not in assigned:  # moved meanwhile: aiokafka asserts on a partition it does not hold
+            continue
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            CONSUMER_LAG.labels(tp.topic, str(tp.partition), group).set(max(0, highwater - next_offsets[tp]))

@@ -98,6 +98,10 @@ class SlotOwner:
         self._fenced[slot] = self.current()
         log.warning("analytics_slot_fenced", slot=slot.key)
 
+    def fenced_here(self, slot: Slot) -> bool:
+        """Fenced off within the current assignment: the consumer still fetches it until the rebalance."""
+        return self._fenced.get(slot) is self.current()
+
     async def ensure(self, slot: Slot) -> SlotClaim | None:
         """This replica's claim on the slot of a consumed record, claiming it if the assignment hook
         could not; None for a slot that is not (or no longer) ours."""

@@ -41,9 +41,11 @@ from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import agent_pb2
 
-# Not in `make test` (CI) while it is red 1 run in 3: after the kill -9, analytics' summed backlog
-# gauge read 30 open conversations against 24 in MongoDB (capacity, loss and duplicate checks held).
-# That is an open defect of issue 15, not a flaky wait; `make test-scale-out` runs it.
+# Run by `make test-scale-out`, not `make test`: its 9 processes (2 replicas of each stage) with 3
+# kill -9s take both CI cores for a minute, and issue 15 is still open. Its gauge defect (a batch
+# fetched before a rebalance was skipped by analytics, then committed) is fixed in the consumer runner
+# and in analytics, each with a regression test of its own (tests/unit/common/test_bus_top_up.py,
+# tests/handlers/analytics).
 pytestmark = [pytest.mark.slow, pytest.mark.scale_out, pytest.mark.timeout(420)]
 
 CONVERSATIONS = int(os.environ.get("SCALE_CONVERSATIONS", "2000"))
@@ -112,7 +114,8 @@ async def stack(kafka_bootstrap, mongo_uri, namespace, bus_topics, tmp_path):
                       extra_env={"SWITCHBOARD_KAFKA__CREATE_TOPICS": "false"},
                       service_env={"router": {"SWITCHBOARD_DETECT_LANGUAGE": "false",
                                               "SWITCHBOARD_TICK_INTERVAL_SECONDS": "1",
-                                              "SWITCHBOARD_LOG_LEVEL": "INFO"}})  # claims, releases
+                                              "SWITCHBOARD_LOG_LEVEL": "INFO"},  # claims, releases
+                                   "analytics": {"SWITCHBOARD_LOG_LEVEL": "INFO"}})  # slot claims
     await asyncio.to_thread(s.start, [name + suffix for name in REPLICATED for suffix in ("", SECOND)])
     yield s
     await asyncio.to_thread(s.stop)
@@ -265,6 +268,19 @@ def capacity_violations(events: dict, routing_order: dict[str, tuple[int, int]])
     return violations, dict(peak), unknown
 
 
+async def per_replica(stack: harness.Stack, mongo_db) -> None:
+    """On a gauge mismatch: each replica's backlog and MongoDB's, by (brand, channel, status)."""
+    def key(labels: dict) -> tuple:
+        return labels["brand"], labels["channel"], labels["status"]
+
+    for name, page in zip(("analytics", "analytics" + SECOND), await metric_pages(stack, "analytics"), strict=True):
+        print(f"  {name}: {dict(summed([page], 'switchboard_backlog_conversations', key))}")
+    truth: Counter = Counter()
+    async for doc in mongo_db["conversations"].find({"status": {"$ne": "resolved"}}):
+        truth[(doc["brand_id"], doc["channel"], doc["status"])] += 1
+    print(f"  MongoDB: {dict(truth)}")
+
+
 async def test_two_replicas_of_every_stage_survive_kill_9_without_loss_duplicates_or_over_assignment(
         stack, kafka_bootstrap, namespace, mongo_db):
     topics = stack.topics
@@ -365,9 +381,15 @@ async def test_two_replicas_of_every_stage_survive_kill_9_without_loss_duplicate
 
     try:
         await wait_for(analytics_agree, timeout=30, interval=1, message="analytics backlog summed equals MongoDB")
+    except AssertionError:
+        await per_replica(stack, mongo_db)
+        raise
     finally:
+        # A batch taken just before a rebalance and handed over after it is given back (handlers.py).
+        given_back = sum(stack.tail(name, 1 << 24).count("analytics_batch_given_back")
+                         for name in ("analytics", "analytics" + SECOND))
         print(f"open conversations: analytics (both replicas) {dict(seen.get('analytics', {}))}, "
-              f"MongoDB {dict(seen.get('mongo', {}))}")
+              f"MongoDB {dict(seen.get('mongo', {}))}; analytics batches given back {given_back}")
     queue_depth = summed(await metric_pages(stack, "router"), "switchboard_router_queue_depth",
                          lambda labels: labels["brand"])
     assert queue_depth == Counter(), f"router queue gauges {queue_depth}, MongoDB has no queue entry"

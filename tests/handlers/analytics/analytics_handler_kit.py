@@ -13,6 +13,7 @@ from switchboard.analytics.bootstrap import AnalyticsApp, bootstrap
 from switchboard.analytics.settings import AnalyticsSettings
 from switchboard.common.clock import ManualClock
 from switchboard.common.cloudevents import Envelope, event_type
+from switchboard.common.consumer import BatchAbandoned
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "analytics"))
 from analytics_events import T0  # noqa: E402
@@ -32,6 +33,17 @@ class Replica:
                                            ledger=ledger, http=False, registry=self.registry)
         self.assignment: set[TopicPartition] = set()
         self.app.owner.current = lambda: self.assignment  # the consumer's assignment, as the runner keeps it
+        self.app.handler.fenced_backoff_seconds = 0  # no real sleeps in this tier
+
+    async def deliver(self, batch: list[Envelope]) -> bool:
+        """Hands a consumed batch to the handler as the ConsumerRunner does. True: the runner commits its
+        offsets (the handler returned), so no owner reads it again. False: given back (BatchAbandoned),
+        so the slot's owner reads it again from the committed offsets."""
+        try:
+            await self.handler.handle(batch)
+        except BatchAbandoned:
+            return False
+        return True
 
     @property
     def handler(self):

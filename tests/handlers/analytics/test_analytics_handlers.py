@@ -55,14 +55,32 @@ async def test_a_write_refused_for_a_newer_epoch_counts_nothing_and_cannot_reope
                                                       4, P)])
     late = record(a, conversation("conversation_assigned", "c0", T0 + timedelta(minutes=1), status=A,
                                   assignee_id="agent-9"), 5, P)
-    await a.handler.handle([*opened(a, ids[2:], first_offset=2), late])
+    assert not await a.deliver([*opened(a, ids[2:], first_offset=2), late]), "a fenced batch was committed"
     assert a.value(OPENED) == 2, "the refused batch moved the zombie's counters"
     assert a.value(BACKLOG) == 0, "the zombie still reports the slot it was fenced from"
     assert store.open_ids(P) == set(ids[1:]), "the zombie's late write reopened a resolved conversation"
     assert store.documents["c0"].conversation is None  # the tombstone stays
-    # Fenced until its next assignment: a further batch of that slot is dropped, not counted.
-    await a.handler.handle(opened(a, ["c7"], first_offset=6))
+    # Fenced until its next assignment: a further batch of that slot is given back, not counted.
+    assert not await a.deliver(opened(a, ["c7"], first_offset=6))
     assert a.value(OPENED) == 2 and "c7" not in store.documents
+
+
+async def test_a_batch_handed_over_after_its_slot_was_revoked_is_left_for_the_next_owner(replicas):
+    """The runner took a batch, then the rebalance revoked its slot before the batch was handled (the
+    group still takes this member's commits: its generation moves only when the rejoin completes).
+    Committed unapplied, its resolution would be read by nobody and the gauge would stay one too high."""
+    a, b = replicas
+    await a.assign(P)
+    assert await a.deliver(opened(a, ["c0", "c1", "c2"]))
+    fetched = [record(a, conversation("conversation_resolved", "c0", T0 + timedelta(minutes=5), status=RES), 3, P)]
+    await a.revoke()
+    committed = await a.deliver(fetched)
+    assert a.value(BACKLOG) == 0
+    await b.assign(P)
+    # The next owner reads from the committed offsets: the batch again unless it was committed.
+    assert await b.deliver([] if committed else fetched)
+    assert b.value(BACKLOG) == 2, "a record of the revoked slot was committed without being applied"
+    assert set(b.app.projection.open) == {"c1", "c2"}
 
 
 async def test_revoking_a_slot_drops_exactly_its_conversations_from_the_gauges(replicas):

@@ -34,6 +34,7 @@ from switchboard.analytics.handlers import AnalyticsHandler  # noqa: E402
 from switchboard.analytics.ownership import SlotOwner  # noqa: E402
 from switchboard.common.clock import ManualClock  # noqa: E402
 from switchboard.common.cloudevents import Envelope, event_type  # noqa: E402
+from switchboard.common.consumer import BatchAbandoned  # noqa: E402
 from switchboard.common.topics import TopicNames  # noqa: E402
 from switchboard.events.v1 import common_pb2  # noqa: E402
 
@@ -64,6 +65,7 @@ class Replica:
         self.registry = CollectorRegistry()
         self.metrics = AnalyticsMetrics(self.index, ManualClock(T0 + timedelta(hours=1)), registry=self.registry)
         self.handler = AnalyticsHandler(self.owner, self.store, MongoSlotLedger(db), self.metrics)
+        self.handler.fenced_backoff_seconds = 0  # records are handed in: no runner to read a batch back
         self.assignment: set[TopicPartition] = set()
         self.owner.current = lambda: self.assignment
 
@@ -177,7 +179,8 @@ async def test_a_revoked_owners_late_write_is_refused_and_counts_nothing(replica
     stale = record(
         conversation("conversation_assigned", ids[0], T0 + timedelta(minutes=2), status=A, assignee_id="agent-9"), 12
     )
-    await a.handler.handle([*first[6:], stale])
+    with pytest.raises(BatchAbandoned):  # given back uncommitted: what A did not apply is B's to read
+        await a.handler.handle([*first[6:], stale])
     assert a.value("switchboard_conversation_opened_total") == 6, "the fenced batch moved A's counters"
     assert a.value("switchboard_backlog_conversations") == 0, "A still reports a slot it was fenced from"
     assert b.value("switchboard_conversation_opened_total") == 6
@@ -187,8 +190,9 @@ async def test_a_revoked_owners_late_write_is_refused_and_counts_nothing(replica
         async for d in mongo_db["analytics_open_conversations"].find({"partition": PARTITION, "state": "open"})
     }
     assert stored == set(ids[1:]), "A's late write brought back a conversation B had resolved"
-    # A takes no slot back on its own: its next batch of that partition in the same assignment is dropped.
-    await a.handler.handle([record(conversation("conversation_opened", "late", T0, status=Q), 13)])
+    # A takes no slot back on its own: its next batch of that partition in the same assignment is given back.
+    with pytest.raises(BatchAbandoned):
+        await a.handler.handle([record(conversation("conversation_opened", "late", T0, status=Q), 13)])
     assert a.value("switchboard_conversation_opened_total") == 6
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from aiokafka import TopicPartition
-from switchboard.common.consumer import ConsumerRunner
+from switchboard.common.consumer import ConsumerRunner, _Rebalance
 from switchboard.common.settings import ConsumerSettings, KafkaSettings
 
 P0, P1 = TopicPartition("t", 0), TopicPartition("t", 1)
@@ -48,3 +48,56 @@ async def test_a_full_batch_is_not_topped_up():
     await r._top_up(batch)
     assert [x.offset for x in batch[P0]] == [1, 2]
     assert r._consumer.asked == []
+
+
+class RevokedDuringTopUp:
+    """The Kafka client, with a rebalance that revokes every partition while the runner tops its batch up
+    (the processing lock is free then), as aiokafka's coordinator does; then the runner is stopped."""
+
+    def __init__(self, runner: ConsumerRunner, first: dict) -> None:
+        self.runner, self.first, self.takes = runner, first, 0
+        self.committed: list[dict] = []
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict:
+        self.takes += 1
+        if self.takes == 1:
+            return self.first
+        if self.takes == 2:  # the top-up: the group rebalances meanwhile
+            await _Rebalance(self.runner).on_partitions_revoked(set(self.runner.assigned))
+            return {}
+        self.runner._stopping.set()
+        return {}
+
+    async def commit(self, offsets: dict) -> None:
+        self.committed.append(offsets)
+
+    def assignment(self) -> set:
+        return set(self.runner.assigned)
+
+
+class SameSession:
+    epoch = 0
+
+    def mark(self):
+        return (0, (1, "member"))
+
+    def unchanged_since(self, mark) -> bool:
+        return True
+
+
+async def test_a_batch_fetched_before_a_revocation_is_neither_handled_nor_committed():
+    handled: list = []
+
+    async def handler(batch):
+        handled.extend(batch)
+
+    r = ConsumerRunner(name="t", kafka=KafkaSettings(), consumer=ConsumerSettings(top_up_ms=5), topics=["t"],
+                       group_id="g", handler=handler, producer=None)  # type: ignore[arg-type]
+    r.assigned = {P0, P1}
+    client = RevokedDuringTopUp(r, {P0: [record(P0, 1), record(P0, 2)]})
+    r._consumer, r._session = client, SameSession()
+    await r._run()
+    # The partitions' next owner reads them from the committed offset: a commit here (the group accepts
+    # the old generation's until the rejoin completes) would lose what this replica did not apply.
+    assert handled == [] and client.committed == []
+    assert r.revocations == 1 and r.assigned == set()

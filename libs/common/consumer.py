@@ -26,7 +26,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pymongo.errors import ConnectionFailure
 from switchboard.common import metrics
@@ -36,6 +36,7 @@ from switchboard.common.deadletters import dead_letter_headers, dlq_topic
 from switchboard.common.health import broker_reachable
 from switchboard.common.logging import get_logger, mask_string
 from switchboard.common.producer import EventProducer
+from switchboard.common.rebalance import RebalanceListener
 from switchboard.common.settings import ConsumerSettings, KafkaSettings, connection_options
 from switchboard.common.topics import TopicNames
 
@@ -58,27 +59,6 @@ class PermanentError(Exception):
 Handler = Callable[[list[Envelope]], Awaitable[None]]
 Decode = Callable[[ConsumerRecord], Envelope]
 PartitionHook = Callable[[set[TopicPartition]], Awaitable[None]]
-
-
-class _Rebalance(ConsumerRebalanceListener):
-    def __init__(self, runner: ConsumerRunner) -> None:
-        self._runner = runner
-
-    async def on_partitions_revoked(self, revoked) -> None:
-        # Let the batch in flight finish and commit before the partitions move.
-        async with self._runner._processing:
-            self._runner.revocations += 1  # a batch fetched before this is stale (see _run)
-            self._runner.assigned -= set(revoked)
-            metrics.ASSIGNED_PARTITIONS.labels(self._runner.group_id).set(len(self._runner.assigned))
-            if self._runner.on_revoked and revoked:
-                await self._runner.on_revoked(set(revoked))
-
-    async def on_partitions_assigned(self, assigned) -> None:
-        self._runner.assigned = set(assigned)
-        metrics.ASSIGNED_PARTITIONS.labels(self._runner.group_id).set(len(assigned))
-        if self._runner.on_assigned and assigned:
-            await self._runner.on_assigned(set(assigned))
-        self._runner.assignments += 1  # after the hook: a state-owning service is ready from here on
 
 
 class ConsumerRunner:
@@ -141,7 +121,7 @@ class ConsumerRunner:
             **({"partition_assignment_strategy": self._assignors} if self._assignors else {}),
         )
         self._session = BrokerSession(self._consumer, max(10.0, 3 * self._kafka.session_timeout_ms / 1000))
-        self._consumer.subscribe(self.topics, listener=_Rebalance(self))
+        self._consumer.subscribe(self.topics, listener=RebalanceListener(self))
         await self._consumer.start()
         self.task = asyncio.create_task(self._run(), name=f"consumer:{self.name}")
 
@@ -189,8 +169,14 @@ class ConsumerRunner:
         """A rebalance revoked partitions after this batch was fetched: handling it would apply records of
         partitions this replica may no longer own, and the group still accepts the old generation's commit
         until the rejoin completes (records skipped as not owned would be committed, i.e. lost). Nothing
-        of it is handled or committed: each partition's owner reads it again from the committed offset
-        (aiokafka gives every partition of a new assignment a fresh position, read from the commits)."""
+        of it is handled or committed. A partition assigned here again (the rebalance may even have
+        completed during the fetch) is read again from the batch's first offset; one that moved is read
+        by its new owner from the commits (aiokafka starts a new assignment there). Nothing is skipped:
+        every record below a batch's first offset was handled by this member or committed by another."""
+        assigned = self._consumer.assignment()
+        for tp, records in batch.items():
+            if tp in assigned:
+                self._consumer.seek(tp, records[0].offset)
         metrics.BATCHES_DROPPED_REBALANCE.labels(self.group_id).inc()
         log.info("batch_dropped_partitions_moved", consumer=self.name, records=sum(map(len, batch.values())))
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from aiokafka import TopicPartition
-from switchboard.common.consumer import ConsumerRunner, _Rebalance
+from switchboard.common.consumer import ConsumerRunner
+from switchboard.common.rebalance import RebalanceListener
 from switchboard.common.settings import ConsumerSettings, KafkaSettings
 
 P0, P1 = TopicPartition("t", 0), TopicPartition("t", 1)
@@ -57,13 +58,16 @@ class RevokedDuringTopUp:
     def __init__(self, runner: ConsumerRunner, first: dict) -> None:
         self.runner, self.first, self.takes = runner, first, 0
         self.committed: list[dict] = []
+        self.positions: dict[TopicPartition, int] = {}
+        self.reassign: set = set()  # given back to this member by the same rebalance, during the fetch
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict:
         self.takes += 1
         if self.takes == 1:
             return self.first
         if self.takes == 2:  # the top-up: the group rebalances meanwhile
-            await _Rebalance(self.runner).on_partitions_revoked(set(self.runner.assigned))
+            await RebalanceListener(self.runner).on_partitions_revoked(set(self.runner.assigned))
+            await RebalanceListener(self.runner).on_partitions_assigned(set(self.reassign))
             return {}
         self.runner._stopping.set()
         return {}
@@ -73,6 +77,9 @@ class RevokedDuringTopUp:
 
     def assignment(self) -> set:
         return set(self.runner.assigned)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.positions[tp] = offset
 
 
 class SameSession:
@@ -101,3 +108,23 @@ async def test_a_batch_fetched_before_a_revocation_is_neither_handled_nor_commit
     # the old generation's until the rejoin completes) would lose what this replica did not apply.
     assert handled == [] and client.committed == []
     assert r.revocations == 1 and r.assigned == set()
+    assert client.positions == {}  # nothing of it is this member's any more: nothing to seek
+
+
+async def test_a_dropped_batch_of_partitions_assigned_here_again_is_read_again_from_its_first_offset():
+    """The rebalance may complete while the batch is fetched: the position is then past the dropped
+    records, and only a seek back keeps them from being skipped."""
+    handled: list = []
+
+    async def handler(batch):
+        handled.extend(batch)
+
+    r = ConsumerRunner(name="t", kafka=KafkaSettings(), consumer=ConsumerSettings(top_up_ms=5), topics=["t"],
+                       group_id="g", handler=handler, producer=None)  # type: ignore[arg-type]
+    r.assigned = {P0, P1}
+    client = RevokedDuringTopUp(r, {P0: [record(P0, 5), record(P0, 6)], P1: [record(P1, 9)]})
+    client.reassign = {P0}
+    r._consumer, r._session = client, SameSession()
+    await r._run()
+    assert handled == [] and client.committed == []
+    assert client.positions == {P0: 5}  # P1 moved: its new owner starts from the commits

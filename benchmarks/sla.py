@@ -13,7 +13,7 @@ For each size N it
 The N background timers live in the heap only (they are due in a year, so they never reach
 MongoDB during the run); the due timers take the whole path: Kafka -> handler -> MongoDB ->
 heap -> scheduler -> Kafka + MongoDB. Firing throughput is bounded by nx-27017's write rate
-(two writes per fired timer), which is reported beside the figures.
+(one conversation document written per fired timer), which is reported beside the figures.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Composition root of the SLA service: settings + clock (+ optional policy book and ports) -> SlaApp.
 
-Ports left None are built here (MongoDB stores, the Kafka producer) and run as components of the
+Ports left None are built here (the MongoDB store, the Kafka producer) and run as components of the
 service. Ports given by the caller (in-memory fakes in the handler tests) are the caller's: the
-service neither starts them nor creates indexes for them.
+service neither starts them nor prepares them.
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from switchboard.common.producer import EventProducer
 from switchboard.common.service import Service
 from switchboard.common.startup import Startup, topics_step
 from switchboard.common.topics import TopicNames
-from switchboard.sla.adapters.ports import Publisher, StateStore, TimerStore
+from switchboard.sla.adapters.ports import Publisher, StateStore
 from switchboard.sla.adapters.read_api import mount_read_api
-from switchboard.sla.adapters.store import MongoStateStore, MongoTimerStore
+from switchboard.sla.adapters.store import MongoStateStore
 from switchboard.sla.domain.policy import PolicyBook, PolicyError, load_policy_book
 from switchboard.sla.domain.tracker import Tracker
 from switchboard.sla.handlers import SOURCE, SlaEngine
@@ -45,27 +45,23 @@ class SlaApp:
     consumer: ConsumerRunner
     scheduler: Scheduler
     topics: TopicNames
-    mongo: MongoComponent | None = None  # None when the caller gave both stores
+    mongo: MongoComponent | None = None  # None when the caller gave the store
 
 
-def _mongo_parts(settings: SlaSettings, clock: Clock) -> tuple[MongoComponent, MongoStateStore, MongoTimerStore, list]:
-    """The MongoDB client, both stores, and the components that prepare and sweep them."""
+def _mongo_parts(settings: SlaSettings, clock: Clock) -> tuple[MongoComponent, MongoStateStore, list]:
+    """The MongoDB client, the store, and the components that prepare and sweep it."""
     mongo = MongoComponent(settings.mongo)
-    timers = MongoTimerStore(mongo.db, fired_ttl_days=settings.fired_timer_ttl_days)
     states = MongoStateStore(mongo.db, resolved_retention_days=settings.resolved_state_retention_days)
 
-    async def indexes() -> None:
-        await timers.ensure_indexes()
+    async def prepare() -> None:
         await states.ensure_indexes()
 
-    sweeper = Sweeper(mongo.db, [timers.expiry, states.expiry], interval=settings.mongo.sweep_interval_seconds,
-                      clock=clock)
-    return mongo, states, timers, [("indexes", indexes), sweeper]
+    sweeper = Sweeper(mongo.db, [states.expiry], interval=settings.mongo.sweep_interval_seconds, clock=clock)
+    return mongo, states, [("store", prepare), sweeper]
 
 
 def bootstrap(settings: SlaSettings, *, clock: Clock | None = None, policies: PolicyBook | None = None,
-              states: StateStore | None = None, timers: TimerStore | None = None,
-              publisher: Publisher | None = None, http: bool = True) -> SlaApp:
+              states: StateStore | None = None, publisher: Publisher | None = None, http: bool = True) -> SlaApp:
     clock = clock or SystemClock()
     bus_metrics.use_brands(bus_metrics.brands_from_config(settings.config_dir))  # brand label values
     policies = policies or load_policies(settings)
@@ -73,17 +69,16 @@ def bootstrap(settings: SlaSettings, *, clock: Clock | None = None, policies: Po
     startup = Startup(topics_step(settings.kafka, topics))
     components: list = []
     mongo = None
-    if states is None or timers is None:
-        mongo, mongo_states, mongo_timers, (index_step, sweeper) = _mongo_parts(settings, clock)
-        states, timers = states or mongo_states, timers or mongo_timers
-        startup.then(*index_step)
+    if states is None:
+        mongo, states, (store_step, sweeper) = _mongo_parts(settings, clock)
+        startup.then(*store_step)
         components += [mongo, startup, sweeper]
     else:
         components.append(startup)
     producer = publisher or EventProducer(settings.kafka, source=SOURCE, clock=clock)
     if publisher is None:
         components.append(producer)
-    engine = SlaEngine(tracker=Tracker(policies), states=states, timers=timers, heap=TimerHeap(),
+    engine = SlaEngine(tracker=Tracker(policies), states=states, heap=TimerHeap(),
                        publisher=producer, topics=topics, clock=clock)
     conversations = topics.conversations
 

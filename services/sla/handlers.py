@@ -5,7 +5,7 @@ do their effects in the same order, which is what makes a kill -9 harmless:
 
   1. load records (one $in query) and compute decisions (pure tracker);
   2. publish every resulting event with a deterministic id, and wait for the broker's acks;
-  3. persist timers and states (one bulk_write each);
+  3. persist one document per affected conversation, its pending timers inside (one bulk_write);
   4. update the in-memory heap.
 
 A crash before 3 leaves MongoDB as it was: the input is redelivered (offsets are committed after
@@ -13,7 +13,7 @@ the handler returns) or the timer is still pending, so the same decisions are ma
 same event ids are published again; consumers drop the duplicates by id. Nothing is lost, and no
 effect happens twice from a consumer's point of view.
 
-The handlers depend on ports (adapters/ports.py): a state store, a timer store and a publisher.
+The handlers depend on ports (adapters/ports.py): a state store and a publisher.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from switchboard.common.logging import get_logger, mask_string
 from switchboard.common.topics import TopicNames
 from switchboard.sla import metrics
 from switchboard.sla.adapters import codec
-from switchboard.sla.adapters.ports import Fired, Publisher, SlaRecord, StateStore, TimerStore
+from switchboard.sla.adapters.ports import Publisher, SlaRecord, StateStore
 from switchboard.sla.domain import history
 from switchboard.sla.domain.calendar import CalendarError
 from switchboard.sla.domain.effects import (
@@ -60,17 +60,20 @@ class Effects:
     """What one consumed batch or one round of fired timers must publish and write."""
 
     publishes: list[Publish] = field(default_factory=list)
-    arms: dict[str, tuple[TimerArm | None, int]] = field(default_factory=dict)  # timer id -> (arm | cancel, partition)
-    fired: list[Fired] = field(default_factory=list)
+    # the heap's changes: timer id -> (arm | None = cancel, partition)
+    arms: dict[str, tuple[TimerArm | None, int]] = field(default_factory=dict)
     touched: dict[str, SlaRecord] = field(default_factory=dict)
     fresh: set[str] = field(default_factory=set)  # conversations with nothing stored yet: inserted, not replaced
 
-    def collect(self, decisions: Decisions, partition: int) -> None:
-        # Later decisions about the same timer id win (arm then cancel = cancelled).
+    def collect(self, decisions: Decisions, record: SlaRecord) -> None:
+        """The decisions' timers go into the record (stored with it) and into the heap's changes.
+        Later decisions about the same timer id win (arm then cancel = cancelled)."""
         for tid in decisions.cancel:
-            self.arms[tid] = (None, partition)
+            record.timers.pop(tid, None)
+            self.arms[tid] = (None, record.partition)
         for arm in decisions.arm:
-            self.arms[arm.id] = (arm, partition)
+            record.timers[arm.id] = arm
+            self.arms[arm.id] = (arm, record.partition)
 
 
 def count_emitted(emit: SlaOut | EscalationOut | ProactiveOut, state: ConversationSla) -> None:
@@ -94,11 +97,10 @@ def count_emitted(emit: SlaOut | EscalationOut | ProactiveOut, state: Conversati
 class SlaEngine:
     """The SLA service's handlers: conversation batches in, fired timers in; events and timers out."""
 
-    def __init__(self, *, tracker: Tracker, states: StateStore, timers: TimerStore, heap: TimerHeap,
+    def __init__(self, *, tracker: Tracker, states: StateStore, heap: TimerHeap,
                  publisher: Publisher, topics: TopicNames, clock: Clock, wake: asyncio.Event | None = None) -> None:
         self.tracker = tracker
         self.states = states
-        self.timers = timers
         self.heap = heap
         self.publisher = publisher
         self.topics = topics
@@ -135,7 +137,7 @@ class SlaEngine:
         record.snapshot = codec.snapshot_bytes(snapshot)
         effects.touched[cid] = record
         effects.publishes.extend(self._outputs(decisions, record.state, snapshot, cause=env, time=change.at))
-        effects.collect(decisions, record.partition)
+        effects.collect(decisions, record)
 
     # --- fired timers --------------------------------------------------------------------------
     async def fire_due(self, limit: int) -> int:
@@ -155,7 +157,8 @@ class SlaEngine:
             return len(entries)
 
     async def _fire(self, entries: list[tuple[int, str, int]], now: datetime) -> None:
-        # Everything a timer needs is in its id and due time: no timer read, one state read.
+        # Everything a timer needs is in its id and due time, and the conversation's document holds
+        # its timers: one read, one write.
         timers = []
         for due_ms, tid, _partition in entries:
             conversation_id, metric, instance, kind, level = parse_timer_id(tid)
@@ -163,12 +166,13 @@ class SlaEngine:
         records = await self.states.load(cid for cid, _ in timers)
         effects = Effects()
         for conversation_id, timer in timers:
-            effects.fired.append((timer.id, now))
             metrics.TIMER_LATENESS.labels(timer.kind).observe(max(0.0, (now - timer.due).total_seconds()))
             record = records.get(conversation_id)
-            if record is None:
+            if record is None:  # its document expired: nothing to decide, nothing to write
                 metrics.TIMERS_STALE.labels(timer.kind, metrics.brand(None)).inc()
                 continue
+            record.timers.pop(timer.id, None)  # fired (or failed): no longer pending, whatever it decides
+            effects.touched[conversation_id] = record
             self._fire_one(record, timer, now, effects)
         await self._commit(effects)
 
@@ -185,13 +189,12 @@ class SlaEngine:
             except Exception as exc:  # one broken timer must not block every other timer
                 log.error("sla_timer_failed", error=mask_string(repr(exc)))
                 metrics.TIMERS_FAILED.labels(timer.kind, brand).inc()
-                effects.fired[-1] = (timer.id, now, "failed")
+                record.timer_failed(timer.id, now)
                 record.state = backup  # no partial change
                 return
         (metrics.TIMERS_FIRED if decisions.emits else metrics.TIMERS_STALE).labels(timer.kind, brand).inc()
-        effects.touched[state.conversation_id] = record
         effects.publishes.extend(outputs)
-        effects.collect(decisions, record.partition)
+        effects.collect(decisions, record)
 
     # --- shared effects ------------------------------------------------------------------------
     async def _commit(self, effects: Effects) -> None:
@@ -199,11 +202,9 @@ class SlaEngine:
             await self.publisher.publish(topic, payload, key=key, cause=cause, event_id=event_id, time=time,
                                          subject=key)
         await self.publisher.drain()  # 2: the broker has every event before anything is marked done
+        await self.states.save(list(effects.touched.values()), frozenset(effects.fresh))  # 3
         to_arm = [v for v in effects.arms.values() if v[0] is not None]
         cancels = [(tid, partition) for tid, (arm, partition) in effects.arms.items() if arm is None]
-        fresh = frozenset(effects.fresh)
-        await self.timers.write(to_arm, [tid for tid, _ in cancels], effects.fired, fresh)  # 3
-        await self.states.save(list(effects.touched.values()), fresh)
         for tid, partition in cancels:  # 4
             self.heap.cancel(partition, tid)
         armed_any = False
@@ -235,7 +236,7 @@ class SlaEngine:
             for p in new:
                 self.heap.own(p)
             loaded: dict[int, list[tuple[int, str]]] = {p: [] for p in new}
-            async for partition, due_ms, tid in self.timers.pending(new):
+            async for partition, due_ms, tid in self.states.pending(new):
                 loaded[partition].append((due_ms, tid))
             for p, entries in loaded.items():
                 self.heap.load(p, entries)

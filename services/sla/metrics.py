@@ -26,5 +26,5 @@ BREACH_LATE = Histogram("switchboard_sla_breach_detection_delay_seconds",
                         buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0))
 TIMERS_LOADED = Counter("switchboard_sla_timers_loaded", "Pending timers loaded from MongoDB on partition assignment")
 TIMERS_FAILED = Counter("switchboard_sla_timers_failed",
-                        "Timers whose firing raised an error (marked failed in sla_timers, not retried)",
+                        "Timers whose firing raised an error (kept in the conversation's failed_timers, not retried)",
                         ["kind", "brand"])

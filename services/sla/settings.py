@@ -10,9 +10,6 @@ class SlaSettings(ServiceSettings):
     policy_file: str = "sla.yaml"
     # Timers fired per scheduler round (one Kafka drain + one MongoDB bulk_write per round).
     fire_batch_size: int = Field(default=1000, ge=1)
-    # Fired timers stay in sla_timers this long (audit); then the service's expiry sweep
-    # (switchboard.common.expiry.Sweeper) deletes them. No TTL index: they are banned (see expiry.py).
-    fired_timer_ttl_days: int = Field(default=7, ge=1)
     # SLA state of a resolved conversation is kept this long (a reopen within it resumes the clocks).
     resolved_state_retention_days: int = Field(default=90, ge=1)
     # When set, the read API (/v1/brands/...) requires `Authorization: Bearer <token>`.

@@ -3,7 +3,8 @@
 Entries are (due_epoch_ms: int, timer_id: str) tuples; `_due` maps each live timer id to
 its due time, so cancelled or re-armed timers are recognised (and skipped) when popped without
 searching the heap. Stale entries are compacted away once they outnumber the live ones.
-Only ids and due times live here; everything else stays in MongoDB (`sla_timers`).
+Only ids and due times live here; the timers themselves are stored in their conversations'
+`sla_conversations` documents.
 """
 from __future__ import annotations
 

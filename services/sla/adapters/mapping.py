@@ -1,4 +1,5 @@
-"""`sla_conversations` documents <-> `SlaRecord` (the SLA state plus the handler's plumbing).
+"""`sla_conversations` documents <-> `SlaRecord` (the SLA state plus the handler's plumbing and the
+conversation's pending timers).
 
 Pure (no driver import), so unit tests can check that a state survives the round trip."""
 from __future__ import annotations
@@ -6,8 +7,25 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from switchboard.common.clock import utc
 from switchboard.sla.adapters.ports import SlaRecord
+from switchboard.sla.domain.effects import TimerArm
 from switchboard.sla.domain.state import ConversationSla, Facts, SlaClock
+
+# The earliest due time of a document's pending timers (None: no pending timer); indexed with
+# `partition`, so a new owner of a partition finds the documents holding its pending timers.
+NEXT_DUE = "next_due"
+
+
+def timers_to_doc(timers: dict[str, TimerArm]) -> list[dict[str, Any]]:
+    return [{"id": t.id, "due_at": t.due, "kind": t.kind, "metric": t.metric, "instance": t.instance,
+             "level": t.level, "reason": t.reason} for t in sorted(timers.values(), key=lambda t: (t.due, t.id))]
+
+
+def timers_from_doc(conversation_id: str, timers: list[dict[str, Any]] | None) -> dict[str, TimerArm]:
+    return {t["id"]: TimerArm(id=t["id"], conversation_id=conversation_id, kind=t["kind"], metric=t["metric"],
+                              instance=t["instance"], level=t["level"], due=utc(t["due_at"]),
+                              reason=t.get("reason", "")) for t in timers or ()}
 
 
 def to_doc(record: SlaRecord) -> dict[str, Any]:
@@ -26,6 +44,9 @@ def to_doc(record: SlaRecord) -> dict[str, Any]:
         "partition": record.partition, "last_offset": record.last_offset,
         # base64 text: nx-27017 cannot store binary values through a replace
         "snapshot": base64.b64encode(record.snapshot).decode(),
+        "timers": timers_to_doc(record.timers),
+        NEXT_DUE: min((t.due for t in record.timers.values()), default=None),
+        "failed_timers": [dict(f) for f in record.failed_timers],
     }
 
 
@@ -43,4 +64,6 @@ def from_doc(doc: dict[str, Any]) -> SlaRecord:
         proactive_due=doc.get("proactive_due"), escalations=[dict(e) for e in doc.get("escalations") or ()],
     )
     return SlaRecord(state, partition=doc.get("partition", 0), last_offset=doc.get("last_offset", -1),
-                     snapshot=base64.b64decode(doc.get("snapshot") or ""))
+                     snapshot=base64.b64decode(doc.get("snapshot") or ""),
+                     timers=timers_from_doc(doc["_id"], doc.get("timers")),
+                     failed_timers=[dict(f) for f in doc.get("failed_timers") or ()])

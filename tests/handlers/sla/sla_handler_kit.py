@@ -1,5 +1,5 @@
 """Helpers of the SLA handler tier: the SLA handlers as bootstrap builds them, with in-memory ports
-(fakes.py and the shared recording publisher) and a ManualClock: no broker, no store, no sleeps."""
+(sla_fakes.py and the shared recording publisher) and a ManualClock: no broker, no store, no sleeps."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,7 +50,6 @@ class Sla:
     clock: ManualClock
     publisher: RecordingPublisher
     states: object
-    timers: object
     journal: list
     offsets: dict = field(default_factory=dict)
 
@@ -90,9 +89,9 @@ class Sla:
 async def start_sla() -> Sla:
     journal: list = []
     publisher = RecordingPublisher(journal)
-    states, timers = fakes.FakeStateStore(journal), fakes.FakeTimerStore(journal)
+    states = fakes.FakeStateStore(journal)
     clock = ManualClock(T0)
     settings = SlaSettings(config_dir=ROOT / "config" / "demo")
-    app = bootstrap(settings, clock=clock, states=states, timers=timers, publisher=publisher, http=False)
+    app = bootstrap(settings, clock=clock, states=states, publisher=publisher, http=False)
     await app.engine.assign({PARTITION})  # this worker owns partition 0 (what the consumer's assignment does)
-    return Sla(app, clock, publisher, states, timers, journal)
+    return Sla(app, clock, publisher, states, journal)

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
-from sla_handler_kit import PARTITION, T0, conversation_event, fakes
+from sla_handler_kit import PARTITION, T0, conversation_event
 from switchboard.common.consumer import PermanentError
 from switchboard.events.v1 import common_pb2, sla_pb2
 from switchboard.sla.adapters.ports import SlaRecord
-from switchboard.sla.domain.effects import TimerArm
+from switchboard.sla.domain.effects import TimerArm, epoch_ms
 from switchboard.sla.domain.state import ConversationSla
 from switchboard.sla.domain.tracker import Tracker
 
@@ -22,23 +22,23 @@ S = timedelta(seconds=1)
 
 def pending_per_clock(sla, cid: str) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for timer in sla.timers.in_state("pending").values():
-        if timer.arm.conversation_id == cid:
-            counts[timer.arm.metric] = counts.get(timer.arm.metric, 0) + 1
+    for arm in sla.states.pending_timers().values():
+        if arm.conversation_id == cid:
+            counts[arm.metric] = counts.get(arm.metric, 0) + 1
     return counts
 
 
-async def test_events_are_acknowledged_by_the_broker_before_timers_and_state_are_saved(sla):
+async def test_events_are_acknowledged_by_the_broker_before_the_conversation_and_its_timers_are_saved(sla):
     await sla.send("c1", "conversation_opened", T0)
     steps = [entry[0] for entry in sla.journal]
     assert steps[0] == "publish" and set(steps[:steps.index("drain")]) == {"publish"}
-    assert steps[steps.index("drain"):] == ["drain", "timers", "states"]
+    assert sla.journal[steps.index("drain"):] == [("drain",), ("states", ["c1"])]  # one document, timers inside
     assert {e.WhichOneof("event") for e in sla.sla_events("c1")} == {"sla_applied"}
 
     sla.journal.clear()
     await sla.run_until(T0 + 15 * S)  # the first-response warning fires: publish, then mark it fired
     steps = [entry[0] for entry in sla.journal]
-    assert steps == ["publish", "drain", "timers", "states"]
+    assert steps == ["publish", "drain", "states"]
     assert len(sla.sla_events("c1", "sla_warning_raised")) == 1
 
 
@@ -48,7 +48,7 @@ async def test_a_broker_that_does_not_acknowledge_leaves_store_and_timers_untouc
     with pytest.raises(ConnectionError):
         await sla.engine.handle([env])  # the runner does not commit: the record comes again
     first_ids = [p.event_id for p in sla.publisher.published]
-    assert sla.states.docs == {} and sla.timers.timers == {} and len(sla.engine.heap) == 0
+    assert sla.states.docs == {} and len(sla.engine.heap) == 0
 
     await sla.engine.handle([env])
     assert [p.event_id for p in sla.publisher.published][len(first_ids):] == first_ids  # same ids: deduped downstream
@@ -101,7 +101,7 @@ async def test_a_record_applied_before_a_crash_is_skipped_when_redelivered(sla):
     await sla.engine.handle([again])
     assert len(sla.publisher.published) == published  # its events went out the first time
     assert sla.states.get("c1").state.episode == 2  # not reopened twice
-    assert sla.journal[-2][1:] == ([], [], [])  # nothing armed or cancelled again
+    assert sla.journal[-1] == ("states", [])  # nothing written again
 
 
 async def test_each_running_clock_has_one_timer_armed_at_a_time_through_warnings_and_breach(sla):
@@ -111,8 +111,8 @@ async def test_each_running_clock_has_one_timer_armed_at_a_time_through_warnings
     for moment in (15, 18, 19):  # warning 1, warning 2, just before the breach
         await sla.run_until(T0 + moment * S)
         assert pending_per_clock(sla, "c1") == {"first_response": 1, "resolution": 1}
-    (timer,) = [t for t in sla.timers.in_state("pending").values() if t.arm.metric == "first_response"]
-    assert (timer.arm.kind, timer.arm.due) == ("breach", T0 + 20 * S)
+    (timer,) = [t for t in sla.states.pending_timers().values() if t.metric == "first_response"]
+    assert (timer.kind, timer.due) == ("breach", T0 + 20 * S)
     assert len(sla.sla_events("c1", "sla_warning_raised")) == 2
 
 
@@ -140,7 +140,7 @@ async def test_an_acknowledgement_stops_the_ladder(sla):
     assert [e.level for e in sla.escalations()] == [1]
     await sla.send("c1", "escalation_acknowledged", T0 + 22 * S, escalation_id="c1:first_response:1:1",
                    agent_id="sam")
-    assert "c1|first_response|1|escalate|2" not in sla.timers.in_state("pending")
+    assert "c1|first_response|1|escalate|2" not in sla.states.pending_timers()
     await sla.run_until(T0 + 60 * S)
     assert [e.level for e in sla.escalations()] == [1]
     (escalation,) = sla.states.get("c1").state.escalations
@@ -150,10 +150,10 @@ async def test_an_acknowledgement_stops_the_ladder(sla):
 @pytest.mark.parametrize("kind", ["customer_reaction_added", "provider_notice_added"])
 async def test_reactions_and_provider_notices_move_no_clock(sla, kind):
     await sla.send("c1", "conversation_opened", T0)
-    published, timers = len(sla.publisher.published), dict(sla.timers.timers)
+    published, timers = len(sla.publisher.published), sla.states.pending_timers()
     await sla.send("c1", kind, T0 + 5 * S)
     assert len(sla.publisher.published) == published
-    assert sla.timers.timers == timers
+    assert sla.states.pending_timers() == timers
     await sla.run_until(T0 + 20 * S)  # the first-response deadline still stands where it was
     (breach,) = sla.sla_events("c1", "sla_breached")
     assert breach.deadline.ToDatetime() == (T0 + 20 * S).replace(tzinfo=None)
@@ -183,8 +183,10 @@ async def test_a_timer_that_cannot_fire_is_marked_failed_with_no_partial_change_
     await sla.run_until(T0 + 15 * S)
     assert len(sla.sla_events("ok", "sla_warning_raised")) == 1
     assert sla.sla_events("broken", "sla_warning_raised") == []
-    assert sla.timers.timers["broken|first_response|1|warn|1"].state == "failed"
-    assert sla.timers.timers["ok|first_response|1|warn|1"].state == "fired"
+    assert sla.states.failed_timer_ids("broken") == ["broken|first_response|1|warn|1"]
+    assert sla.states.failed_timer_ids("ok") == []
+    pending = sla.states.pending_timers()
+    assert "broken|first_response|1|warn|1" not in pending and "ok|first_response|1|warn|1" not in pending
     assert sla.states.get("broken").state == before  # no warning recorded, no fraction moved
     assert sla.engine.heap.next_due() is not None  # the scheduler carries on
 
@@ -211,25 +213,22 @@ async def test_a_timer_failing_half_way_leaves_no_partial_change_beside_one_that
     clocks = sla.states.get("c1").state.clocks
     assert clocks["first_response"].warned_fraction == 0.75
     assert clocks["resolution"].warned_fraction == 0.0 and clocks["resolution"].warnings == []
-    assert sla.timers.timers["c1|resolution|1|warn|1"].state == "failed"
+    assert sla.states.failed_timer_ids("c1") == ["c1|resolution|1|warn|1"]
+    assert "c1|resolution|1|warn|1" not in sla.states.pending_timers()
     assert len(sla.sla_events("c1", "sla_warning_raised")) == 1
 
 
-async def test_a_timer_of_a_conversation_with_no_state_fires_as_a_no_op(sla):
-    arm = TimerArm("ghost|first_response|1|breach|0", "ghost", "breach", "first_response", 1, 0, T0 + S)
-    await sla.timers.write([(arm, PARTITION)], [], [])
-    await sla.engine.revoke({PARTITION})
-    assert await sla.engine.assign({PARTITION}) == 1
+async def test_a_timer_whose_conversation_document_expired_fires_as_a_no_op_and_writes_nothing(sla):
+    sla.engine.heap.arm(PARTITION, "ghost|first_response|1|breach|0", epoch_ms(T0 + S))  # swept since loaded
     await sla.run_until(T0 + 2 * S)
-    assert sla.publisher.published == [] and sla.timers.timers[arm.id].state == "fired"
+    assert sla.publisher.published == [] and sla.states.docs == {} and len(sla.engine.heap) == 0
 
 
 async def test_assignment_loads_the_pending_timers_of_owned_partitions_only_and_revocation_drops_them(sla):
-    record = SlaRecord(ConversationSla("c9"), partition=3)
-    sla.states.docs["c9"] = fakes.mapping.to_doc(record)
     mine = TimerArm("c1|first_response|1|breach|0", "c1", "breach", "first_response", 1, 0, T0 + S)
     theirs = TimerArm("c9|first_response|1|breach|0", "c9", "breach", "first_response", 1, 0, T0 + S)
-    await sla.timers.write([(mine, PARTITION), (theirs, 3)], [], [])
+    await sla.states.save([SlaRecord(ConversationSla("c1"), partition=PARTITION, timers={mine.id: mine}),
+                           SlaRecord(ConversationSla("c9"), partition=3, timers={theirs.id: theirs})])
     await sla.engine.revoke({PARTITION})
     assert len(sla.engine.heap) == 0
     assert await sla.engine.assign({PARTITION}) == 1

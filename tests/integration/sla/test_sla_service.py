@@ -147,3 +147,6 @@ async def test_a_timer_that_cannot_be_fired_is_set_aside_and_the_others_still_fi
     await wait_for(lambda: failed() == failed_before + 1, timeout=10, message="the broken timer set aside")
     assert await bus.sla_events("c-broken", "sla_breached") == []
     assert sla_app.engine.heap.next_due() is not None  # the scheduler carries on (resolution timers)
+    stored = await mongo_db.sla_conversations.find_one({"_id": "c-broken"})
+    assert [f["id"] for f in stored["failed_timers"]] == ["c-broken|first_response|1|warn|1"]  # kept for whoever looks
+    assert [t["metric"] for t in stored["timers"]] == ["resolution"]  # the failed one is no longer pending

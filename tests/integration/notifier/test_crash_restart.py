@@ -61,7 +61,10 @@ async def test_killing_the_notifier_mid_batch_and_restarting_sends_no_duplicate_
         records = await read_topic(kafka_bootstrap, bus_topics.deliveries, min_count=COUNT, timeout=30)
         ops = f"http://127.0.0.1:{second.port}"
         async with httpx.AsyncClient(timeout=5) as client:
-            assert (await client.get(f"{ops}/readyz")).json()["status"] == "ready"
+
+            async def ready() -> bool:  # each probe is bounded by 1 s: a loaded machine may miss one
+                return (await client.get(f"{ops}/readyz")).json()["status"] == "ready"
+            await wait_for(ready, timeout=15, message="/readyz answers ready")
             metrics = (await client.get(f"{ops}/metrics")).text
     finally:
         second.stop()

@@ -174,6 +174,10 @@ class ServiceProcess:
         return peak_rss_bytes(self.pid) if self.running else None
 
 
+class PortTaken(RuntimeError):
+    """A service could not bind the port picked for it: another process took it first."""
+
+
 @dataclass
 class Stack:
     """Switchboard services as real processes against one broker and one MongoDB-wire server."""
@@ -265,8 +269,23 @@ class Stack:
         return service
 
     def start(self, names: Iterable[str] = SERVICES, timeout: float = 90.0) -> None:
-        """Starts the services (all at once, then waits until each reports ready on /readyz)."""
+        """Starts the services (all at once, then waits until each reports ready on /readyz). A port
+        picked free can be taken by another process before the service binds it (parallel tests): then
+        every service of this start gets new ports and starts again, three times at most."""
         names = list(names)
+        for attempt in range(3):
+            try:
+                return self._start_once(names, timeout)
+            except PortTaken:
+                if attempt == 2:
+                    raise
+                for name in names:
+                    self.services.pop(name).stop()
+                    log = self.log_dir / f"{name}.log"  # appended to: keep this attempt's apart
+                    if log.exists():
+                        log.rename(log.with_suffix(f".attempt{attempt + 1}.log"))
+
+    def _start_once(self, names: list[str], timeout: float) -> None:
         for name in names:
             if name not in self.services:
                 self.add(name)
@@ -279,7 +298,9 @@ class Stack:
             service = self.services[name]
             while not http_ready(service.port):
                 if not service.running:
-                    raise RuntimeError(f"{name} exited with {service.proc.proc.returncode}: {self.tail(name)}")
+                    tail = self.tail(name)
+                    error = PortTaken if "already in use" in tail else RuntimeError
+                    raise error(f"{name} exited with {service.proc.proc.returncode}: {tail}")
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{name} not ready within {timeout:.0f}s: {self.tail(name)}")
                 time.sleep(0.1)

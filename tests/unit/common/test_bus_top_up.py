@@ -92,7 +92,9 @@ class SameSession:
         return True
 
 
-async def test_a_batch_fetched_before_a_revocation_is_neither_handled_nor_committed():
+async def run_through_a_rebalance(first: dict, reassign: set) -> tuple[ConsumerRunner, RevokedDuringTopUp, list]:
+    """A runner owning P0 and P1 takes `first`; the group rebalances during the top-up and gives this
+    member `reassign` back; then the runner stops. Returns the runner, its client and what it handled."""
     handled: list = []
 
     async def handler(batch):
@@ -101,9 +103,15 @@ async def test_a_batch_fetched_before_a_revocation_is_neither_handled_nor_commit
     r = ConsumerRunner(name="t", kafka=KafkaSettings(), consumer=ConsumerSettings(top_up_ms=5), topics=["t"],
                        group_id="g", handler=handler, producer=None)  # type: ignore[arg-type]
     r.assigned = {P0, P1}
-    client = RevokedDuringTopUp(r, {P0: [record(P0, 1), record(P0, 2)]})
+    client = RevokedDuringTopUp(r, first)
+    client.reassign = reassign
     r._consumer, r._session = client, SameSession()
     await r._run()
+    return r, client, handled
+
+
+async def test_a_batch_fetched_before_a_revocation_is_neither_handled_nor_committed():
+    r, client, handled = await run_through_a_rebalance({P0: [record(P0, 1), record(P0, 2)]}, reassign=set())
     # The partitions' next owner reads them from the committed offset: a commit here (the group accepts
     # the old generation's until the rejoin completes) would lose what this replica did not apply.
     assert handled == [] and client.committed == []
@@ -114,17 +122,7 @@ async def test_a_batch_fetched_before_a_revocation_is_neither_handled_nor_commit
 async def test_a_dropped_batch_of_partitions_assigned_here_again_is_read_again_from_its_first_offset():
     """The rebalance may complete while the batch is fetched: the position is then past the dropped
     records, and only a seek back keeps them from being skipped."""
-    handled: list = []
-
-    async def handler(batch):
-        handled.extend(batch)
-
-    r = ConsumerRunner(name="t", kafka=KafkaSettings(), consumer=ConsumerSettings(top_up_ms=5), topics=["t"],
-                       group_id="g", handler=handler, producer=None)  # type: ignore[arg-type]
-    r.assigned = {P0, P1}
-    client = RevokedDuringTopUp(r, {P0: [record(P0, 5), record(P0, 6)], P1: [record(P1, 9)]})
-    client.reassign = {P0}
-    r._consumer, r._session = client, SameSession()
-    await r._run()
+    r, client, handled = await run_through_a_rebalance(
+        {P0: [record(P0, 5), record(P0, 6)], P1: [record(P1, 9)]}, reassign={P0})
     assert handled == [] and client.committed == []
-    assert client.positions == {P0: 5}  # P1 moved: its new owner starts from the commits
+    assert r.assigned == {P0} and client.positions == {P0: 5}  # P1 moved: its new owner starts from the commits

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 import httpx
 import yaml
-from switchboard.common.testing.webhooks import mailgun_form
+from switchboard.common.testing.webhooks import mailgun_form, meta_whatsapp_message
 
 REPO = Path(__file__).resolve().parent.parent
 BRAND = "acme"
@@ -68,16 +68,8 @@ class Traffic:
         return session
 
     def whatsapp(self, wa_id: str, name: str, text: str) -> None:
-        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "100000001", "changes": [{
-            "field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1000001"},
-                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                "messages": [{"from": wa_id, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-                              "type": "text", "text": {"body": text}}]}}]}]}, ensure_ascii=False).encode()
-        signature = hmac.new(self.secrets["meta_app_secret"].encode(), body, hashlib.sha256).hexdigest()
-        self.post("whatsapp message (Meta)", self.webhook("meta_whatsapp"), content=body,
-                  headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"})
+        body, headers = meta_whatsapp_message(self.secrets["meta_app_secret"], wa_id, name, text)
+        self.post("whatsapp message (Meta)", self.webhook("meta_whatsapp"), content=body, headers=headers)
 
     def email(self, sender: str, name: str, subject: str, text: str) -> None:
         form = mailgun_form(self.secrets["mailgun_signing_key"], sender, name, subject, text)

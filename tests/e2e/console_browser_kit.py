@@ -7,9 +7,6 @@ Chromium is Debian's /usr/bin/chromium driven by Playwright; `playwright install
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -23,7 +20,7 @@ import httpx
 import yaml
 from switchboard.common.admin import ensure_topics
 from switchboard.common.settings import KafkaSettings
-from switchboard.common.testing.webhooks import mailgun_form
+from switchboard.common.testing.webhooks import mailgun_form, meta_whatsapp_message
 
 CHROMIUM = "/usr/bin/chromium"
 SERVICES = (*harness.SERVICES, harness.CONSOLE)
@@ -120,16 +117,8 @@ class Customers:
         return self._post("email (Mailgun)", "/webhooks/mailgun", data=form)
 
     def whatsapp(self, wa_id: str, name: str, text: str) -> float:
-        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "100000001", "changes": [{
-            "field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1000001"},
-                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                "messages": [{"from": wa_id, "id": f"wamid.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-                              "type": "text", "text": {"body": text}}]}}]}]}, ensure_ascii=False).encode()
-        signature = hmac.new(self.secrets["meta_app_secret"].encode(), body, hashlib.sha256).hexdigest()
-        return self._post("whatsapp (Meta)", "/webhooks/meta_whatsapp", content=body,
-                          headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"})
+        body, headers = meta_whatsapp_message(self.secrets["meta_app_secret"], wa_id, name, text)
+        return self._post("whatsapp (Meta)", "/webhooks/meta_whatsapp", content=body, headers=headers)
 
     def telegram(self, chat_id: int, first_name: str, text: str) -> float:
         update = {"update_id": int(time.time() * 1000) % 2**31, "message": {

@@ -24,6 +24,20 @@ async def wait_for(condition: Callable, timeout: float = 10.0, interval: float =
         await asyncio.sleep(interval)
 
 
+async def wait_ready(client, url: str, timeout: float = 15.0) -> None:
+    """Waits until `url` (a service's /readyz) answers 200. Each readiness probe is bounded by 1 s, which
+    a loaded machine can miss once: a test asks until a deadline instead of trusting the first answer."""
+    async def ready() -> bool:
+        return (await client.get(url)).status_code == 200
+    await wait_for(ready, timeout=timeout, message=f"{url} answers 200")
+
+
+def sample_sum(registry, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels` (any value for the others)."""
+    return sum(sample.value for family in registry.collect() for sample in family.samples
+               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
+
+
 async def read_raw(bootstrap: str, topic: str, min_count: int = 0, timeout: float = 10.0) -> list:
     """Every record of `topic` from the beginning (no consumer group), once at least min_count arrived."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)

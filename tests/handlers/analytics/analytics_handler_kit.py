@@ -14,6 +14,7 @@ from switchboard.analytics.settings import AnalyticsSettings
 from switchboard.common.clock import ManualClock
 from switchboard.common.cloudevents import Envelope, event_type
 from switchboard.common.consumer import BatchAbandoned
+from switchboard.common.testing import sample_sum
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "analytics"))
 from analytics_events import T0  # noqa: E402
@@ -63,12 +64,7 @@ class Replica:
         await self.app.owner.on_revoked(revoked)
 
     def value(self, name: str, **labels: str) -> float:
-        return sum(
-            s.value
-            for family in self.registry.collect()
-            for s in family.samples
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
-        )
+        return sample_sum(self.registry, name, **labels)
 
 
 def record(replica: Replica, payload, offset: int, partition: int, *, topic: str = "conversations",

@@ -35,6 +35,7 @@ from switchboard.analytics.ownership import SlotOwner  # noqa: E402
 from switchboard.common.clock import ManualClock  # noqa: E402
 from switchboard.common.cloudevents import Envelope, event_type  # noqa: E402
 from switchboard.common.consumer import BatchAbandoned  # noqa: E402
+from switchboard.common.testing import sample_sum  # noqa: E402
 from switchboard.common.topics import TopicNames  # noqa: E402
 from switchboard.events.v1 import common_pb2  # noqa: E402
 
@@ -78,12 +79,7 @@ class Replica:
         await self.owner.on_revoked(revoked)
 
     def value(self, name: str, **labels: str) -> float:
-        return sum(
-            s.value
-            for family in self.registry.collect()
-            for s in family.samples
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
-        )
+        return sample_sum(self.registry, name, **labels)
 
 
 def record(payload, offset: int, partition: int = PARTITION) -> Envelope:

@@ -10,7 +10,7 @@ import yaml
 from events import K, notification
 from notifier_it_config import notifier_config
 from switchboard.common import processes
-from switchboard.common.testing import read_topic, wait_for
+from switchboard.common.testing import read_topic, wait_for, wait_ready
 from switchboard.common.testing.plugin import settings_env
 from switchboard.events.v1 import common_pb2, notification_pb2
 from switchboard.notifier.settings import NotifierSettings
@@ -61,10 +61,7 @@ async def test_killing_the_notifier_mid_batch_and_restarting_sends_no_duplicate_
         records = await read_topic(kafka_bootstrap, bus_topics.deliveries, min_count=COUNT, timeout=30)
         ops = f"http://127.0.0.1:{second.port}"
         async with httpx.AsyncClient(timeout=5) as client:
-
-            async def ready() -> bool:  # each probe is bounded by 1 s: a loaded machine may miss one
-                return (await client.get(f"{ops}/readyz")).json()["status"] == "ready"
-            await wait_for(ready, timeout=15, message="/readyz answers ready")
+            await wait_ready(client, f"{ops}/readyz")
             metrics = (await client.get(f"{ops}/metrics")).text
     finally:
         second.stop()

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from router_it_kit import T0, brand_of, inbound_message, order_event, presence, resolve, running_router
 from switchboard.common import metrics as bus_metrics
-from switchboard.common.testing import read_topic, wait_for
+from switchboard.common.testing import read_topic, wait_for, wait_ready
 from switchboard.common.testing.helpers import read_raw
 from switchboard.events.v1 import agent_pb2, common_pb2, conversation_pb2, notification_pb2, orders_pb2
 
@@ -401,10 +401,7 @@ async def test_bad_commands_go_to_the_dlq_and_the_ops_endpoints_answer(
         port = router.settings.http.port
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             assert (await client.get("/healthz")).status_code == 200
-
-            async def ready() -> bool:  # each probe is bounded by 1 s: a loaded machine may miss one
-                return (await client.get("/readyz")).status_code == 200
-            await wait_for(ready, timeout=15, message="/readyz answers 200")
+            await wait_ready(client, "/readyz")
             body = (await client.get("/metrics")).text
             assert "switchboard_router_bot_handoffs_total" in body
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sla_kit import conversation_event
-from switchboard.common.testing import read_topic, wait_for
+from switchboard.common.testing import read_topic, wait_for, wait_ready
 from switchboard.common.testing.plugin import settings_env
 from switchboard.sla.adapters.store import MongoStateStore
 from switchboard.sla.domain.effects import EPOCH
@@ -71,10 +71,7 @@ async def test_kill_9_with_10000_open_timers_loses_none_and_fires_none_twice(
         load_seconds = await _time_loading(mongo_db, TIMERS)
         ops = f"http://127.0.0.1:{settings.http.port}"
         async with httpx.AsyncClient(timeout=5) as http:
-
-            async def ready() -> bool:  # each probe is bounded by 1 s: a loaded machine may miss one
-                return (await http.get(f"{ops}/readyz")).status_code == 200
-            await wait_for(ready, timeout=15, message="/readyz answers 200")
+            await wait_ready(http, f"{ops}/readyz")
             assert f"switchboard_sla_open_timers {float(TIMERS)}" in (await http.get(f"{ops}/metrics")).text
         await wait_for(lambda: _fired_at_least(conversations, 3000), timeout=90, message="3,000 fired")
     finally:

@@ -137,8 +137,11 @@ async def stages_done(stack: harness.Stack, reader: AIOKafkaConsumer, members: d
 class Profiler:
     """py-spy on each service process for the length of one measurement (collapsed stacks)."""
 
-    def __init__(self, stack: harness.Stack, out: Path | None, seconds: float) -> None:
+    def __init__(self, stack: harness.Stack, out: Path | None, seconds: float,
+                 others: dict[str, int] | None = None) -> None:
+        """`others`: more processes to profile by name (the store: nx-27017 is Python too)."""
         self.stack, self.out, self.seconds = stack, out, seconds
+        self.others = others or {}
         self.procs: dict = {}
 
     def start(self) -> None:
@@ -148,8 +151,8 @@ class Profiler:
 
         self.out.mkdir(parents=True, exist_ok=True)
         spy = str(Path(sys.executable).parent / "py-spy")
-        for name in SERVICES:
-            pid = self.stack.services[name].pid if name in self.stack.services else None
+        pids = {name: self.stack.services[name].pid if name in self.stack.services else None for name in SERVICES}
+        for name, pid in {**pids, **self.others}.items():
             if pid is None:
                 continue
             self.procs[name] = subprocess.Popen(
@@ -451,7 +454,7 @@ async def run(args, tmp: Path) -> dict:
             await sustained(stack, load, 200)
             probe = (await sustained(stack, load, args.probe_backlog))["rate"]
             backlog = int(min(args.max_backlog, max(args.probe_backlog, probe * args.sustain_seconds)))
-            profiler = Profiler(stack, args.profile, backlog / probe)
+            profiler = Profiler(stack, args.profile, backlog / probe, {"nx-27017": mongo.proc.pid})
             profiler.start()
             pids = {**{name: stack.services[name].pid for name in SERVICES},
                     "nx-27017": mongo.proc.pid, "tansu": broker.proc.pid, "load generator": os.getpid()}

@@ -26,6 +26,7 @@ from switchboard.router.domain.model import CHAT_SESSION, EMAIL, Handle
 class BatchNames:
     brands: set[str] = field(default_factory=set)
     handle_ids: set[str] = field(default_factory=set)
+    handles: set[tuple[str, Handle]] = field(default_factory=set)  # (brand, handle), normalised and expanded
     keys: set[tuple[str, str]] = field(default_factory=set)  # (brand, thread key)
     conv_ids: set[str] = field(default_factory=set)
     session_ids: set[str] = field(default_factory=set)
@@ -35,7 +36,9 @@ class BatchNames:
     merged_customer_ids: list[str] = field(default_factory=list)  # merge commands: the customer merged away
 
     def add_handles(self, brand: str, handles: Iterable[Handle]) -> None:
-        self.handle_ids.update(handle_id(brand, h) for h in _norm(handles))
+        normalized = _norm(handles)
+        self.handles.update((brand, h) for h in normalized)
+        self.handle_ids.update(handle_id(brand, h) for h in normalized)
 
 
 def _norm(handles: Iterable[Handle]) -> list[Handle]:

@@ -10,19 +10,26 @@ the next batch reads it afresh.
 Collections (indexes in README):
   customers, customer_handles (unique brand_id+kind+value), conversations, conversation_messages,
   agents, queue_entries, queue_stats, orders, chat_sessions, message_deliveries.
+
+Identity: a handle's owner is read in one round from both the handle index (`customer_handles` by
+_id) and `customers` by the ids derived from the handles (a customer created from a handle has the
+id derived from it and no index document for it: domain/identity.py). Index documents win.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from switchboard.common.cloudevents import derived_id
 from switchboard.common.logging import get_logger
 from switchboard.router.adapters.batch_names import BatchNames, names_of
 from switchboard.router.adapters.journal import Journal
 from switchboard.router.adapters.store_setup import StoreSetup
 from switchboard.router.adapters.store_writes import StoreWrites, handle_id, thread_id
-from switchboard.router.domain import receipts, threads
+from switchboard.router.domain import identity, receipts, threads
 from switchboard.router.domain.engine import Workspace
 from switchboard.router.domain.inputs import ChatEndIn, DeliveryIn, Input, TickIn
 from switchboard.router.domain.model import (
@@ -56,9 +63,11 @@ class Resident:
 class RouterStore(StoreSetup, StoreWrites):
     """Loads (this module) and writes (store_writes.py) the router's state."""
 
-    def __init__(self, db, *, transactions: bool | None = None) -> None:
-        """`transactions`: None chooses at prepare() from what the server supports."""
+    def __init__(self, db, *, transactions: bool | None = None, derive: Callable[..., str] = derived_id) -> None:
+        """`transactions`: None chooses at prepare() from what the server supports. `derive`: the
+        Engine's id derivation (customer ids derive from their seed handle)."""
         self.db = db
+        self.derive = derive
         self.transactions = transactions
         # Scopes (brands; None = the unscoped slot) whose last save failed half-way: replayed before reading.
         self._replay_due: set[str | None] = set() if transactions else {None}
@@ -117,6 +126,7 @@ class RouterStore(StoreSetup, StoreWrites):
         (
             stored_messages,
             handle_docs,
+            seeded_docs,
             thread_docs,
             id_convs,
             session_docs,
@@ -128,6 +138,7 @@ class RouterStore(StoreSetup, StoreWrites):
         ) = await asyncio.gather(
             self._find(self.messages, {"_id": {"$in": list(message_ids)}}, {"_id": 1}) if message_ids else _none(),
             self._find(self.handles, {"_id": {"$in": sorted(names.handle_ids)}}),
+            self._find(self.customers, {"_id": {"$in": self._seed_ids(names.handles)}}),
             self._find(self.threads, {"_id": {"$in": sorted(thread_id(b, k) for b, k in names.keys)}})
             if names.keys else _none(),
             self._find(self.conversations, {"_id": {"$in": sorted(names.conv_ids)}}),
@@ -139,22 +150,44 @@ class RouterStore(StoreSetup, StoreWrites):
             self._find(self.deliveries, {"_id": {"$in": sorted(names.delivery_ids)}}),
         )
         ws.stored_message_ids.update(d["_id"] for d in stored_messages)
-        for doc in handle_docs:
-            ws.handles[(doc["brand_id"], Handle(doc["kind"], doc["value"]))] = doc["customer_id"]
+        self._add_owners(ws, names.handles, handle_docs, seeded_docs)
         self._make_resident(ws, unloaded, agent_docs, queue_docs, stats_docs)
         for doc in order_docs:
             ws.orders[doc["_id"]] = OrderRecord.from_doc(doc)
         for doc in session_docs:
             ws.sessions[doc["_id"]] = ChatSession.from_doc(doc)
         # A chat message also presents the email its session was started with: look that handle up too.
-        session_emails = sorted({handle_id(s.brand_id, Handle(EMAIL, s.email)) for s in ws.sessions.values()
-                                 if s.email} - names.handle_ids)
-        for doc in await self._find(self.handles, {"_id": {"$in": session_emails}}):
-            ws.handles[(doc["brand_id"], Handle(doc["kind"], doc["value"]))] = doc["customer_id"]
+        emails = {(s.brand_id, Handle(EMAIL, s.email)) for s in ws.sessions.values() if s.email}
+        emails = {(b, h) for b, h in emails if handle_id(b, h) not in names.handle_ids}
+        if emails:
+            handle_docs, seeded_docs = await asyncio.gather(
+                self._find(self.handles, {"_id": {"$in": sorted(handle_id(b, h) for b, h in emails)}}),
+                self._find(self.customers, {"_id": {"$in": self._seed_ids(emails)}}),
+            )
+            self._add_owners(ws, emails, handle_docs, seeded_docs)
         for doc in delivery_docs:
             ws.deliveries[doc["_id"]] = doc
         self._add_conversations(ws, id_convs)
         return {(d["brand_id"], d["key"]): d["conversation_id"] for d in thread_docs}
+
+    def _seed_ids(self, handles: Iterable[tuple[str, Handle]]) -> list[str]:
+        return sorted({identity.seed_id(self.derive, brand, h) for brand, h in handles})
+
+    def _add_owners(self, ws: Workspace, handles: Iterable[tuple[str, Handle]], handle_docs: list[dict],
+                    seeded_docs: list[dict]) -> None:
+        """Owners of `handles`: customers found by seed-derived id that still hold the handle, then the
+        stored index documents, which win (data written before seeds, handles re-pointed by merges).
+        Every customer found is kept, holder or not: a new customer must not take a stored one's id."""
+        self._add_customers(ws, seeded_docs)
+        held = {d["_id"]: [Handle(h["kind"], h["value"]) for h in d.get("handles", ())] for d in seeded_docs}
+        by_brand: dict[str, list[Handle]] = defaultdict(list)
+        for brand, h in handles:
+            by_brand[brand].append(h)
+        for brand, hs in sorted(by_brand.items()):
+            for h, customer_id in identity.owners_by_seed(self.derive, brand, hs, held).items():
+                ws.handles[(brand, h)] = customer_id
+        for doc in handle_docs:
+            ws.handles[(doc["brand_id"], Handle(doc["kind"], doc["value"]))] = doc["customer_id"]
 
     def _make_resident(self, ws: Workspace, unloaded: list[str], agent_docs: list[dict], queue_docs: list[dict],
                        stats_docs: list[dict]) -> None:
@@ -250,14 +283,21 @@ class RouterStore(StoreSetup, StoreWrites):
             ws.history.setdefault(doc["conversation_id"], []).append(doc)
 
     async def _load_customers(self, ws: Workspace, ids: set[str]) -> None:
+        """`ids` and the customers they were merged into (some may be loaded already: seed lookups)."""
         for _ in range(3):  # merged_into chains are short; follow a few hops
             missing = sorted(i for i in ids if i and i not in ws.customers)
-            if not missing:
+            if missing:
+                self._add_customers(ws, await self._find(self.customers, {"_id": {"$in": missing}}))
+            ids = {c.merged_into for c in ws.customers.values() if c.merged_into}
+            if not ids - ws.customers.keys():
                 return
-            for doc in await self._find(self.customers, {"_id": {"$in": missing}}):
+
+    @staticmethod
+    def _add_customers(ws: Workspace, docs: list[dict]) -> None:
+        for doc in docs:
+            if doc["_id"] not in ws.customers:
                 ws.customers[doc["_id"]] = Customer.from_doc(doc)
                 ws.persisted.add("customer/" + doc["_id"])
-            ids = {c.merged_into for c in ws.customers.values() if c.merged_into}
 
     @staticmethod
     def _add_conversations(ws: Workspace, docs: list, persisted: bool = False) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import bot, routing
+from . import bot, identity, routing
 from .inputs import (
     AcknowledgeEscalation,
     AddInternalNote,
@@ -245,7 +245,14 @@ def _merge(engine: Engine, ws: Workspace, cmd: CommandIn, emit: Emitter) -> None
     for h in merged.handles:
         if h not in surviving.handles:
             surviving.handles.append(h)
-        ws.handles[(cmd.brand_id, Handle(h["kind"], h["value"]))] = surviving_id
+        handle = Handle(h["kind"], h["value"])
+        ws.handles[(cmd.brand_id, handle)] = surviving_id
+        # A handle found through the merged customer's seed has no index document for the merge to
+        # re-point (store_writes.py REASSIGN): the survivor gets one, so it resolves in one step.
+        if identity.seeded(engine.derive, cmd.brand_id, handle, merged_id) and not identity.seeded(
+            engine.derive, cmd.brand_id, handle, surviving_id
+        ):
+            ws.new_handles.append((cmd.brand_id, handle, surviving_id))
     for order_id in merged.order_ids:
         if order_id not in surviving.order_ids:
             surviving.order_ids.append(order_id)

@@ -75,15 +75,19 @@ class ContactSteps:
         handles = self._normalized(handles)
         expanded = identity.expand(handles)
         index = {h: cid for h in expanded if (cid := ws.customer_of(brand, h))}
-        decision = identity.resolve(handles, index, self.derive(input_id, "customer"))
+        decision = identity.resolve(handles, index, self._new_customer_id(ws, brand, expanded[0], input_id))
         customer = ws.customers.get(decision.customer_id)
         if customer is None:
             customer = Customer(id=decision.customer_id, brand_id=brand, created_at=at)
             ws.customers[customer.id] = customer
         for h in decision.new_handles:
             ws.handles[(brand, h)] = customer.id
-            ws.new_handles.append((brand, h, customer.id))
-            customer.handles.append({"kind": h.kind, "value": h.value})
+            # Handles found through the customer's seed-derived id need no index document (identity.py).
+            if not identity.seeded(self.derive, brand, h, customer.id):
+                ws.new_handles.append((brand, h, customer.id))
+            entry = {"kind": h.kind, "value": h.value}
+            if entry not in customer.handles:
+                customer.handles.append(entry)
         if name and not customer.name:
             customer.name = name  # stored for display; never used to match anyone
         vip_values = self.config.brand_routing(brand).vip_customers
@@ -92,6 +96,12 @@ class ContactSteps:
         if decision.created or decision.new_handles or name:
             ws.dirty_customers.add(customer.id)
         return customer
+
+    def _new_customer_id(self, ws: Workspace, brand: str, seed: Handle, input_id: str) -> str:
+        """Derived from the seed handle; if a customer holds that id but no longer the seed (it moved
+        away), a new customer takes an id of its own input, and all its handles are indexed."""
+        customer_id = identity.seed_id(self.derive, brand, seed)
+        return customer_id if customer_id not in ws.customers else self.derive(input_id, "customer")
 
     @staticmethod
     def _normalized(handles: list[Handle]) -> list[Handle]:

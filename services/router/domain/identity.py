@@ -3,11 +3,16 @@
 Strong signals only: an email address, a phone number (WhatsApp ids are phone numbers), a
 provider id, a chat session id, or handles that arrive together on one order or chat start.
 A display name is never a signal. Two profiles are joined only by an explicit merge command.
+
+A new customer's id derives from its seed handle (the first of the contact's expanded handles), so
+the seed and its other form (WhatsApp id <-> phone) are found again by reading the customer with
+that id: they need no handle-index document. Every other handle a customer gets is indexed.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .model import CHAT_SESSION, EMAIL, PHONE, WHATSAPP_ID, Handle
@@ -80,6 +85,35 @@ def resolve(handles: list[Handle], index: dict[Handle, str], new_customer_id: st
     new_handles = [h for h in expanded if h not in index]
     conflicts = sorted({index[h] for h in expanded if h in index and index[h] != customer_id})
     return IdentityDecision(customer_id, created, new_handles, conflicts)
+
+
+def seed_id(derive: Callable[..., str], brand_id: str, seed: Handle) -> str:
+    """The id of a customer created from `seed`: the same handle always gives the same id."""
+    return derive("customer", brand_id, seed.kind, seed.value)
+
+
+def seeded(derive: Callable[..., str], brand_id: str, h: Handle, customer_id: str) -> bool:
+    """Whether `customer_id` is found from `h` through its seed (so `h` needs no index document)."""
+    return any(seed_id(derive, brand_id, g) == customer_id for g in expand([h]))
+
+
+def owners_by_seed(
+    derive: Callable[..., str], brand_id: str, handles: Iterable[Handle], held: Mapping[str, Iterable[Handle]]
+) -> dict[Handle, str]:
+    """Owners of `handles` found by seed-derived id. `held`: customer id -> the handles it holds now.
+
+    The customer with id seed_id(h) owns h (and h's other form) only while it still holds h: a
+    handle moved away is not resolved by its old seed. Stored index documents win over this.
+    """
+    owners: dict[Handle, str] = {}
+    for h in handles:
+        customer_id = seed_id(derive, brand_id, h)
+        holds = set(held.get(customer_id, ()))
+        if h in holds:
+            for g in expand([h]):
+                if g in holds:
+                    owners.setdefault(g, customer_id)
+    return owners
 
 
 def is_weak(kind: str) -> bool:

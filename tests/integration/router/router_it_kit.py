@@ -42,6 +42,7 @@ CHANNEL = {
     "email": common_pb2.CHANNEL_EMAIL,
     "chat": common_pb2.CHANNEL_CHAT,
     "whatsapp": common_pb2.CHANNEL_WHATSAPP,
+    "sms": common_pb2.CHANNEL_SMS,
     "phone": common_pb2.CHANNEL_PHONE,
 }
 KIND = {

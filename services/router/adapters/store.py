@@ -28,7 +28,7 @@ from switchboard.common.logging import get_logger
 from switchboard.router.adapters.batch_names import BatchNames, names_of
 from switchboard.router.adapters.journal import Journal
 from switchboard.router.adapters.store_setup import StoreSetup
-from switchboard.router.adapters.store_writes import StoreWrites, handle_id, thread_id
+from switchboard.router.adapters.store_writes import TIMER_DUE_TS, StoreWrites, handle_id, thread_id
 from switchboard.router.domain import identity, receipts, threads
 from switchboard.router.domain.engine import Workspace
 from switchboard.router.domain.inputs import ChatEndIn, DeliveryIn, Input, TickIn
@@ -259,10 +259,12 @@ class RouterStore(StoreSetup, StoreWrites):
         brands, now = sorted({t.brand_id for t in ticks}), max(t.at for t in ticks)
         held = {c for b in brands for a in ws.agents.get(b, {}).values() if a.presence != "online" for c in a.active}
         due, absent = await asyncio.gather(
-            self._find(self.conversations, {"brand_id": {"$in": brands}, "timer_due_at": {"$lte": now}}),
+            self._find(self.conversations, {TIMER_DUE_TS: {"$lte": now.timestamp()}}),
             self._find(self.conversations, {"_id": {"$in": sorted(held - ws.conversations.keys())}}),
         )
-        self._add_conversations(ws, due + absent)
+        # One indexed range over every brand (nx-27017 reads the whole collection for `brand_id $in` + a
+        # range); due conversations of brands another replica owns are few and left to their owner.
+        self._add_conversations(ws, [d for d in due if d.get("brand_id") in brands] + absent)
         await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
         transcripts = sorted(c.id for c in ws.conversations.values()
                              if c.pending_transcripts and c.id not in ws.history)

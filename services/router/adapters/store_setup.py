@@ -8,7 +8,7 @@ import asyncio
 from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateOne
 from pymongo.errors import CollectionInvalid
 from switchboard.common.dedupe import DedupeStore
-from switchboard.router.adapters.store_writes import _thread_doc, thread_id
+from switchboard.router.adapters.store_writes import TIMER_DUE_TS, _thread_doc, thread_id
 from switchboard.router.domain.config import RouterConfig
 
 
@@ -36,13 +36,25 @@ class StoreSetup:
             # the read API's past conversations of a customer, newest first
             self.conversations.create_index([("customer_id", ASCENDING), ("opened_at", DESCENDING)]),
             self.conversations.create_index([("brand_id", ASCENDING), ("status", ASCENDING)]),
-            self.conversations.create_index("timer_due_at"),  # the router's tick: what is due
+            self.conversations.create_index(TIMER_DUE_TS),  # the router's tick: what is due
             self.messages.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)]),
             self.agents.create_index("brand_id"),
             self.queue.create_index("brand_id"),
             self.stats.create_index("brand_id"),
             self.orders.create_index("customer_id"),
         )
+
+    async def stamp_due_times(self, brand: str) -> int:
+        """Gives `timer_due_ts` to the brand's conversations whose timer was stored without it (written
+        before the field existed, or by an older replica during a rolling upgrade). Runs when the
+        brand's routing scope is claimed, before its first tick; a no-op once every writer is new."""
+        ops = [UpdateOne({"_id": d["_id"]}, {"$set": {TIMER_DUE_TS: d["timer_due_at"].timestamp()}})
+               async for d in self.conversations.find(
+                   {"brand_id": brand, "timer_due_at": {"$ne": None}, TIMER_DUE_TS: None},
+                   {"timer_due_at": 1})]
+        if ops:
+            await self.conversations.bulk_write(ops, ordered=False)
+        return len(ops)
 
     async def index_threads(self) -> int:
         """Builds `conversation_threads` from the conversations' thread keys when it is empty but

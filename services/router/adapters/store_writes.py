@@ -30,6 +30,18 @@ def thread_id(brand_id: str, key: str) -> str:
     return f"{brand_id}|{key}"
 
 
+# The tick finds due conversations by this number (epoch seconds), not by `timer_due_at`: nx-27017 answers a
+# range on a datetime by reading every document of the collection, on a number through its index
+# (docs/performance.md, "Queries the embedded store scans").
+TIMER_DUE_TS = "timer_due_ts"
+
+
+def conversation_doc(conv) -> dict:
+    doc = conv.to_doc()
+    doc[TIMER_DUE_TS] = conv.timer_due_at.timestamp() if conv.timer_due_at is not None else None
+    return doc
+
+
 def _thread_doc(brand_key: tuple[str, str], conversation_id: str) -> dict:
     brand_id, key = brand_key
     return {"_id": thread_id(brand_id, key), "brand_id": brand_id, "key": key, "conversation_id": conversation_id}
@@ -64,6 +76,7 @@ class StoreWrites:
                                for name in sorted(FENCED_COLLECTIONS)))
         if not self.transactions:
             await self._apply(await self.scope_journal.pending(brand), epoch)
+        await self.stamp_due_times(brand)  # after the replay: a journal of an older replica has no due number
         self._replay_due.discard(brand)
         self.forget()
         return epoch
@@ -163,7 +176,7 @@ class StoreWrites:
         upsert(
             self.conversations,
             "conversation",
-            [ws.conversations[i].to_doc() for i in sorted(ws.dirty_conversations) if ws.conversations[i].id],
+            [conversation_doc(ws.conversations[i]) for i in sorted(ws.dirty_conversations) if ws.conversations[i].id],
         )
         upsert(self.customers, "customer", [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
         add(state, self.agents, REPLACE, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])

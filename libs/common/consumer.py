@@ -36,7 +36,7 @@ from switchboard.common.deadletters import dead_letter_headers, dlq_topic
 from switchboard.common.health import broker_reachable
 from switchboard.common.logging import get_logger, mask_string
 from switchboard.common.producer import EventProducer
-from switchboard.common.rebalance import RebalanceListener
+from switchboard.common.rebalance import RebalanceListener, Rewinds
 from switchboard.common.settings import ConsumerSettings, KafkaSettings, connection_options
 from switchboard.common.topics import TopicNames
 
@@ -59,6 +59,8 @@ class PermanentError(Exception):
 Handler = Callable[[list[Envelope]], Awaitable[None]]
 Decode = Callable[[ConsumerRecord], Envelope]
 PartitionHook = Callable[[set[TopicPartition]], Awaitable[None]]
+# May return where the service's own state of partitions ends, to be read again from there (rebalance.py).
+AssignHook = Callable[[set[TopicPartition]], Awaitable[dict[TopicPartition, int] | None]]
 
 
 class ConsumerRunner:
@@ -67,7 +69,7 @@ class ConsumerRunner:
     def __init__(self, *, name: str, kafka: KafkaSettings, consumer: ConsumerSettings, topics: Sequence[str],
                  group_id: str, handler: Handler, producer: EventProducer, dedupe=None,
                  handler_marks_processed: bool = False,
-                 on_assigned: PartitionHook | None = None, on_revoked: PartitionHook | None = None,
+                 on_assigned: AssignHook | None = None, on_revoked: PartitionHook | None = None,
                  transient_errors: tuple[type[BaseException], ...] = TRANSIENT_ERRORS,
                  assignors: tuple = (), decode: Decode | None = None) -> None:
         self.name = name
@@ -78,6 +80,8 @@ class ConsumerRunner:
         self.assigned: set[TopicPartition] = set()
         self.assignments = 0  # group assignments completed (the on_assigned hook included), maybe empty
         self.revocations = 0  # rebalances that took partitions away (aiokafka's are eager: all of them)
+        self.assigning = False  # from a revocation until the next assignment's hook is done
+        self.rewinds = Rewinds()  # partitions the assignment hook had read again (rebalance.py)
         self._kafka = kafka
         self._settings = consumer
         self._handler = handler
@@ -150,14 +154,14 @@ class ConsumerRunner:
             while not self._stopping.is_set():
                 if self._rewind_needed or self._session.epoch != self._synced_epoch:
                     await self._rewind_to_committed()
-                mark, revocations = self._session.mark(), self.revocations
+                mark, moves = self._session.mark(), (self.revocations, self.assignments)
                 batch = await self._consumer.getmany(timeout_ms=self._settings.poll_timeout_ms,
                                                      max_records=self._settings.max_batch_records)
                 if batch and self._settings.top_up_ms:
                     await self._top_up(batch)
                 if batch:
                     async with self._processing:
-                        if self.revocations != revocations:
+                        if self.assigning or (self.revocations, self.assignments) != moves:
                             self._drop_moved(batch)
                             continue
                         await self._process(batch, mark)
@@ -166,17 +170,18 @@ class ConsumerRunner:
             raise
 
     def _drop_moved(self, batch: dict) -> None:
-        """A rebalance revoked partitions after this batch was fetched: handling it would apply records of
+        """A rebalance began after this batch was fetched: handling it would apply records of
         partitions this replica may no longer own, and the group still accepts the old generation's commit
         until the rejoin completes (records skipped as not owned would be committed, i.e. lost). Nothing
-        of it is handled or committed. A partition assigned here again (the rebalance may even have
-        completed during the fetch) is read again from the batch's first offset; one that moved is read
-        by its new owner from the commits (aiokafka starts a new assignment there). Nothing is skipped:
-        every record below a batch's first offset was handled by this member or committed by another."""
+        of it is handled or committed; nor is a batch fetched before the assignment hook was done, which may
+        hold records from before the hook's seek. A partition assigned here is read again from the batch's
+        first offset (or the hook's start, if earlier); one that moved is read by its new owner from the
+        commits. Nothing is skipped: every record below a batch's first offset was handled by this member
+        or committed by another."""
         assigned = self._consumer.assignment()
         for tp, records in batch.items():
             if tp in assigned:
-                self._consumer.seek(tp, records[0].offset)
+                self._consumer.seek(tp, self.rewinds.start(tp, records[0].offset))
         metrics.BATCHES_DROPPED_REBALANCE.labels(self.group_id).inc()
         log.info("batch_dropped_partitions_moved", consumer=self.name, records=sum(map(len, batch.values())))
 
@@ -191,8 +196,8 @@ class ConsumerRunner:
                     offset = await consumer.committed(tp)
                     if offset is None or offset < 0:
                         await consumer.seek_to_beginning(tp)
-                    else:
-                        consumer.seek(tp, offset)
+                    else:  # a partition being read again is not caught up to its commit yet
+                        consumer.seek(tp, self.rewinds.start(tp, offset))
         except (*self._transient, IllegalStateError) as exc:
             log.info("rewind_deferred", consumer=self.name, error=mask_string(repr(exc)))
             await asyncio.sleep(self._backoff(1))
@@ -239,6 +244,7 @@ class ConsumerRunner:
                 if tp in self.assigned:
                     consumer.seek(tp, offset)
             return
+        self.rewinds.handled(next_offsets)
         await self._commit(next_offsets, mark)
         elapsed = asyncio.get_running_loop().time() - started
         metrics.observe_batch(self._consumer, self.group_id, batch, next_offsets, elapsed, handled)

@@ -12,6 +12,7 @@ from switchboard.analytics.adapters.metrics import AnalyticsMetrics
 from switchboard.analytics.adapters.ports import OpenConversationStore, SlotLedger
 from switchboard.analytics.adapters.store import TOMBSTONES, MongoOpenConversationStore, MongoSlotLedger
 from switchboard.analytics.agents import AgentTally
+from switchboard.analytics.checkpoint import Checkpointer
 from switchboard.analytics.domain.backlog import BacklogIndex
 from switchboard.analytics.domain.labels import LabelGuard, Labeller
 from switchboard.analytics.domain.ownership import STATE_TOPICS
@@ -44,6 +45,7 @@ class AnalyticsApp:
     projection: PartitionedProjection
     handler: AnalyticsHandler
     owner: SlotOwner
+    checkpointer: Checkpointer
     metrics: AnalyticsMetrics
     consumer: ConsumerRunner
     mongo: MongoComponent | None  # None when bootstrap was given both store ports
@@ -72,7 +74,7 @@ def state_partitions() -> int:
 
 
 def _consumer(settings: AnalyticsSettings, topics: TopicNames, handler: AnalyticsHandler,
-              producer: EventProducer, owner: SlotOwner) -> ConsumerRunner:
+              producer: EventProducer, owner: SlotOwner, checkpointer: Checkpointer) -> ConsumerRunner:
     consumer = ConsumerRunner(
         name="analytics",
         kafka=settings.kafka,
@@ -81,13 +83,14 @@ def _consumer(settings: AnalyticsSettings, topics: TopicNames, handler: Analytic
         group_id=settings.kafka.topic_prefix + settings.group_id,
         handler=handler.handle,
         producer=producer,
-        on_assigned=owner.on_assigned,
-        on_revoked=owner.on_revoked,
+        on_assigned=owner.on_assigned,  # returns where each partition's stored state ends: read from there
+        on_revoked=checkpointer.on_revoked,  # checkpoints the revoked slots before they move
         # conversations[p] and sla[p] hold the same conversations: one member must own both.
         assignors=(RangePartitionAssignor,),
     )
     owner.assignments = lambda: consumer.assignments
     owner.current = lambda: consumer.assigned
+    owner.caught_up = lambda: consumer.rewinds.caught_up
     return consumer
 
 
@@ -130,10 +133,11 @@ def bootstrap(
     partitions = state_partitions()
     agents = AgentTally(owner, store, labeller, partitions=partitions, interval_seconds=settings.agent_tally_seconds)
     metrics.backlog.agents = agents
-    handler = AnalyticsHandler(owner, store, ledger, metrics)
+    handler = AnalyticsHandler(owner)
+    checkpointer = Checkpointer(owner, handler, store, ledger, metrics, interval_seconds=settings.checkpoint_seconds)
     # Analytics produces nothing; the producer only carries poison records to <topic>.dlq.
     producer = EventProducer(settings.kafka, source=SOURCE, clock=clock)
-    consumer = _consumer(settings, topics, handler, producer, owner)
+    consumer = _consumer(settings, topics, handler, producer, owner, checkpointer)
     components: list = [
         *([mongo] if mongo else []),
         Startup(topics_step(settings.kafka, topics), projection_store_step(store, partitions)),
@@ -142,7 +146,8 @@ def bootstrap(
         agents,
         producer,
         consumer,
-        owner,  # ready once the first assignment's slots are loaded: gauges are right from then on
+        checkpointer,  # stopped before the consumer: the final checkpoint while the partitions are ours
+        owner,  # ready once the first assignment's slots are loaded (and read up to the group's commits)
     ]
     service = Service("analytics", components)
     if http:
@@ -152,6 +157,7 @@ def bootstrap(
         projection=projection,
         handler=handler,
         owner=owner,
+        checkpointer=checkpointer,
         metrics=metrics,
         consumer=consumer,
         mongo=mongo,

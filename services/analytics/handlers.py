@@ -1,19 +1,18 @@
-"""Consumed batch -> domain events (codec) -> per-slot projection -> store writes (fenced) -> commit
-to memory -> metrics.
+"""Consumed batch -> domain events (codec) -> per-slot projection, applied in memory -> marked for the
+next checkpoint (checkpoint.py), which stores it and then counts it.
 
-The order matters: the projection change is persisted before it is committed in memory and before
-any counter moves, so a failed write (retried by the ConsumerRunner) never counts anything twice,
-and the gauges rebuilt on assignment match what was counted. Then the slot's offsets are stored
-with its epoch: a record below them is never applied (or counted) again by a later owner, and a
-write refused because a newer owner holds the slot counts nothing here.
+A slot's projection in memory is authoritative while this replica owns the slot, so a batch costs
+no write: the conversations it changed are marked dirty and its metric effects wait, with its
+offsets, for the next checkpoint. Records below the offsets a slot's state includes (applied here,
+or stored by an earlier owner) and copies of applied event ids are skipped.
 
-Records of a slot this replica does not hold (fenced off by a newer owner, or revoked) are not
-applied, so the batch is given back (BatchAbandoned) instead of returned from: the ConsumerRunner
-commits the offsets of a batch its handler returned from, and the slot's owner would never read
-those records (the group takes this member's commits until its rejoin completes). The runner itself
-drops a batch fetched before a revocation (consumer.py `_drop_moved`); a slot fenced while still
-assigned here is what remains. The slots applied in the same batch are re-read and skipped by their
-stored offsets.
+Records of a slot this replica does not hold (fenced off by a newer owner, revoked, or not claimed)
+are not applied, so the batch is given back (BatchAbandoned) instead of returned from: the
+ConsumerRunner commits the offsets of a batch its handler returned from, and the slot's owner would
+never read those records (the group takes this member's commits until its rejoin completes). The
+runner itself drops a batch fetched before a rebalance (consumer.py `_drop_moved`); a slot fenced
+while still assigned here is what remains. The slots applied in the same batch are read again and
+skipped by their offsets. After the final checkpoint (`close`) every batch is given back.
 """
 
 from __future__ import annotations
@@ -23,10 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from switchboard.analytics.adapters.codec import decode
-from switchboard.analytics.adapters.metrics import AnalyticsMetrics
-from switchboard.analytics.adapters.ports import OpenConversationStore, SlotLedger, SlotWrite
 from switchboard.analytics.domain.events import Event
-from switchboard.analytics.domain.model import BatchResult, OpenConversation
+from switchboard.analytics.domain.model import BatchResult
 from switchboard.analytics.domain.ownership import Slot, SlotClaim
 from switchboard.analytics.domain.projection import Projection
 from switchboard.analytics.ownership import SlotOwner
@@ -37,9 +34,16 @@ from switchboard.common.logging import get_logger
 log = get_logger(__name__)
 
 RECENT_IDS_PER_SLOT = 5_000
+# Effects waiting for a checkpoint, per slot, beyond which batches wait (as transient errors) for a
+# checkpoint to succeed: a store that stays away stalls the consumer instead of filling the memory.
+MAX_PENDING_EFFECTS = 200_000
 # A batch given back for a slot fenced off while still assigned here is read back at once until the
 # rebalance reaches this member: wait a little each time rather than spin.
 FENCED_BACKOFF_SECONDS = 0.2
+
+
+class CheckpointBehind(TimeoutError):
+    """Too much applied but not checkpointed: the ConsumerRunner retries the batch (a transient error)."""
 
 
 @dataclass
@@ -48,50 +52,44 @@ class _SlotBatch:
     claim: SlotClaim
     projection: Projection
     result: BatchResult
-    writes: dict[str, OpenConversation | None]
+    dirty: list[str]
     offsets: dict[str, int]
     event_ids: list[str]
 
 
 class AnalyticsHandler:
-    def __init__(self, owner: SlotOwner, store: OpenConversationStore, ledger: SlotLedger,
-                 metrics: AnalyticsMetrics) -> None:
+    def __init__(self, owner: SlotOwner) -> None:
         self.owner = owner
-        self.store = store
-        self.ledger = ledger
-        self.metrics = metrics
         self.batches = 0
         self.skipped = 0  # records applied before by another owner, or copies of applied events
         self.fenced_backoff_seconds = FENCED_BACKOFF_SECONDS
+        self.max_pending_effects = MAX_PENDING_EFFECTS
+        self.closed = False  # after the final checkpoint nothing more is applied
+
+    def close(self) -> None:
+        self.closed = True
 
     async def handle(self, batch: list[Envelope]) -> None:
+        if self.closed:
+            await asyncio.sleep(self.fenced_backoff_seconds)  # the runner is about to stop
+            raise BatchAbandoned()
         by_slot: dict[Slot, list[tuple[Envelope, Event]]] = defaultdict(list)
         for env in batch:
             by_slot[self.owner.slot(env.topic, env.partition or 0)].append((env, decode(env)))
         work, unapplied = [], []
         for slot, records in by_slot.items():
-            claim = await self.owner.ensure(slot)
+            claim = self.owner.held(slot)
             if claim is None:
                 log.warning("analytics_records_of_unowned_slot", slot=slot.key, records=len(records))
                 unapplied.append(slot)
                 continue
+            if len(claim.pending) > self.max_pending_effects:
+                raise CheckpointBehind(f"{slot.key}: {len(claim.pending)} effects wait for a checkpoint")
             work.append(self._project(slot, claim, records))
-        refused = await self.store.apply(
-            [SlotWrite(w.slot.partition, w.claim.epoch, w.writes) for w in work if w.writes]
-        )
-        marks = {
-            w.slot.key: (w.claim.epoch, w.claim.advanced(w.offsets))
-            for w in work
-            if not (w.slot.holds_state and w.slot.partition in refused)
-        }
-        fenced = await self.ledger.advance(marks)
+        # Projected first, committed after: a poison record fails the batch before anything is applied.
         for w in work:
-            if w.slot.key in fenced or w.slot.key not in marks:
-                self.owner.fence(w.slot, w.claim.epoch)
-                unapplied.append(w.slot)
-                continue
             w.projection.commit(w.result)
-            self.metrics.apply(w.result.effects)
+            w.claim.changed(w.dirty, w.result.effects)
             w.claim.remember(w.event_ids, w.offsets, RECENT_IDS_PER_SLOT)
         self.batches += 1
         if unapplied:
@@ -100,7 +98,8 @@ class AnalyticsHandler:
     async def _give_back(self, slots: list[Slot]) -> None:
         """Abandons the batch uncommitted: records of these slots were not applied here (module doc)."""
         log.warning("analytics_batch_given_back", slots=sorted(slot.key for slot in slots))
-        if any(self.owner.fenced_here(slot) for slot in slots):
+        # Fenced here, or assigned but not claimed (its claim failed): read back at once, so wait a little.
+        if any(self.owner.fenced_here(slot) or self.owner.assigned_here(slot) for slot in slots):
             await asyncio.sleep(self.fenced_backoff_seconds)
         raise BatchAbandoned()
 
@@ -126,9 +125,9 @@ class AnalyticsHandler:
             raise PermanentError(str(exc)) from exc
         # Events that changed nothing the projection keeps (warnings, messages mid-wait ...) cost no write.
         current = projection.open
-        writes = {
-            cid: state
+        dirty = [
+            cid
             for cid, state in result.changes.items()
             if (state != current.get(cid) if state is not None else cid in current)
-        }
-        return _SlotBatch(slot, claim, projection, result, writes, offsets, [env.id for env, _ in fresh])
+        ]
+        return _SlotBatch(slot, claim, projection, result, dirty, offsets, [env.id for env, _ in fresh])

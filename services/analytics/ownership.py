@@ -4,16 +4,19 @@ On assignment every slot's epoch is bumped in MongoDB (analytics_partitions), wh
 held it before, and its open conversations are loaded from analytics_open_conversations (faust or
 Kafka changelogs are not trusted for this: they recover wrongly on the embedded broker). A slot
 handed back to the replica that parked it, with nobody in between, keeps its memory instead.
+The assignment hook returns where each partition's state ends, so the consumer reads again what
+the group committed past the last checkpoint (a crashed owner's records since its last checkpoint).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from aiokafka import TopicPartition
 from switchboard.analytics.adapters.ports import OpenConversationStore, SlotLedger
+from switchboard.analytics.domain.model import OpenConversation
 from switchboard.analytics.domain.ownership import Slot, SlotClaim, continues, slot_of
 from switchboard.analytics.domain.partitions import PartitionedProjection
 from switchboard.analytics.domain.projection import Projection
@@ -22,6 +25,7 @@ from switchboard.common.logging import get_logger, mask_string
 from switchboard.common.topics import TopicNames
 
 log = get_logger(__name__)
+CLAIM_RETRY_SECONDS = 0.1  # first wait before claiming again while the store is away (doubling, <= 5 s)
 
 
 class SlotOwner:
@@ -42,14 +46,19 @@ class SlotOwner:
         self.last_load: dict[str, float] = {}
         self.loads = 0  # slots loaded from the store (not kept in memory across a rebalance)
         self._claiming = asyncio.Lock()  # figures of the latest slot load (seconds, conversations)
+        self.closing = False  # shutting down: a claim failing meanwhile is not retried
+        self.claim_retry_seconds = CLAIM_RETRY_SECONDS
 
     # -- as a service component: ready once the first assignment was loaded (maybe an empty one) ---
     name = "ownership"
     assignments: Callable[[], int] = staticmethod(lambda: 1)  # bootstrap: the consumer's count
 
+    caught_up: Callable[[], bool] = staticmethod(lambda: True)  # bootstrap: the consumer's rewinds
+
     @property
     def ready(self) -> bool:
-        return self.assignments() > 0
+        """The first assignment loaded, and what the group had committed past its checkpoints read again."""
+        return self.assignments() > 0 and self.caught_up()
 
     async def start(self) -> None:
         pass
@@ -63,21 +72,40 @@ class SlotOwner:
     def slot(self, topic: str, partition: int) -> Slot:
         return slot_of(self._logical[topic], partition)
 
-    def _slots(self, tps: Iterable[TopicPartition]) -> set[Slot]:
+    def slots_of(self, tps: Iterable[TopicPartition]) -> set[Slot]:
         return {self.slot(tp.topic, tp.partition) for tp in tps if tp.topic in self._logical}
 
-    async def on_assigned(self, tps: set[TopicPartition]) -> None:
-        assigned = self._slots(tps)
+    async def on_assigned(self, tps: set[TopicPartition]) -> dict[TopicPartition, int]:
+        """Claims the assigned slots; returns where each partition's state ends, for the consumer to
+        read from there when the group committed further (the runner handles no batch meanwhile)."""
+        assigned = self.slots_of(tps)
         for slot in sorted(assigned):
-            try:
-                await self.ensure(slot)  # a batch may have claimed it meanwhile: the fetcher does not wait
-            except TRANSIENT_ERRORS as exc:  # claimed on its first batch instead
-                log.warning("analytics_slot_claim_deferred", slot=slot.key, error=mask_string(repr(exc)))
+            await self._claim_retrying(slot)
         for slot in set(self._parked) - assigned:  # went elsewhere: that memory is stale from now on
             del self._parked[slot]
+        starts = {}
+        for tp in tps:
+            claim = self.claims.get(self.slot(tp.topic, tp.partition)) if tp.topic in self._logical else None
+            if claim is not None:
+                starts[tp] = claim.offsets.get(self._logical[tp.topic], 0)
+        return starts
+
+    async def _claim_retrying(self, slot: Slot) -> None:
+        """A slot is claimed in the assignment hook, so that its consumer can be sought back before any
+        record of it is handled: a store that is away is waited for (the batches wait too)."""
+        attempt = 0
+        while not self.closing:
+            try:
+                await self.ensure(slot)
+                return
+            except TRANSIENT_ERRORS as exc:
+                attempt += 1
+                log.warning("analytics_slot_claim_retrying", slot=slot.key, attempt=attempt,
+                            error=mask_string(repr(exc)))
+                await asyncio.sleep(min(self.claim_retry_seconds * 2 ** (attempt - 1), 5.0))
 
     async def on_revoked(self, tps: set[TopicPartition]) -> None:
-        for slot in self._slots(tps):
+        for slot in self.slots_of(tps):
             self.park(slot)
 
     def park(self, slot: Slot) -> None:
@@ -98,19 +126,30 @@ class SlotOwner:
         self._fenced[slot] = self.current()
         log.warning("analytics_slot_fenced", slot=slot.key)
 
+    def assigned_here(self, slot: Slot) -> bool:
+        return slot in self.slots_of(self.current())
+
     def fenced_here(self, slot: Slot) -> bool:
         """Fenced off within the current assignment: the consumer still fetches it until the rebalance."""
         return self._fenced.get(slot) is self.current()
 
+    def held(self, slot: Slot) -> SlotClaim | None:
+        """This replica's claim on the slot of a consumed record; None for one not (or no longer) ours."""
+        return self.claims.get(slot)
+
+    def open_of(self, slot: Slot) -> Mapping[str, OpenConversation]:
+        projection = self.projection.slots.get(slot) if slot.holds_state else None
+        return projection.open if projection is not None else {}
+
     async def ensure(self, slot: Slot) -> SlotClaim | None:
-        """This replica's claim on the slot of a consumed record, claiming it if the assignment hook
-        could not; None for a slot that is not (or no longer) ours."""
+        """This replica's claim on an assigned slot, claiming it if it has none; None for a slot that
+        is not (or no longer) ours."""
         async with self._claiming:  # one claim per slot at a time: a second would fence the first
             claim = self.claims.get(slot)
             if claim is not None:
                 return claim
             assignment = self.current()
-            if self._fenced.get(slot) is assignment or slot not in self._slots(assignment):
+            if self._fenced.get(slot) is assignment or slot not in self.slots_of(assignment):
                 return None
             return await self._claim(slot)
 
@@ -121,7 +160,9 @@ class SlotOwner:
         claim = SlotClaim(slot, epoch, offsets)
         loaded = None
         if continues(parked_claim, epoch) and (parked_projection is not None or not slot.holds_state):
-            claim.recent_ids = parked_claim.recent_ids
+            # Nobody else held it: its memory, and what it applied but did not checkpoint yet, are current.
+            claim = parked_claim
+            claim.epoch, claim.stored = epoch, offsets
             if parked_projection is not None:
                 self.projection.adopt(slot, parked_projection)
         elif slot.holds_state:

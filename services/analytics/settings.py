@@ -17,3 +17,6 @@ class AnalyticsSettings(ServiceSettings):
     # With several replicas, the owner of conversations partition 0 reports the agent gauges and
     # reads the other partitions' assigned conversations from MongoDB this often.
     agent_tally_seconds: float = Field(default=5.0, gt=0)
+    # How often each owned partition's changed conversations and offsets are written to MongoDB (and
+    # the records they include counted): also the most a kill -9 makes the next owner read again.
+    checkpoint_seconds: float = Field(default=2.0, gt=0)

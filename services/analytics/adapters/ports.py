@@ -42,5 +42,8 @@ class SlotLedger(Protocol):
     async def claim(self, key: str, owner: str) -> tuple[int, dict[str, int]]:
         """Bumps the slot's epoch (fencing the previous owner); returns it and the stored offsets."""
 
+    async def epochs(self, keys: list[str]) -> dict[str, int]:
+        """The current epoch of each slot (a checkpoint of a slot whose epoch moved writes nothing)."""
+
     async def advance(self, marks: dict[str, tuple[int, dict[str, int]]]) -> set[str]:
         """Stores each slot's offsets if its epoch is still the writer's; returns the slots fenced off."""

@@ -13,7 +13,6 @@ collection is readable and can be compared directly with the router's `conversat
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -132,7 +131,7 @@ class MongoOpenConversationStore:
                                                                           batch_size=5000)]
 
     async def apply(self, writes: list[SlotWrite]) -> set[int]:
-        """One bulk_write per consumed batch; replace/delete by id, so a replayed batch is harmless.
+        """One bulk_write per checkpoint; replace by id, so writing a state again is harmless.
         Returns the partitions whose write was refused because a newer owner had written there."""
         ops, partition_of = [], []
         for write in writes:
@@ -181,6 +180,10 @@ class MongoSlotLedger:
         )
         return int(doc["epoch"]), {t: int(o) for t, o in (doc.get("offsets") or {}).items()}
 
+    async def epochs(self, keys: list[str]) -> dict[str, int]:
+        return {doc["_id"]: int(doc.get("epoch", 0))
+                async for doc in self._collection.find({"_id": {"$in": keys}}, {"epoch": 1})}
+
     async def advance(self, marks: dict[str, tuple[int, dict[str, int]]]) -> set[str]:
         """Stores each slot's new offsets if its epoch is still ours; returns the slots fenced off."""
         if not marks:
@@ -192,7 +195,5 @@ class MongoSlotLedger:
         result = await self._collection.bulk_write(ops, ordered=False)
         if result.matched_count == len(ops):
             return set()
-        stored = defaultdict(int)
-        async for doc in self._collection.find({"_id": {"$in": list(marks)}}, {"epoch": 1}):
-            stored[doc["_id"]] = int(doc.get("epoch", 0))
-        return {key for key, (epoch, _) in marks.items() if stored[key] != epoch}
+        stored = await self.epochs(list(marks))
+        return {key for key, (epoch, _) in marks.items() if stored.get(key, 0) != epoch}

@@ -7,16 +7,22 @@ whose projection state (open conversations, stashed SLA clocks) lives on exactly
 Escalation and delivery events only move counters: each of their partitions is a slot of its own.
 
 A slot's owner holds an *epoch* (bumped in MongoDB on every assignment) and the next offset per
-topic that the slot's stored state already includes. A record below that offset was applied, and
-counted, by an earlier owner whose offset commit did not land: it is skipped, so a rebalance never
-counts anything twice. Writes carry the epoch; a revoked owner's late write meets a newer epoch and
-is refused (fenced). Pure: no I/O.
+topic that the slot's stored state already includes. Its in-memory state is authoritative while it
+owns the slot: each batch is applied in memory, and a *checkpoint* writes what changed since the last
+one (each changed conversation once, in its latest state) and then the offsets, with the counter
+effects of those records counted only once the offsets are stored. A record below the stored offset
+is in the stored state: the next owner skips it, and reads the records after it again. Writes carry
+the epoch; a revoked owner's late checkpoint meets a newer epoch and is refused (fenced), and what
+it had not checkpointed is never counted by it. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from .model import Effect, OpenConversation
 
 # Co-partitioned topics whose events build the per-conversation projection state.
 STATE_TOPICS = ("conversations", "sla")
@@ -46,17 +52,38 @@ def slot_of(logical_topic: str, partition: int) -> Slot:
     return Slot(STATE_GROUP if logical_topic in STATE_TOPICS else logical_topic, partition)
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """What one slot's checkpoint writes: the latest state of each conversation changed since the last
+    one (None: no longer open), then the offsets that state includes; its effects count once it is stored."""
+
+    slot: Slot
+    epoch: int
+    changes: dict[str, OpenConversation | None]
+    offsets: dict[str, int]
+    effects: list[Effect]
+
+
 @dataclass(slots=True)
 class SlotClaim:
-    """This replica's hold on a slot: the epoch it writes with and what the stored state includes."""
+    """This replica's hold on a slot: the epoch it writes with, what its state in memory includes
+    (`offsets`), and what its stored state includes (`stored`)."""
 
     slot: Slot
     epoch: int
     offsets: dict[str, int] = field(default_factory=dict)  # logical topic -> next offset to apply
     recent_ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    stored: dict[str, int] | None = None  # the offsets of the last checkpoint (None: `offsets`)
+    dirty: set[str] = field(default_factory=set)  # conversations changed since the last checkpoint
+    pending: list[Effect] = field(default_factory=list)  # effects of records not checkpointed yet
+
+    def __post_init__(self) -> None:
+        if self.stored is None:
+            self.stored = dict(self.offsets)
 
     def applied(self, logical_topic: str, offset: int | None) -> bool:
-        """A record of this slot below the stored offset: applied and counted by an earlier owner."""
+        """A record of this slot below the offset its state includes: applied here, or applied and
+        counted by an earlier owner."""
         return offset is not None and offset < self.offsets.get(logical_topic, 0)
 
     def seen(self, event_id: str) -> bool:
@@ -78,6 +105,29 @@ class SlotClaim:
             self.recent_ids.move_to_end(event_id)
         while len(self.recent_ids) > limit:
             self.recent_ids.popitem(last=False)
+
+    def changed(self, conversation_ids: Iterable[str], effects: list[Effect]) -> None:
+        """A batch applied in memory: its conversations await the next checkpoint, its effects too."""
+        self.dirty.update(conversation_ids)
+        self.pending.extend(effects)
+
+    def take(self, open_now: Mapping[str, OpenConversation]) -> Checkpoint | None:
+        """What the next checkpoint writes (None: nothing changed since the last), handed over: a batch
+        applied while it is written belongs to the one after."""
+        if not self.dirty and not self.pending and self.offsets == self.stored:
+            return None
+        changes = {cid: open_now.get(cid) for cid in sorted(self.dirty)}
+        taken = Checkpoint(self.slot, self.epoch, changes, dict(self.offsets), self.pending)
+        self.dirty, self.pending = set(), []
+        return taken
+
+    def stored_as(self, checkpoint: Checkpoint) -> None:
+        self.stored = checkpoint.offsets
+
+    def give_back(self, checkpoint: Checkpoint) -> None:
+        """The checkpoint failed: its conversations and effects wait for the next one."""
+        self.dirty.update(checkpoint.changes)
+        self.pending[:0] = checkpoint.effects
 
 
 def continues(parked: SlotClaim | None, epoch: int) -> bool:

@@ -3,6 +3,7 @@ the MongoDB adapters have: a write guarded by an epoch is refused where a newer 
 offsets are stored only while the writer's epoch is the slot's. No store, no broker."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from switchboard.analytics.adapters.ports import SlotWrite
@@ -18,12 +19,13 @@ class StoredConversation:
 
 class MemoryOpenConversationStore:
     """analytics_open_conversations in a dict. `fail_next_apply`: the next apply raises it (a store
-    that timed out), without writing anything."""
+    that timed out), without writing anything. `written`: conversation documents written, per id."""
 
     def __init__(self) -> None:
         self.documents: dict[str, StoredConversation] = {}
         self.fail_next_apply: BaseException | None = None
         self.applied_batches = 0
+        self.written: Counter[str] = Counter()
 
     async def ensure_indexes(self) -> None:
         pass
@@ -48,6 +50,7 @@ class MemoryOpenConversationStore:
                     continue
                 kept = state.copy() if state is not None else None
                 self.documents[cid] = StoredConversation(write.partition, write.epoch, kept)
+                self.written[cid] += 1
         self.applied_batches += 1
         return refused
 
@@ -73,6 +76,10 @@ class MemorySlotLedger:
 
     def __init__(self) -> None:
         self.slots: dict[str, LedgerEntry] = {}
+        self.advanced = 0  # offsets documents written
+
+    async def epochs(self, keys: list[str]) -> dict[str, int]:
+        return {key: self.slots[key].epoch for key in keys if key in self.slots}
 
     async def claim(self, key: str, owner: str) -> tuple[int, dict[str, int]]:
         entry = self.slots.setdefault(key, LedgerEntry())
@@ -88,4 +95,5 @@ class MemorySlotLedger:
                 fenced.add(key)
                 continue
             entry.offsets.update(offsets)
+            self.advanced += 1
         return fenced

@@ -27,12 +27,13 @@ import analytics_fakes as fakes  # noqa: E402, F401 - one fakes module per tier,
 class Replica:
     """One analytics replica: its bootstrap-built handler, slot owner and metrics on the shared ports."""
 
-    def __init__(self, store, ledger) -> None:
-        settings = AnalyticsSettings(kafka={"topic_prefix": PREFIX})
+    def __init__(self, store, ledger, **settings) -> None:
+        settings = AnalyticsSettings(kafka={"topic_prefix": PREFIX}, **settings)
         self.registry = CollectorRegistry()
         self.app: AnalyticsApp = bootstrap(settings, clock=ManualClock(T0 + timedelta(hours=1)), store=store,
                                            ledger=ledger, http=False, registry=self.registry)
         self.assignment: set[TopicPartition] = set()
+        self.starts: dict[TopicPartition, int] = {}  # where the assignment hook asked to read from
         self.app.owner.current = lambda: self.assignment  # the consumer's assignment, as the runner keeps it
         self.app.handler.fenced_backoff_seconds = 0  # no real sleeps in this tier
 
@@ -53,15 +54,22 @@ class Replica:
     def topic(self, logical: str) -> str:
         return self.app.topics.of(logical)
 
-    async def assign(self, *partitions: int) -> None:
-        self.assignment = {TopicPartition(self.topic(t), p) for t in ("conversations", "sla") for p in partitions}
-        await self.app.owner.on_assigned(set(self.assignment))
+    async def assign(self, *partitions: int, topics: tuple[str, ...] = ("conversations", "sla")) -> None:
+        """The runner's assignment hook, as bootstrap wires it; keeps what it returns in `starts`."""
+        self.assignment = {TopicPartition(self.topic(t), p) for t in topics for p in partitions}
+        self.starts = await self.app.consumer.on_assigned(set(self.assignment)) or {}
 
     async def revoke(self, *partitions: int) -> None:
-        """Revokes the given partitions (all when none are given)."""
+        """Revokes the given partitions (all when none are given) through the runner's revoke hook."""
         revoked = {tp for tp in self.assignment if not partitions or tp.partition in partitions}
         self.assignment -= revoked
-        await self.app.owner.on_revoked(revoked)
+        await self.app.consumer.on_revoked(revoked)
+
+    async def checkpoint(self) -> int:
+        return await self.app.checkpointer.checkpoint()
+
+    def start(self, logical: str, partition: int) -> int | None:
+        return self.starts.get(TopicPartition(self.topic(logical), partition))
 
     def value(self, name: str, **labels: str) -> float:
         return sample_sum(self.registry, name, **labels)

@@ -1,11 +1,11 @@
 """The analytics handler rules, on in-memory ports: which records are applied and counted, which
-are skipped, which writes are refused, and what is poison. Fast: no broker, no store, no sleeps."""
+are skipped, which checkpoints are refused, and what is poison. Fast: no broker, no store, no sleeps.
+(Checkpoints themselves: test_analytics_checkpoints.py.)"""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from aiokafka import TopicPartition
 from analytics_events import T0, conversation, delivery
 from analytics_handler_kit import record
 from switchboard.common.consumer import PermanentError
@@ -32,6 +32,8 @@ async def test_records_below_the_slots_stored_offset_are_neither_applied_nor_cou
     records = [*opened(a, ids), record(a, conversation("conversation_resolved", "c0", T0, status=RES), 6, P)]
     await a.assign(P)
     await a.handler.handle(records)
+    assert (a.value(OPENED), a.value(BACKLOG)) == (0, 5)  # gauges from memory; counted once checkpointed
+    await a.checkpoint()
     assert (a.value(OPENED), a.value(BACKLOG)) == (6, 5)
     # A's offset commit did not land: the next owner is handed the same records again.
     await a.revoke()
@@ -42,26 +44,33 @@ async def test_records_below_the_slots_stored_offset_are_neither_applied_nor_cou
     assert b.handler.skipped == len(records)
     assert store.open_ids(P) == set(ids[1:])
     await b.handler.handle(opened(b, ["c9"], first_offset=7))
+    await b.checkpoint()
     assert (b.value(OPENED), b.value(BACKLOG)) == (1, 6)
 
 
-async def test_a_write_refused_for_a_newer_epoch_counts_nothing_and_cannot_reopen(replicas, store):
+async def test_a_checkpoint_refused_for_a_newer_epoch_counts_nothing_and_cannot_reopen(replicas, store):
     a, b = replicas
     ids = [f"c{i}" for i in range(4)]
     await a.assign(P)
     await a.handler.handle(opened(a, ids[:2]))
+    await a.checkpoint()
     await b.assign(P)  # B claims the slot while A, not told yet, keeps working (a zombie)
-    await b.handler.handle([*opened(b, ids), record(b, conversation("conversation_resolved", "c0", T0, status=RES),
-                                                      4, P)])
+    assert b.start("conversations", P) == 2  # B reads on from A's checkpoint
+    await b.handler.handle([*opened(b, ids[2:], first_offset=2),
+                            record(b, conversation("conversation_resolved", "c0", T0, status=RES), 4, P)])
+    await b.checkpoint()
     late = record(a, conversation("conversation_assigned", "c0", T0 + timedelta(minutes=1), status=A,
                                   assignee_id="agent-9"), 5, P)
-    assert not await a.deliver([*opened(a, ids[2:], first_offset=2), late]), "a fenced batch was committed"
-    assert a.value(OPENED) == 2, "the refused batch moved the zombie's counters"
+    await a.handler.handle([*opened(a, ids[2:], first_offset=2), late])  # applied in A's memory only
+    assert await a.checkpoint() == 0
+    assert a.value(OPENED) == 2, "the refused checkpoint moved the zombie's counters"
+    assert b.value(OPENED) == 2  # what A had not stored is B's to count, once
     assert a.value(BACKLOG) == 0, "the zombie still reports the slot it was fenced from"
     assert store.open_ids(P) == set(ids[1:]), "the zombie's late write reopened a resolved conversation"
     assert store.documents["c0"].conversation is None  # the tombstone stays
     # Fenced until its next assignment: a further batch of that slot is given back, not counted.
     assert not await a.deliver(opened(a, ["c7"], first_offset=6))
+    await a.checkpoint()
     assert a.value(OPENED) == 2 and "c7" not in store.documents
 
 
@@ -88,6 +97,7 @@ async def test_revoking_a_slot_drops_exactly_its_conversations_from_the_gauges(r
     await a.assign(1, 2)
     await a.handler.handle([*opened(a, ["x1", "x2"], partition=1), *opened(a, ["y1", "y2", "y3"], partition=2)])
     assert a.value(BACKLOG) == 5
+    await a.checkpoint()
     await a.revoke(2)
     assert a.value(BACKLOG) == 2
     assert set(a.app.projection.open) == {"x1", "x2"}
@@ -102,21 +112,24 @@ async def test_a_duplicate_event_id_is_counted_once(replicas):
     copy_in_batch = record(a, first.payload, 1, P, event_id=first.id)
     await a.handler.handle([first, copy_in_batch])
     await a.handler.handle([record(a, first.payload, 2, P, event_id=first.id)])
+    await a.checkpoint()
     assert a.value(OPENED) == 1
     assert a.handler.skipped == 2
 
 
-async def test_a_failed_store_write_counts_nothing_and_its_retry_counts_once(replicas, store):
+async def test_a_failed_checkpoint_counts_nothing_and_the_next_one_stores_and_counts_once(replicas, store, ledger):
     a, _ = replicas
     await a.assign(P)
-    records = opened(a, ["c1", "c2"])
+    await a.handler.handle(opened(a, ["c1", "c2"]))
     store.fail_next_apply = ConnectionError("store timed out")
     with pytest.raises(ConnectionError):
-        await a.handler.handle(records)
-    assert (a.value(OPENED), a.value(BACKLOG)) == (0, 0)  # persisted first, counted after
-    await a.handler.handle(records)  # the ConsumerRunner retries the batch
+        await a.checkpoint()
+    assert (a.value(OPENED), a.value(BACKLOG)) == (0, 2)  # stored first, counted after; gauges from memory
+    assert store.documents == {} and ledger.slots[f"conversations|{P}"].offsets == {}
+    await a.checkpoint()  # the next one writes what the failed one could not
     assert (a.value(OPENED), a.value(BACKLOG)) == (2, 2)
     assert store.open_ids(P) == {"c1", "c2"}
+    assert ledger.slots[f"conversations|{P}"].offsets == {"conversations": 2}
 
 
 async def test_a_record_of_a_type_analytics_does_not_consume_is_poison(replicas, store):
@@ -138,13 +151,14 @@ async def test_a_conversation_event_without_an_id_is_poison(replicas, store):
 
 async def test_counter_only_topics_are_counted_once_per_record(replicas, ledger):
     a, b = replicas
-    deliveries = a.topic("deliveries")
-    a.assignment = {TopicPartition(deliveries, 0)}
+    await a.assign(0, topics=("deliveries",))
     sent = [record(a, delivery("c1"), 0, 0, topic="deliveries"),
             record(a, delivery("c1", outcome=notification_pb2.DELIVERY_OUTCOME_FAILED), 1, 0, topic="deliveries")]
     await a.handler.handle(sent)
+    await a.checkpoint()
     assert a.value("switchboard_delivery_outcomes_total") == 2
     assert ledger.slots["deliveries|0"].offsets == {"deliveries": 2}
-    b.assignment = {TopicPartition(deliveries, 0)}
+    await b.assign(0, topics=("deliveries",))
     await b.handler.handle(sent)  # redelivered to the next owner
+    await b.checkpoint()
     assert b.value("switchboard_delivery_outcomes_total") == 0

@@ -1,10 +1,11 @@
 """Slot ownership against the real nx-27017: a rebalance never counts twice, a revoked owner's late
-write is refused, and the gauges of the replicas add up to the stored state.
+checkpoint is refused, and the gauges of the replicas add up to the stored state.
 
 Two replicas' handlers run in this process on one MongoDB store and are fed consumed records
-directly (topic, partition, offset set as the ConsumerRunner sets them), so the interleavings a
-rebalance allows (the old owner's commit not landing, the old owner writing after the new owner
-claimed) are produced exactly instead of hoped for.
+directly (topic, partition, offset set as the ConsumerRunner sets them), with checkpoints and
+rebalance hooks called as the service calls them, so the interleavings a rebalance allows (the old
+owner's commit not landing, the old owner checkpointing after the new owner claimed) are produced
+exactly instead of hoped for.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from switchboard.analytics.adapters.store import (  # noqa: E402
 )
 from switchboard.analytics.agents import AgentTally  # noqa: E402
 from switchboard.analytics.bootstrap import CONSUMED  # noqa: E402
+from switchboard.analytics.checkpoint import Checkpointer  # noqa: E402
 from switchboard.analytics.domain.backlog import BacklogIndex  # noqa: E402
 from switchboard.analytics.domain.labels import Labeller  # noqa: E402
 from switchboard.analytics.domain.partitions import PartitionedProjection  # noqa: E402
@@ -65,18 +67,25 @@ class Replica:
         )
         self.registry = CollectorRegistry()
         self.metrics = AnalyticsMetrics(self.index, ManualClock(T0 + timedelta(hours=1)), registry=self.registry)
-        self.handler = AnalyticsHandler(self.owner, self.store, MongoSlotLedger(db), self.metrics)
+        self.handler = AnalyticsHandler(self.owner)
         self.handler.fenced_backoff_seconds = 0  # records are handed in: no runner to read a batch back
+        self.checkpointer = Checkpointer(self.owner, self.handler, self.store, MongoSlotLedger(db), self.metrics,
+                                         interval_seconds=3600)  # checkpoints are called by the tests
         self.assignment: set[TopicPartition] = set()
         self.owner.current = lambda: self.assignment
 
-    async def assign(self, *partitions: int) -> None:
+    async def assign(self, *partitions: int) -> dict[TopicPartition, int]:
+        """The assignment hook; returns where it asks the consumer to read each partition from."""
         self.assignment = {TopicPartition(TOPICS.of(t), p) for t in ("conversations", "sla") for p in partitions}
-        await self.owner.on_assigned(set(self.assignment))
+        return await self.owner.on_assigned(set(self.assignment))
 
     async def revoke(self) -> None:
+        """The revoke hook: checkpoints, then parks."""
         revoked, self.assignment = set(self.assignment), set()
-        await self.owner.on_revoked(revoked)
+        await self.checkpointer.on_revoked(revoked)
+
+    async def checkpoint(self) -> int:
+        return await self.checkpointer.checkpoint()
 
     def value(self, name: str, **labels: str) -> float:
         return sample_sum(self.registry, name, **labels)
@@ -138,6 +147,7 @@ async def test_a_batch_redelivered_to_the_next_owner_is_neither_counted_nor_appl
     records = stream(ids)
     await a.assign(PARTITION)
     await a.handler.handle(records)
+    await a.checkpoint()
     open_now = 30 - 10
     assert a.value("switchboard_conversation_opened_total") == 30
     assert a.value("switchboard_backlog_conversations") == open_now
@@ -147,6 +157,7 @@ async def test_a_batch_redelivered_to_the_next_owner_is_neither_counted_nor_appl
     await b.assign(PARTITION)
     assert b.value("switchboard_backlog_conversations") == open_now  # loaded from the store on assignment
     await b.handler.handle(records)
+    await b.checkpoint()
     assert b.value("switchboard_conversation_opened_total") == 0, "B counted what A had counted"
     assert b.value("switchboard_backlog_conversations") == open_now
     assert a.value("switchboard_backlog_conversations") == 0  # A reports nothing of a slot it lost
@@ -155,29 +166,33 @@ async def test_a_batch_redelivered_to_the_next_owner_is_neither_counted_nor_appl
     later = [record(conversation("conversation_opened", cid, T0, status=Q), len(records) + i)
              for i, cid in enumerate(conversations_of_partition(35)[30:])]
     await b.handler.handle(later)
+    await b.checkpoint()
     assert b.value("switchboard_conversation_opened_total") == 5
     stored = mongo_db["analytics_open_conversations"]
     assert await stored.count_documents({"partition": PARTITION, "state": "open"}) == open_now + 5
 
 
-async def test_a_revoked_owners_late_write_is_refused_and_counts_nothing(replicas, mongo_db):
+async def test_a_revoked_owners_late_checkpoint_is_refused_and_counts_nothing(replicas, mongo_db):
     a, b = replicas
     ids = conversations_of_partition(12)
     first = [record(conversation("conversation_opened", cid, T0, status=Q), i) for i, cid in enumerate(ids)]
     await a.assign(PARTITION)
     await a.handler.handle(first[:6])
+    await a.checkpoint()
     # B claims the slot while A, not knowing yet, is still working (a zombie: no revocation seen).
-    await b.assign(PARTITION)
-    await b.handler.handle(first)  # B re-reads from the committed offset (A's commit was refused)
+    starts = await b.assign(PARTITION)
+    assert starts[TopicPartition(TOPICS.conversations, PARTITION)] == 6  # B reads on from A's checkpoint
+    await b.handler.handle(first)  # B's consumer may start earlier (A's commit was refused): skipped
     resolve = [record(conversation("conversation_resolved", ids[0], T0 + timedelta(minutes=3), status=RES), 13)]
     await b.handler.handle(resolve)
+    await b.checkpoint()
     # A's late batch: records B already applied, plus one that would reopen the conversation B resolved.
     stale = record(
         conversation("conversation_assigned", ids[0], T0 + timedelta(minutes=2), status=A, assignee_id="agent-9"), 12
     )
-    with pytest.raises(BatchAbandoned):  # given back uncommitted: what A did not apply is B's to read
-        await a.handler.handle([*first[6:], stale])
-    assert a.value("switchboard_conversation_opened_total") == 6, "the fenced batch moved A's counters"
+    await a.handler.handle([*first[6:], stale])  # applied in A's memory only
+    assert await a.checkpoint() == 0, "A's checkpoint was not refused"
+    assert a.value("switchboard_conversation_opened_total") == 6, "the fenced checkpoint moved A's counters"
     assert a.value("switchboard_backlog_conversations") == 0, "A still reports a slot it was fenced from"
     assert b.value("switchboard_conversation_opened_total") == 6
     assert b.value("switchboard_backlog_conversations") == 11
@@ -236,6 +251,8 @@ async def test_an_agent_working_on_both_replicas_partitions_counts_once(replicas
             record(conversation("conversation_assigned", cid, T0, status=A, assignee_id=name), i, partition=p)
             for i, (cid, name) in enumerate(zip(conversations_of_partition(len(names), p), names, strict=True))
         ])
+    for replica in (a, b):
+        await replica.checkpoint()  # the tally reads the other replica's partitions from the store
     for replica in (a, b):
         await replica.tally.refresh()
     # a owns partition 0, so it reports the agent gauges over every partition; b reports none

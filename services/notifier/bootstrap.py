@@ -124,7 +124,7 @@ def bootstrap(settings: NotifierSettings, *, clock: Clock | None = None, config:
                                       interval=settings.mongo.sweep_interval_seconds)
 
     async def handle(batch: list[Envelope]) -> None:
-        await handlers.intake(batch)
+        await handlers.intake(batch, local=dispatcher)  # due entries go in claimed for this replica
         dispatcher.poke()
         dispatcher.report_wake.set()
 

@@ -95,6 +95,9 @@ class SchedulerConfig(_Strict):
     # the outcome it kept in memory (it retries every <= 1 s) before anyone may send again.
     reclaim_grace_seconds: float = Field(default=5.0, ge=0)
     claim_batch: int = Field(default=200, ge=1, le=5000)
+    # A final outcome's DeliveryRecorded is published before its outcome write; without the broker's
+    # ack within this long the outcome is written as still to report (the reporter publishes it).
+    report_ack_seconds: float = Field(default=2.0, gt=0, le=30)
 
 
 class NotifierConfig(_Strict):

@@ -1,18 +1,22 @@
 """Delivers due outbox entries through per-destination worker pools, and reports final outcomes.
 
+- New entries due now are inserted by intake already claimed for this dispatcher when their pool has
+  room (`reserve` / `hand_over`): one write per entry instead of an insert and a claim. Only entries
+  that insert created are handed over; a redelivered intent found already stored is not.
 - The scanner claims due entries (two indexed queries + one bulk claim per round) for pools that have
   room, into a small local queue per pool (at most `concurrency * prefetch` held per pool).
 - Each pool runs at most `concurrency` sends at once, each bounded by the pool's timeout, so a
   slow or dead destination fills its own pool and nothing else.
-- Outcomes are group-committed: sends finishing together share one bulk_write. A send slot is
-  free again when the send returns; the entry stays held (never re-claimed) until its record is
-  durable, and held entries per pool are capped, so recording latency cannot pile up unbounded.
-- An outcome is never dropped: if the outbox write fails (store away), the batch is kept in memory
-  and written again with backoff (<= 1 s) until the store answers. Meanwhile no new send starts
-  (what cannot be recorded is not sent), a queued claim whose lease ran out is given up unsent, and
-  expired leases are taken over only after `reclaim_grace_seconds` of being seen expired, so the
-  holder writes its outcome before anyone could send the entry again.
-- The reporter publishes DeliveryRecorded / DLQ records for final states, in batches.
+- Outcomes are written by recorder.py: group-committed, a final one's DeliveryRecorded published
+  (and acknowledged) before its write, held in memory and written again while the store is away. A
+  send slot is free again when the send returns; the entry stays held (never re-claimed) until its
+  record is durable, and held entries per pool are capped, so recording latency cannot pile up.
+- While an outcome write or a scan fails, no new send starts (what cannot be recorded is not sent),
+  a queued claim whose lease ran out is given up unsent, and expired leases are taken over only after
+  `reclaim_grace_seconds` of being seen expired, so the holder writes its outcome before anyone could
+  send the entry again.
+- The reporter publishes DeliveryRecorded / DLQ records of final states the recorder could not
+  report (broker away) and of entries intake recorded as skipped, in batches.
 """
 from __future__ import annotations
 
@@ -27,13 +31,13 @@ from datetime import datetime, timedelta
 import structlog
 from switchboard.common.logging import get_logger, mask_string
 from switchboard.notifier import metrics
-from switchboard.notifier.adapters.ports import DeliveryRecords, WriteRefused
+from switchboard.notifier.adapters.ports import DeliveryRecords, Entry, Reservation
 from switchboard.notifier.domain.model import FAILED, IN_FLIGHT, PENDING, Outcome, SendOutcome
 from switchboard.notifier.handlers import NotifierHandlers
+from switchboard.notifier.recorder import OutcomeRecorder, as_finished
 
 log = get_logger(__name__)
 PREFETCH = 4  # claimed entries a pool may hold per send slot (queued locally + running)
-RECORD_RETRY_MAX_SECONDS = 1.0  # outcome writes are retried at least this often while the store is away
 STOP_FLUSH_SECONDS = 5.0  # at shutdown, how long unrecorded outcomes wait for the store
 
 
@@ -54,10 +58,8 @@ class Dispatcher:
         self.task: asyncio.Task | None = None
         self._reporter: asyncio.Task | None = None
         self._recorder: asyncio.Task | None = None
-        self._records: list[tuple[object, asyncio.Future, str, str]] = []  # op, waiter, id, claim
-        self._writing = 0  # outcomes in the write now in flight (out of _records until it succeeds or fails)
-        self._record_wake = asyncio.Event()
-        self.recording_failed = False  # the last outcome write failed: hold new sends until one succeeds
+        self.recorder = OutcomeRecorder(self.outbox, handlers.report_now, ack_seconds=self.cfg.report_ack_seconds,
+                                        on_recovered=self._start_all, on_unreported=self.report_wake.set)
         self.scan_failed = False  # the last scan failed: hold new sends until one succeeds
         self._expired_seen: dict[tuple[str, float], float] = {}  # (id, lease_until) -> first seen (monotonic)
         self._unconfirmed_claims: list[str] = []  # claim tokens whose write failed: maybe applied, never sent
@@ -66,12 +68,21 @@ class Dispatcher:
     def ready(self) -> bool:
         return self.task is not None and not self.task.done()
 
+    @property
+    def recording_failed(self) -> bool:
+        """The last outcome write failed: no new send starts until one succeeds."""
+        return self.recorder.failed
+
+    @property
+    def unrecorded(self) -> int:
+        return self.recorder.unrecorded
+
     def poke(self) -> None:
         """New work may be due (intake, a freed slot)."""
         self.wake.set()
 
     async def start(self) -> None:
-        self._recorder = asyncio.create_task(self._record_loop(), name="notifier-record")
+        self._recorder = asyncio.create_task(self.recorder.run(), name="notifier-record")
         self.task = asyncio.create_task(self._scan_loop(), name="notifier-dispatch")
         self._reporter = asyncio.create_task(self._report_loop(), name="notifier-report")
 
@@ -94,7 +105,7 @@ class Dispatcher:
             self._recorder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recorder
-        self._give_up_records("shutdown")
+        self.recorder.give_up("shutdown")
 
     async def _flush_before_exit(self, queued: list[dict]) -> None:
         deadline = time.monotonic() + STOP_FLUSH_SECONDS
@@ -102,8 +113,8 @@ class Dispatcher:
             await self.outbox.write([self.outbox.release_op(d["_id"], d["claim"]) for d in queued])
         except Exception as exc:  # noqa: BLE001 - shutting down: their leases run out, they are sent later
             log.warning("final_release_failed", error=mask_string(repr(exc)))
-        while self._records and time.monotonic() < deadline:
-            self._record_wake.set()
+        while self.recorder.holding and time.monotonic() < deadline:
+            self.recorder.poke()
             await asyncio.sleep(0.05)  # the recorder keeps retrying the write
         try:
             await self._report_once()
@@ -126,8 +137,7 @@ class Dispatcher:
                 continue
             if self.scan_failed:
                 self.scan_failed = False
-                for pool in list(self.queues):
-                    self._start_sends(pool)
+                self._start_all()
             await self._sleep(next_due)
 
     async def _sleep(self, next_due: datetime | None) -> None:
@@ -144,6 +154,58 @@ class Dispatcher:
     def _room(self, pool: str) -> int:
         held = sum(1 for d in self.held.values() if d["pool"] == pool)
         return self.h.pool(pool).concurrency * PREFETCH - held
+
+    def _lease(self, pool: str) -> float:
+        """The lease covers the wait in the local queue plus the send itself."""
+        return self.h.pool(pool).timeout * (PREFETCH + 1) + self.cfg.lease_seconds
+
+    # ------------------------------------------------------------------ claimed at insert (intake)
+    def reserve(self, entries: list[Entry], now: datetime) -> Reservation:
+        """Claims, in memory, the new due entries its pools have room for: intake inserts them so
+        (in_flight, this token, a lease), one write instead of insert + claim. They count as held at
+        once, so neither the scanner nor another intake batch overfills a pool meanwhile."""
+        reservation = Reservation(uuid.uuid4().hex)
+        if not self.ready or self.recording_failed or self.scan_failed:
+            return reservation  # inserted pending: the scanner claims them when sends may start
+        room: dict[str, int] = {}
+        for entry in entries:
+            pool, entry_id = entry["pool"], entry["_id"]
+            if entry_id in self.held or entry_id in reservation.claimed:
+                continue
+            if pool not in room:
+                room[pool] = self._room(pool)
+            if room[pool] <= 0:
+                continue
+            room[pool] -= 1
+            doc = {**entry, "state": IN_FLIGHT, "claim": reservation.token,
+                   "lease_until": now.timestamp() + self._lease(pool)}
+            reservation.claimed[entry_id] = doc
+            self.held[entry_id] = doc
+        return reservation
+
+    def hand_over(self, reservation: Reservation, inserted: frozenset[str] | None) -> None:
+        """Queues the reserved entries the insert created. One it found already stored (a redelivery)
+        is someone else's to send. `inserted=None`: the insert failed but may have been applied, so
+        its entries are released to pending by the next scan, never sent from here."""
+        handed: dict[str, int] = {}  # pool -> entries queued
+        for entry_id, doc in reservation.claimed.items():
+            if self.held.get(entry_id) is not doc:
+                continue
+            if inserted is None or entry_id not in inserted:
+                del self.held[entry_id]
+                continue
+            self.queues.setdefault(doc["pool"], deque()).append(doc)
+            handed[doc["pool"]] = handed.get(doc["pool"], 0) + 1
+        if inserted is None and reservation.claimed:
+            self._unconfirmed_claims.append(reservation.token)
+            self.wake.set()
+        metrics.CLAIMS.labels("intake").inc(sum(handed.values()))
+        for pool in handed:
+            self._start_sends(pool)
+
+    def _start_all(self) -> None:
+        for pool in list(self.queues):
+            self._start_sends(pool)
 
     async def _scan_once(self) -> datetime | None:
         now = self.clock.now()
@@ -163,15 +225,14 @@ class Dispatcher:
             if room[pool] > 0:
                 room[pool] -= 1
                 chosen.append(c)
-        # The lease covers the wait in the local queue plus the send itself.
-        leases = {c["pool"]: self.h.pool(c["pool"]).timeout * (PREFETCH + 1) + self.cfg.lease_seconds
-                  for c in chosen}
+        leases = {c["pool"]: self._lease(c["pool"]) for c in chosen}
         token = uuid.uuid4().hex
         try:
             claimed = await self.outbox.claim(chosen, now, leases, token)
         except Exception:
             self._unconfirmed_claims.append(token)  # it may have been applied: released on the next round
             raise
+        metrics.CLAIMS.labels("scanner").inc(len(claimed))
         for doc in claimed:
             self.held[doc["_id"]] = doc
             self.queues.setdefault(doc["pool"], deque()).append(doc)
@@ -258,103 +319,25 @@ class Dispatcher:
         if state == PENDING:
             log.info("delivery_retry_scheduled", attempt=attempt, delay_seconds=round(delay, 3),
                      detail=mask_string(outcome.detail))
-            await self._record(doc, self.outbox.reschedule_op(doc["_id"], doc["claim"],
-                                                              now + timedelta(seconds=delay), now, attempt,
-                                                              mask_string(outcome.detail), first))
+            op = self.outbox.reschedule_op(doc["_id"], doc["claim"], now + timedelta(seconds=delay), now, attempt,
+                                           mask_string(outcome.detail), first)
+            await self.recorder.record(doc, lambda _reported: op)
             return
         detail = outcome.detail
         if state == FAILED and outcome.outcome is Outcome.RETRY:
             detail = f"retry budget exhausted after {attempt} attempts: {outcome.detail}"
-        await self._record(doc, self.outbox.finish_op(doc["_id"], doc["claim"], state, now, attempt,
-                                                      mask_string(detail), outcome.provider_message_id, first,
-                                                      language))
+        detail, message_id = mask_string(detail), outcome.provider_message_id
+
+        def finish(reported: bool) -> object:
+            return self.outbox.finish_op(doc["_id"], doc["claim"], state, now, attempt, detail, message_id, first,
+                                         language, reported=reported)
+
+        await self.recorder.record(doc, finish, as_finished({**doc, "first_attempt_at": first}, state, now,
+                                                            attempt, detail, message_id, language))
         if state == FAILED:
-            log.warning("delivery_failed", attempts=attempt, detail=mask_string(detail))
+            log.warning("delivery_failed", attempts=attempt, detail=detail)
         else:
             log.debug("delivery_finished", state=state, attempts=attempt)
-        self.report_wake.set()
-
-    # ------------------------------------------------------------------ recording (group commit)
-    async def _record(self, doc: dict, op: object) -> None:
-        """Returns once the outcome is durable. Never fails on store trouble: the write is retried."""
-        future = asyncio.get_running_loop().create_future()
-        self._records.append((op, future, doc["_id"], doc["claim"]))
-        self._record_wake.set()
-        await future
-
-    async def _record_loop(self) -> None:
-        delay = 0.0
-        while True:
-            if not self._records:
-                await self._record_wake.wait()
-            self._record_wake.clear()
-            await asyncio.sleep(delay)  # 0 normally: sends finishing in the same tick join this write
-            try:
-                await self._flush_records()
-                delay = 0.0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the store is away: keep the outcomes, write them again
-                if not self.recording_failed:
-                    log.warning("outcome_write_failed_retrying", held=len(self._records),
-                                error=mask_string(repr(exc)))
-                self.recording_failed = True
-                metrics.OUTCOMES_UNRECORDED.set(self.unrecorded)
-                delay = min(RECORD_RETRY_MAX_SECONDS, max(0.05, delay * 2))
-
-    @property
-    def unrecorded(self) -> int:
-        """Finished sends whose outcome is not durable yet (held, or in the write now in flight)."""
-        return len(self._records) + self._writing
-
-    async def _flush_records(self) -> None:
-        batch, self._records = self._records, []
-        if not batch:
-            return
-        self._writing = len(batch)
-        try:
-            matched = await self.outbox.write([op for op, *_ in batch])
-        except WriteRefused as exc:  # the store answered and refused some ops: retrying cannot help
-            log.error("outcome_write_refused", error=mask_string(str(exc)))
-            matched = None
-        except Exception:
-            self._records = batch + self._records  # oldest first, retried by the record loop
-            raise
-        finally:
-            self._writing = 0
-        if matched is not None and matched < len(batch):
-            try:
-                await self._check_taken_over(batch)
-            except Exception as exc:  # noqa: BLE001 - only a diagnosis: the outcomes are written
-                log.warning("outcome_takeover_check_failed", error=mask_string(repr(exc)))
-        for _, future, *_ in batch:
-            if not future.done():
-                future.set_result(None)
-        if self.recording_failed:
-            log.info("outcome_writes_recovered", written=len(batch))
-            self.recording_failed = False
-            metrics.OUTCOMES_UNRECORDED.set(self.unrecorded)
-            for pool in list(self.queues):
-                self._start_sends(pool)
-
-    async def _check_taken_over(self, batch: list) -> None:
-        """Some guarded writes matched nothing: already applied (a retry after a lost reply), or
-        another worker claimed the entry meanwhile. Only the latter is worth an alarm."""
-        claims = {doc_id: claim for _, _, doc_id, claim in batch}
-        now_claimed = await self.outbox.claims(list(claims))
-        lost = [doc_id for doc_id, claim in claims.items() if now_claimed.get(doc_id, claim) != claim]
-        if lost:
-            metrics.OUTCOMES_LOST.labels("claim_taken_over").inc(len(lost))
-            log.error("outcome_lost_claim_taken_over", entries=len(lost))
-
-    def _give_up_records(self, reason: str) -> None:
-        batch, self._records = self._records, []
-        if batch:
-            metrics.OUTCOMES_LOST.labels(reason).inc(len(batch))
-            log.error("outcomes_not_recorded", reason=reason, entries=len(batch))
-        for _, future, *_ in batch:
-            if not future.done():
-                future.set_exception(ConnectionError(f"outcome not recorded ({reason})"))
 
     # ------------------------------------------------------------------ reporting
     async def _report_loop(self) -> None:
@@ -372,8 +355,13 @@ class Dispatcher:
                 await asyncio.sleep(self.cfg.poll_seconds)
             if more:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.report_wake.wait(), self.cfg.poll_seconds)
+            # asyncio.wait, not wait_for: on 3.11 wait_for swallows a cancel that lands as the event
+            # is set, and stop() then waits forever for this task.
+            woken = asyncio.ensure_future(self.report_wake.wait())
+            try:
+                await asyncio.wait([woken], timeout=self.cfg.poll_seconds)
+            finally:
+                woken.cancel()
 
     async def _report_once(self, limit: int = 500) -> bool:
         docs = await self.outbox.unreported(limit)
@@ -381,4 +369,5 @@ class Dispatcher:
             return False
         reported = await self.h.report(docs)
         await self.outbox.mark_reported(reported)
+        self.recorder.report_first = True  # the broker acknowledges again: report before the write again
         return len(docs) >= limit

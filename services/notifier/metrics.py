@@ -20,3 +20,9 @@ OUTCOMES_LOST = Counter("switchboard_notifier_outcomes_lost",
 DLQ_REPLAYS = Counter("switchboard_notifier_dlq_replays",
                       "Outbox entries named by requests replayed from the DLQ: revived (was failed) or ignored "
                       "(delivered, still open, or already revived by this DLQ record)", ["outcome"])
+CLAIMS = Counter("switchboard_notifier_claims",
+                 "Outbox entries claimed for sending, by who claimed them: intake (inserted already claimed) or "
+                 "scanner (a second write: not due at insert, pool full, a retry, an expired lease)", ["by"])
+REPORTS_DEFERRED = Counter("switchboard_notifier_reports_deferred",
+                           "Final outcomes written as still to report because their DeliveryRecorded was not "
+                           "acknowledged in time (broker away or slow); the reporter publishes them")

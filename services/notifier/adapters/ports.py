@@ -8,6 +8,7 @@ state, due_at, attempts, claim, lease_until, report_due, the request bytes, the 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -21,11 +22,30 @@ class WriteRefused(Exception):
     """The store answered and refused some outcome writes: writing them again cannot help."""
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What one intake insert did: the ids it created (not those it found already stored), and the
+    ids refused as once_key duplicates."""
+
+    inserted: frozenset[str] = frozenset()
+    refused: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Reservation:
+    """Entries the local dispatcher will send if the intake's insert creates them: {id: the entry as
+    inserted, already claimed (in_flight, claim token, lease_until)}."""
+
+    token: str = ""
+    claimed: dict[str, Entry] = field(default_factory=dict)
+
+
 class OutboxStore(Protocol):
     """Intake's side of the outbox: new intents, DLQ replays, superseded queue positions."""
 
-    async def add(self, entries: list[Entry]) -> set[str]:
-        """Inserts new intents; existing ids are left untouched. Returns ids refused as once_key duplicates."""
+    async def add(self, entries: list[Entry]) -> Added:
+        """Inserts new intents; existing ids are left untouched. Returns the ids created and the ids
+        refused as once_key duplicates."""
 
     async def once_key_owners(self, keys: list[str]) -> dict[str, str]:
         """{once_key: outbox id} of the entries already holding these keys."""
@@ -54,8 +74,9 @@ class DeliveryRecords(Protocol):
 
     def finish_op(self, entry_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
                   provider_message_id: str = "", first_attempt_at: float | None = None,
-                  language: str = "") -> object:
-        """An outcome write (final state), guarded by the claim, for `write`."""
+                  language: str = "", reported: bool = False) -> object:
+        """An outcome write (final state), guarded by the claim, for `write`. `reported`: its
+        DeliveryRecorded is already out (report_due False), else the reporter publishes it."""
 
     def reschedule_op(self, entry_id: str, claim: str, due_at: datetime, now: datetime, attempts: int,
                       detail: str, first_attempt_at: float) -> object:
@@ -83,6 +104,17 @@ class Outbox(OutboxStore, DeliveryRecords, Protocol):
     """Both sides, as one store implements them; plus its start-up step."""
 
     async def ensure_indexes(self) -> None: ...
+
+
+class LocalDispatch(Protocol):
+    """The local dispatcher as intake sees it: new due entries are inserted already claimed for it
+    (one write instead of insert + claim) and handed straight to its queues."""
+
+    def reserve(self, entries: list[Entry], now: datetime) -> Reservation:
+        """Claims (in memory) the entries its pools have room for; nothing if it is not running."""
+
+    def hand_over(self, reservation: Reservation, inserted: frozenset[str] | None) -> None:
+        """After the insert: queues the reserved entries it created; `None` = the insert failed."""
 
 
 class Publisher(Protocol):

@@ -6,7 +6,7 @@ failure, with a later due_at). The document is inserted with $setOnInsert, so a 
 request never resets it: this is the exactly-once record, kept `retention` after the entry
 finished (then swept: the retention is the window in which a repeated intent is recognised).
 `report_due` tracks whether the DeliveryRecorded event (and DLQ record) for a final state still
-has to be published.
+has to be published (False when the dispatcher published it before writing the outcome).
 
 Every query here is an equality and/or range on indexed fields (no `$or`, no count_documents):
 nx-27017, the embedded and test store, answers those in SQL and decodes every document in Python
@@ -23,7 +23,7 @@ from typing import Any
 
 from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
-from switchboard.notifier.adapters.ports import WriteRefused
+from switchboard.notifier.adapters.ports import Added, WriteRefused
 from switchboard.notifier.domain.model import FAILED, IN_FLIGHT, PENDING, SKIPPED
 
 DUPLICATE_KEY = 11000
@@ -31,11 +31,12 @@ DUPLICATE_KEY = 11000
 
 def finish_change(doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
                   provider_message_id: str = "", first_attempt_at: float | None = None,
-                  language: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+                  language: str = "", reported: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """(guard, fields to set) of a final outcome. The state is in the guard: a write retried after
-    the store applied it (reply lost) matches nothing."""
+    the store applied it (reply lost) matches nothing. `reported`: its DeliveryRecorded is already out."""
     fields = {"state": state, "attempts": attempts, "detail": detail, "updated_at": now.timestamp(),
-              "provider_message_id": provider_message_id, "report_due": True, "finished_at": now.timestamp()}
+              "provider_message_id": provider_message_id, "report_due": not reported,
+              "finished_at": now.timestamp()}
     if first_attempt_at is not None:
         fields["first_attempt_at"] = first_attempt_at
     if language:
@@ -68,23 +69,25 @@ class MongoOutbox:
         # the retention sweep (no TTL index: nx-27017 runs a full purge scan on every read of one).
         await self.collection.create_index([("finished_at", ASCENDING)])
 
-    async def add(self, docs: list[dict[str, Any]]) -> set[str]:
-        """Inserts new intents (existing ids are left untouched). Returns ids refused as once_key
+    async def add(self, docs: list[dict[str, Any]]) -> Added:
+        """Inserts new intents (existing ids are left untouched). Returns the ids this insert created
+        (the upserted ones: a redelivered intent is found, not created) and the ids refused as once_key
         duplicates (e.g. a second CSAT survey for one conversation)."""
         if not docs:
-            return set()
+            return Added()
         ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
         try:
-            await self.collection.bulk_write(ops, ordered=False)
+            result = await self.collection.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
+            inserted = frozenset(u["_id"] for u in exc.details.get("upserted", []))
             refused = {docs[e["index"]]["_id"] for e in errors}
             # A duplicate _id under a concurrent upsert is a redelivery, not a refusal.
             existing = {d["_id"] async for d in self.collection.find({"_id": {"$in": list(refused)}}, {"_id": 1})}
-            return refused - existing
-        return set()
+            return Added(inserted, frozenset(refused - existing))
+        return Added(frozenset(result.upserted_ids.values()))
 
     async def once_key_owners(self, keys: list[str]) -> dict[str, str]:
         """{once_key: outbox id} of the entries already holding these keys."""
@@ -169,9 +172,9 @@ class MongoOutbox:
     @staticmethod
     def finish_op(doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
                   provider_message_id: str = "", first_attempt_at: float | None = None,
-                  language: str = "") -> UpdateOne:
+                  language: str = "", reported: bool = False) -> UpdateOne:
         guard, fields = finish_change(doc_id, claim, state, now, attempts, detail, provider_message_id,
-                                      first_attempt_at, language)
+                                      first_attempt_at, language, reported)
         return UpdateOne(guard, {"$set": fields})
 
     @staticmethod
@@ -182,7 +185,7 @@ class MongoOutbox:
 
     @staticmethod
     def release_op(doc_id: str, claim: str) -> UpdateOne:
-        return UpdateOne({"_id": doc_id, "claim": claim}, {"$set": {"state": PENDING}})
+        return UpdateOne({"_id": doc_id, "claim": claim, "state": IN_FLIGHT}, {"$set": {"state": PENDING}})
 
     async def write(self, ops: list[UpdateOne]) -> int | None:
         """One unordered bulk write; returns how many ops matched (None for no ops). WriteRefused when

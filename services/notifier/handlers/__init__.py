@@ -2,7 +2,8 @@
 
 intake() runs inside the Kafka consumer and only writes the outbox, so consuming never waits on a
 destination; the dispatcher delivers from the outbox through send(); report() publishes
-DeliveryRecorded and DLQ records for final states. Every dependency is a port (adapters/ports.py).
+DeliveryRecorded and DLQ records for final states (report_now before the outcome write, report()
+for what is left to the reporter). Every dependency is a port (adapters/ports.py).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from switchboard.notifier.domain.templates import TemplateCatalog, TemplateError
 from switchboard.notifier.handlers.customer import ComposeError, CustomerMessages
 from switchboard.notifier.handlers.intake import Intake
 from switchboard.notifier.handlers.people import PeopleMessages
-from switchboard.notifier.handlers.reporting import report_outcomes
+from switchboard.notifier.handlers.reporting import report_acknowledged, report_outcomes
 
 __all__ = ["ComposeError", "NotifierHandlers", "Pool"]
 
@@ -95,3 +96,8 @@ class NotifierHandlers(Intake, CustomerMessages, PeopleMessages):
     async def report(self, docs: list[dict[str, Any]]) -> list[str]:
         """Publishes DeliveryRecorded (and DLQ records for failures); returns the ids reported."""
         return await report_outcomes(self, docs)
+
+    async def report_now(self, docs: list[dict[str, Any]]) -> None:
+        """Publishes the reports of outcomes about to be written and waits for their acks (raises if
+        one was not acknowledged): the outcome is then written as already reported."""
+        await report_acknowledged(self, docs)

@@ -2,6 +2,7 @@
 failed ones; and recognising requests re-published from the DLQ (`switchboard-admin replay-dlq`)."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,21 +45,42 @@ def dlq_headers(doc: dict[str, Any], group: str) -> list[tuple[str, bytes]]:
                             ("dlq_attempts", str(doc.get("attempts", 0)))])
 
 
+async def _publish(h, doc: dict[str, Any], now: datetime) -> list[asyncio.Future]:
+    """DeliveryRecorded for a final entry, and its request to `<topic>.dlq` if it failed; the ack futures."""
+    finished = datetime.fromtimestamp(doc["finished_at"], UTC) if doc.get("finished_at") else now
+    acks = [await h.publisher.publish(h.topics.deliveries, codec.encode_delivery(doc, finished),
+                                      key=doc["conversation_id"] or doc["intent_id"], event_id=delivery_event_id(doc),
+                                      subject=doc["conversation_id"] or None, brand_id=doc["brand_id"])]
+    if doc["state"] == FAILED:
+        source = doc.get("source") or {}
+        key = source.get("key")
+        acks.append(await h.publisher.send_raw(dlq_topic(source.get("topic") or h.topics.notifications),
+                                               source.get("value"), bytes(key) if key is not None else None,
+                                               dlq_headers(doc, h.group_id)))
+    return acks
+
+
+def _count(docs: list[dict[str, Any]]) -> None:
+    for doc in docs:
+        metrics.DELIVERIES.labels(codec.kind_name(doc["kind"]), doc["destination_type"], doc["state"],
+                                  metrics.brand(doc.get("brand_id"))).inc()
+
+
 async def report_outcomes(h, docs: list[dict[str, Any]]) -> list[str]:
     """Publishes DeliveryRecorded (and DLQ records for failures); returns the ids reported.
     `h` is the NotifierHandlers (publisher, topics, clock, group_id)."""
     now = h.clock.now()
     for doc in docs:
-        finished = datetime.fromtimestamp(doc["finished_at"], UTC) if doc.get("finished_at") else now
-        await h.publisher.publish(h.topics.deliveries, codec.encode_delivery(doc, finished),
-                                  key=doc["conversation_id"] or doc["intent_id"], event_id=delivery_event_id(doc),
-                                  subject=doc["conversation_id"] or None, brand_id=doc["brand_id"])
-        metrics.DELIVERIES.labels(codec.kind_name(doc["kind"]), doc["destination_type"], doc["state"],
-                                  metrics.brand(doc.get("brand_id"))).inc()
-        if doc["state"] == FAILED:
-            source = doc.get("source") or {}
-            key = source.get("key")
-            await h.publisher.send_raw(dlq_topic(source.get("topic") or h.topics.notifications), source.get("value"),
-                                       bytes(key) if key is not None else None, dlq_headers(doc, h.group_id))
+        await _publish(h, doc, now)
+    _count(docs)
     await h.publisher.drain()
     return [d["_id"] for d in docs]
+
+
+async def report_acknowledged(h, docs: list[dict[str, Any]]) -> None:
+    """Publishes the reports of outcomes about to be written and waits for the broker's ack of each
+    (only these records: not a drain of everything the shared producer holds). Raises if one failed."""
+    now = h.clock.now()
+    acks = [ack for doc in docs for ack in await _publish(h, doc, now)]
+    await asyncio.gather(*acks)
+    _count(docs)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from switchboard.common.testing.fakes import RecordingPublisher
-from switchboard.notifier.adapters.ports import Entry
+from switchboard.notifier.adapters.ports import Added, Entry
 from switchboard.notifier.adapters.store import finish_change, reschedule_change
 from switchboard.notifier.domain.model import FAILED, IN_FLIGHT, PENDING, SKIPPED, HttpRequestSpec, SendOutcome
 
@@ -33,6 +33,9 @@ class FakeOutbox:
         self.docs: dict[str, Entry] = {}
         self.down = False  # every call raises StoreDown, like a store that went away
         self.writes = 0  # outcome write batches applied
+        self.inserts = 0  # intake inserts applied
+        self.claimed = 0  # entries claimed by the scanner (a second write after the insert)
+        self.marked = 0  # entries marked reported by the reporter
 
     def _check(self) -> None:
         if self.down:
@@ -42,9 +45,9 @@ class FakeOutbox:
         self._check()
 
     # ------------------------------------------------------------ intake (OutboxStore)
-    async def add(self, entries: list[Entry]) -> set[str]:
+    async def add(self, entries: list[Entry]) -> Added:
         self._check()
-        refused = set()
+        refused, inserted = set(), set()
         for entry in entries:
             if entry["_id"] in self.docs:
                 continue  # $setOnInsert: an existing intent is left untouched
@@ -53,7 +56,9 @@ class FakeOutbox:
                 refused.add(entry["_id"])  # the unique, sparse once_key index refuses it
                 continue
             self.docs[entry["_id"]] = copy.deepcopy(entry)
-        return refused
+            inserted.add(entry["_id"])
+        self.inserts += 1
+        return Added(frozenset(inserted), frozenset(refused))
 
     async def once_key_owners(self, keys: list[str]) -> dict[str, str]:
         self._check()
@@ -111,6 +116,7 @@ class FakeOutbox:
                 continue
             doc.update(state=IN_FLIGHT, claim=token, updated_at=now.timestamp(),
                        lease_until=now.timestamp() + lease_seconds.get(c["pool"], 60.0))
+            self.claimed += 1
         return [copy.deepcopy(d) for d in self.docs.values() if d.get("claim") == token]
 
     async def release_claims(self, tokens: list[str], now: datetime) -> int:
@@ -136,7 +142,7 @@ class FakeOutbox:
 
     @staticmethod
     def release_op(entry_id: str, claim: str) -> _Op:
-        return _Op({"_id": entry_id, "claim": claim}, {"state": PENDING})
+        return _Op({"_id": entry_id, "claim": claim, "state": IN_FLIGHT}, {"state": PENDING})
 
     async def write(self, ops: list[_Op]) -> int | None:
         self._check()
@@ -163,6 +169,7 @@ class FakeOutbox:
         self._check()
         for i in ids:
             self.docs[i]["report_due"] = False
+        self.marked += len(ids)
 
     async def count_open(self) -> int:
         self._check()
@@ -190,18 +197,41 @@ class RawRecord:
 
 
 class Publisher(RecordingPublisher):
-    """The shared recording publisher plus `send_raw` (the notifier's DLQ records)."""
+    """The shared recording publisher plus `send_raw` (the notifier's DLQ records). `away`: like a
+    broker that does not answer: records are taken but never acknowledged, and drain waits."""
 
     def __init__(self) -> None:
         super().__init__()
         self.raw: list[RawRecord] = []
+        self.away = False
+        self._back = asyncio.Event()
+
+    def set_away(self, away: bool) -> None:
+        self.away = away
+        if away:
+            self._back.clear()
+        else:
+            self._back.set()
+
+    def _ack(self) -> asyncio.Future:
+        ack: asyncio.Future = asyncio.get_running_loop().create_future()
+        if not self.away:
+            ack.set_result(None)
+        return ack  # left pending while away: never acknowledged
+
+    async def publish(self, topic, payload, **kwargs) -> asyncio.Future:
+        await super().publish(topic, payload, **kwargs)
+        return self._ack()
 
     async def send_raw(self, topic: str, value: bytes | None, key: bytes | None,
                        headers: list[tuple[str, bytes]]) -> asyncio.Future:
         self.raw.append(RawRecord(topic, value, key, list(headers)))
-        done: asyncio.Future = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
+        return self._ack()
+
+    async def drain(self) -> None:
+        if self.away:
+            await self._back.wait()
+        await super().drain()
 
 
 class FakeHttp:

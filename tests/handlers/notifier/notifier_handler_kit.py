@@ -67,6 +67,13 @@ class Notifier:
     async def intake(self, *envelopes: Envelope) -> None:
         await self.handlers.intake(list(envelopes))
 
+    async def consume(self, *envelopes: Envelope) -> None:
+        """A consumed batch as bootstrap's consumer handler takes it: intake with the running
+        dispatcher (due entries go in claimed for it), then the dispatcher and reporter woken."""
+        await self.handlers.intake(list(envelopes), local=self.dispatcher)
+        self.dispatcher.poke()
+        self.dispatcher.report_wake.set()
+
     async def report(self) -> None:
         await self.handlers.report(await self.outbox.unreported(500))
 

@@ -1,0 +1,167 @@
+"""Claimed at insert and reported with the outcome (issue 15), with in-memory ports and a ManualClock:
+a due entry goes into the outbox already claimed for the running dispatcher and its outcome is
+written once, already reported; a redelivered batch is never handed over again; a full pool or a
+later due time leaves the entry to the scanner; an insert whose reply was lost is released, not
+sent; with the broker away the outcome is written as still to report and the reporter publishes it."""
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from notifier_fakes import StoreDown
+from notifier_handler_kit import T0, K, envelope, make_notifier, ts
+from notifier_handler_kit import telegram_reply as reply
+from switchboard.common.testing import wait_for
+from switchboard.events.v1 import notification_pb2
+from switchboard.notifier.domain.model import SendOutcome
+
+DELIVERIES = "t.switchboard.deliveries.v1"
+DELIVERED = notification_pb2.DELIVERY_OUTCOME_DELIVERED
+
+
+def entry_id(intent: str) -> str:
+    return f"{intent}|telegram:telegram"
+
+
+def held_open(notifier):
+    """Sends wait until the returned event is set; returns (event, stored entry at each send)."""
+    gate, seen = asyncio.Event(), []
+
+    async def answer(request):
+        seen.append(dict(notifier.outbox.docs[request.headers["Idempotency-Key"]]))
+        await gate.wait()
+        return SendOutcome.delivered("p-1")
+
+    notifier.http.answer = answer
+    return gate, seen
+
+
+async def test_a_due_entry_goes_in_claimed_and_its_outcome_is_written_once_already_reported():
+    notifier = make_notifier()
+    outbox, dispatcher = notifier.outbox, notifier.dispatcher
+    gate, seen = held_open(notifier)
+    await dispatcher.start()
+    try:
+        await notifier.consume(envelope(reply("m1"), "ev-1"))
+        await wait_for(lambda: seen, timeout=5, message="sent")
+        assert seen[0]["state"] == "in_flight" and seen[0]["claim"] and seen[0]["lease_until"] > T0.timestamp()
+        gate.set()
+        await wait_for(lambda: outbox.docs[entry_id("m1")]["state"] == "delivered", timeout=5)
+    finally:
+        await dispatcher.stop()
+    assert outbox.docs[entry_id("m1")]["report_due"] is False
+    assert {p.payload.intent_id: p.payload.outcome for p in notifier.publisher.on(DELIVERIES)} == {"m1": DELIVERED}
+    # One insert (claimed) and one outcome write; no claim by the scanner, no mark by the reporter.
+    assert (outbox.inserts, outbox.claimed, outbox.writes, outbox.marked) == (1, 0, 1, 0)
+
+
+async def test_a_redelivered_batch_is_neither_handed_over_again_nor_sent_again():
+    notifier = make_notifier()
+    outbox, dispatcher = notifier.outbox, notifier.dispatcher
+    gate, seen = held_open(notifier)
+    batch = [envelope(reply(f"r{n}"), f"ev-{n}", offset=n) for n in (1, 2)]
+    await dispatcher.start()
+    try:
+        await notifier.consume(*batch)
+        await wait_for(lambda: len(seen) == 2, timeout=5)
+        claims = {i: outbox.docs[i]["claim"] for i in (entry_id("r1"), entry_id("r2"))}
+        await notifier.consume(*batch)  # redelivered while both sends are out
+        assert not any(dispatcher.queues.values()) and len(dispatcher.sends) == 2
+        assert {i: outbox.docs[i]["claim"] for i in claims} == claims  # the stored entries are untouched
+        gate.set()
+        await wait_for(lambda: set(outbox.states().values()) == {"delivered"}, timeout=5)
+        await wait_for(lambda: not dispatcher.held, timeout=5)
+        await notifier.consume(*batch)  # redelivered after they finished: found, not created
+        assert not dispatcher.held and not dispatcher.sends and not any(dispatcher.queues.values())
+    finally:
+        await dispatcher.stop()
+    assert sorted(r.headers["Idempotency-Key"] for r in notifier.http.requests) == [entry_id("r1"), entry_id("r2")]
+    assert Counter(p.event_id for p in notifier.publisher.on(DELIVERIES)) == Counter(
+        {p.event_id: 1 for p in notifier.publisher.on(DELIVERIES)})
+
+
+async def test_a_full_pool_or_a_later_due_time_leaves_the_entry_pending_for_the_scanner():
+    notifier = make_notifier()  # telegram: 2 sends at once x PREFETCH 4 = 8 held at most
+    outbox, dispatcher = notifier.outbox, notifier.dispatcher
+    gate, _ = held_open(notifier)
+    later = reply("later")
+    later.not_before.CopyFrom(ts(T0.replace(minute=30)))
+    await dispatcher.start()
+    try:
+        await notifier.consume(*(envelope(reply(f"b{n}"), f"ev-{n}", offset=n) for n in range(10)),
+                               envelope(later, "ev-later", offset=10))
+        assert Counter(outbox.states().values()) == Counter(in_flight=8, pending=3)
+        assert outbox.docs[entry_id("later")]["state"] == "pending"
+        gate.set()
+        await wait_for(lambda: Counter(outbox.states().values()) == Counter(delivered=10, pending=1), timeout=5)
+        assert outbox.claimed == 2  # the two that found the pool full, claimed by the scanner
+        await notifier.clock.advance(31 * 60)
+        await wait_for(lambda: outbox.docs[entry_id("later")]["state"] == "delivered", timeout=5)
+    finally:
+        await dispatcher.stop()
+    assert len(notifier.http.requests) == 11 and outbox.claimed == 3
+
+
+async def test_an_insert_whose_reply_was_lost_is_released_by_the_next_scan_and_sent_once():
+    notifier = make_notifier()
+    outbox, dispatcher = notifier.outbox, notifier.dispatcher
+    stored_add = outbox.add
+
+    async def applied_but_reply_lost(entries):
+        await stored_add(entries)
+        raise StoreDown("connection reset after the write")
+
+    outbox.add = applied_but_reply_lost
+    await dispatcher.start()
+    try:
+        with pytest.raises(StoreDown):
+            await notifier.consume(envelope(reply("lost"), "ev-lost"))
+        outbox.add = stored_add
+        assert not dispatcher.held and not dispatcher.sends  # nothing of a failed insert is sent from here
+        await wait_for(lambda: outbox.docs[entry_id("lost")]["state"] == "delivered", timeout=5,
+                       message="released to pending by the next scan, claimed and sent")
+    finally:
+        await dispatcher.stop()
+    assert len(notifier.http.requests) == 1 and outbox.claimed == 1
+
+
+async def test_with_the_broker_away_the_outcome_is_written_still_to_report_and_reported_later():
+    notifier = make_notifier(scheduler={"poll_seconds": 0.02, "lease_seconds": 1, "reclaim_grace_seconds": 0,
+                                        "report_ack_seconds": 0.05})
+    outbox, dispatcher, publisher = notifier.outbox, notifier.dispatcher, notifier.publisher
+    publisher.set_away(True)  # records are taken, never acknowledged
+    await dispatcher.start()
+    try:
+        await notifier.consume(envelope(reply("a1"), "ev-1"))
+        await wait_for(lambda: outbox.docs[entry_id("a1")]["state"] == "delivered", timeout=5)
+        assert outbox.docs[entry_id("a1")]["report_due"] is True
+        assert not dispatcher.recorder.report_first  # later outcomes do not wait for an ack meanwhile
+        await notifier.consume(envelope(reply("a2"), "ev-2", offset=1))
+        await wait_for(lambda: outbox.docs[entry_id("a2")]["state"] == "delivered", timeout=5)
+        assert outbox.docs[entry_id("a2")]["report_due"] is True
+        publisher.set_away(False)
+        await wait_for(lambda: not any(d["report_due"] for d in outbox.docs.values()), timeout=5,
+                       message="the reporter published both once the broker answered")
+        assert dispatcher.recorder.report_first
+    finally:
+        await dispatcher.stop()
+    reports = publisher.on(DELIVERIES)
+    assert {p.payload.intent_id for p in reports} == {"a1", "a2"}
+    # a1's unacknowledged record and the reporter's one carry the same event id: consumers dedupe.
+    assert len({p.event_id for p in reports}) == 2
+    assert len(notifier.http.requests) == 2
+
+
+async def test_an_older_queue_position_in_the_same_batch_stays_pending_and_is_superseded_not_sent():
+    notifier = make_notifier()
+    positions = [reply(f"qp-{n}", kind=K.NOTIFICATION_KIND_QUEUE_POSITION) for n in (1, 2)]
+    await notifier.dispatcher.start()
+    try:
+        await notifier.consume(*(envelope(p, f"ev-{n}", offset=n) for n, p in enumerate(positions)))
+        assert notifier.outbox.docs[entry_id("qp-1")]["state"] == "skipped"  # superseded, never claimed
+        await wait_for(lambda: notifier.outbox.docs[entry_id("qp-2")]["state"] == "delivered", timeout=5)
+    finally:
+        await notifier.dispatcher.stop()
+    assert [r.headers["Idempotency-Key"] for r in notifier.http.requests] == [entry_id("qp-2")]
+    assert notifier.outbox.claimed == 0

@@ -447,7 +447,7 @@ async def run(args, tmp: Path) -> dict:
         await asyncio.to_thread(stack.start, SERVICES)
         producer = EventProducer(stack.kafka, source="/bench/pipeline")
         await producer.start()
-        lat, recovery, profile, two = {}, {}, {}, {}
+        lat, recovery, profile, two, two_profile = {}, {}, {}, {}, {}
         try:
             load = Load(producer, stack)
             say("warm-up")
@@ -475,7 +475,11 @@ async def run(args, tmp: Path) -> dict:
             say(f"sustained, 2 router replicas: backlog {backlog}")
             await second_router(stack)
             pids.update({name: stack.services[name].pid for name in (*SERVICES, SECOND_ROUTER)})  # sla restarted
+            second = Profiler(stack, args.profile / "two-routers" if args.profile else None, backlog / probe,
+                              {"nx-27017": mongo.proc.pid})
+            second.start()
             two = await measured_run(stack, load, backlog, pids)
+            two_profile = second.summary()
         finally:
             await producer.stop()
         one_stage = float(os.environ.get("SWITCHBOARD_BENCH_ONE_STAGE_LOOP_PER_S", "0") or 0)
@@ -499,7 +503,8 @@ async def run(args, tmp: Path) -> dict:
                 "mongo_storage": "memory" if args.mongo_memory else "sqlite file",
                 "events_per_conversation": "1 (every event opens a conversation with a new customer; the bot "
                                            "answers it through the notifier; sla arms its clocks)",
-                **({"profile_self_time": profile} if profile else {})}
+                **({"profile_self_time": profile} if profile else {}),
+                **({"profile_self_time_2_routers": two_profile} if two_profile else {})}
     finally:
         if stack is not None:
             await asyncio.to_thread(stack.stop)

@@ -15,8 +15,8 @@ NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 
 def _conversation(conv_id: str, brand: str, due: datetime | None) -> Conversation:
-    return Conversation(id=conv_id, brand_id=brand, customer_id=f"{conv_id}-customer", opened_at=NOW - timedelta(hours=1),
-                        channel="chat", timer_due_at=due)
+    return Conversation(id=conv_id, brand_id=brand, customer_id=f"{conv_id}-customer",
+                        opened_at=NOW - timedelta(hours=1), channel="chat", timer_due_at=due)
 
 
 async def _due_on_tick(store: RouterStore, brand: str) -> set[str]:

@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -520,13 +521,18 @@ def main() -> int:
     parser.add_argument("--max-backlog", type=int, default=60_000)
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--mongo-memory", action="store_true", help="nx-27017 --db memory instead of a SQLite file")
+    parser.add_argument("--keep-logs", type=Path, default=None, help="copy the services' logs here at the end")
     parser.add_argument("--quick", action="store_true", help="skip the latency and SLA kill -9 phases")
     parser.add_argument("--profile", type=Path, default=None,
                         help="py-spy each service during the sustained run; collapsed stacks into this folder")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        result = asyncio.run(run(args, Path(tmp)))
+        try:
+            result = asyncio.run(run(args, Path(tmp)))
+        finally:
+            if args.keep_logs:  # e.g. to read the services' mongo_slow_command lines
+                shutil.copytree(Path(tmp) / "logs", args.keep_logs, dirs_exist_ok=True)
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result))
     return 0

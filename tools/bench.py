@@ -166,7 +166,8 @@ def table(results: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000, help="records for the broker ceiling")
-    parser.add_argument("--only", nargs="*", default=["ingest", "router", "sla", "notifier", "analytics", "console"])
+    parser.add_argument("--only", nargs="*",
+                        default=["ingest", "router", "sla", "notifier", "analytics", "console", "store_queries"])
     parser.add_argument("--service-timeout", type=float, default=900)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,6 +7,7 @@ from switchboard.common.settings import MongoSettings
 
 
 def connect(settings: MongoSettings) -> AsyncMongoClient:
+    WRITES.slow_ms = settings.slow_command_ms or None  # one listener per process: the last setting wins
     # tz_aware: nx-27017 (and MongoDB) store UTC; without it datetimes come back naive.
     return AsyncMongoClient(settings.uri.get_secret_value(), tz_aware=True,
                             serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
@@ -38,3 +39,15 @@ class MongoComponent:
     @property
     def ready(self) -> bool:
         return self._ready
+
+
+async def find_each(collection, field: str, values, query: dict | None = None,
+                    projection: dict | None = None) -> list[dict]:
+    """Documents whose `field` equals one of `values` (and match `query`): one indexed equality query
+    per value, not one `$in`. nx-27017 answers `$in` on any field but `_id` by reading the whole
+    collection (15 ms at 20,000 documents and growing; an equality is flat), so `$in` costs grow with
+    the data while these grow with the values asked for. Keep `$in` for `_id`."""
+    found: list[dict] = []
+    for value in dict.fromkeys(values):  # the store serves one request at a time: no point in gathering
+        found.extend(await collection.find({**(query or {}), field: value}, projection).to_list(None))
+    return found

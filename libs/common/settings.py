@@ -54,6 +54,8 @@ class MongoSettings(BaseModel):
     server_selection_timeout_ms: int = Field(default=5_000, ge=100)
     # How often expired documents (dedupe records, fired timers, ...) are deleted: see expiry.py.
     sweep_interval_seconds: float = Field(default=300.0, gt=0)
+    # Commands taking at least this long are logged with their filter's shape (mongo_writes.py); 0: none.
+    slow_command_ms: float = Field(default=250.0, ge=0)
 
 
 class HttpSettings(BaseModel):

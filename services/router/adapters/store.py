@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from switchboard.common.cloudevents import derived_id
 from switchboard.common.logging import get_logger
+from switchboard.common.mongo import find_each
 from switchboard.router.adapters.batch_names import BatchNames, names_of
 from switchboard.router.adapters.journal import Journal
 from switchboard.router.adapters.store_setup import StoreSetup
@@ -109,7 +110,7 @@ class RouterStore(StoreSetup, StoreWrites):
         } - {None}
         order_more, history = await asyncio.gather(
             self._find(self.orders, {"_id": {"$in": sorted(wanted_orders)}}) if wanted_orders else _none(),
-            self._find(self.messages, {"conversation_id": {"$in": sorted(ended)}}) if ended else _none(),
+            find_each(self.messages, "conversation_id", sorted(ended)),
         )
         for doc in order_more:
             ws.orders[doc["_id"]] = OrderRecord.from_doc(doc)
@@ -268,7 +269,7 @@ class RouterStore(StoreSetup, StoreWrites):
         await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
         transcripts = sorted(c.id for c in ws.conversations.values()
                              if c.pending_transcripts and c.id not in ws.history)
-        for doc in await self._find(self.messages, {"conversation_id": {"$in": transcripts}}):
+        for doc in await find_each(self.messages, "conversation_id", transcripts):
             ws.history.setdefault(doc["conversation_id"], []).append(doc)
 
     async def _load_unread(self, ws: Workspace, inputs: list[Input], loaded: set) -> None:
@@ -278,10 +279,14 @@ class RouterStore(StoreSetup, StoreWrites):
         covered = {c.id for i in receipts_in if (c := receipts.watermark_conversation(ws, i))} - loaded
         if not covered:
             return
-        for doc in await self._find(self.messages, {"conversation_id": {"$in": sorted(covered)},
-                                                    "author": {"$in": sorted(receipts.OUTBOUND_AUTHORS)},
-                                                    "at": {"$lte": max(i.watermark for i in receipts_in)},
-                                                    "delivery_state": {"$ne": "read"}}):
+        # The rest of the condition is applied here: with it in the query (a datetime range, an `$in`)
+        # nx-27017 would read every message ever stored instead of using the conversation_id index.
+        watermark = max(i.watermark for i in receipts_in)
+        for doc in await find_each(self.messages, "conversation_id", sorted(covered)):
+            if doc.get("author") not in receipts.OUTBOUND_AUTHORS or doc.get("delivery_state") == "read":
+                continue
+            if doc.get("at") is None or doc["at"] > watermark:
+                continue
             ws.history.setdefault(doc["conversation_id"], []).append(doc)
 
     async def _load_customers(self, ws: Workspace, ids: set[str]) -> None:

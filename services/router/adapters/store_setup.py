@@ -38,6 +38,9 @@ class StoreSetup:
             self.conversations.create_index([("brand_id", ASCENDING), ("status", ASCENDING)]),
             self.conversations.create_index(TIMER_DUE_TS),  # the router's tick: what is due
             self.messages.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)]),
+            # nx-27017 uses a compound index for neither an equality on its first field alone nor `$in`:
+            # the messages of given conversations are read by equality on this one (mongo.find_each).
+            self.messages.create_index("conversation_id"),
             self.agents.create_index("brand_id"),
             self.queue.create_index("brand_id"),
             self.stats.create_index("brand_id"),

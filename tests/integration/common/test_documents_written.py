@@ -36,3 +36,25 @@ async def test_each_document_the_server_wrote_counts_once(mongo_uri, namespace):
         assert written(docs.name) - before == 12
     finally:
         await client.close()
+
+
+async def test_a_slow_command_is_logged_with_the_shape_of_its_filter_and_none_of_its_values(mongo_uri, namespace,
+                                                                                            capsys):
+    import json
+
+    from switchboard.common.logging import configure_logging
+    from switchboard.common.mongo_writes import WRITES
+
+    configure_logging("router", "INFO")
+    client = connect(MongoSettings(uri=mongo_uri, database=namespace, slow_command_ms=0.001))  # everything is slow
+    try:
+        docs = client[namespace][f"{namespace}_docs"]
+        await docs.find({"email": "jane.doe@example.com", "at": {"$lte": 5}, "_id": {"$in": ["a", "b"]}}).to_list()
+    finally:
+        WRITES.slow_ms = None
+        await client.close()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "mongo_slow_command" in line]
+    finds = [line for line in lines if line["command"] == "find"]
+    assert finds and finds[0]["collection"] == f"{namespace}_docs"
+    assert finds[0]["filter"] == {"email": "?", "at": {"$lte": "?"}, "_id": {"$in": "[2]"}}
+    assert "jane.doe" not in json.dumps(lines)

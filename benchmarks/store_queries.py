@@ -33,7 +33,7 @@ Query = Callable[[], Awaitable[object]]
 
 async def fill(db, size: int) -> None:
     """`size` conversations (one in 50 with a timer, none due), two messages each, `size` outbox entries
-    of which 200 are open: the shape of a store that has served `size` conversations."""
+    of which one in 8 is open (a backlog): the shape of a store that has served `size` conversations."""
     conversations, messages, outbox = [], [], []
     for i in range(size):
         due = NOW + timedelta(hours=1) if i % 50 == 0 else None
@@ -42,7 +42,7 @@ async def fill(db, size: int) -> None:
         for author in ("customer", "bot"):
             messages.append({"_id": f"m{i}-{author}", "conversation_id": f"c{i}", "author": author,
                              "at": NOW - timedelta(minutes=5), "delivery_state": "delivered", "text": "hello"})
-        state = "delivered" if i >= 200 else ("pending" if i % 2 else "in_flight")
+        state = "delivered" if i % 8 else ("pending" if i % 16 else "in_flight")  # a backlog: 1 in 8 open
         outbox.append({"_id": f"o{i}", "state": state, "due_at": NOW.timestamp() + 60, "pool": "http",
                        "lease_until": NOW.timestamp() + 60, "report_due": False, "finished_at": NOW.timestamp()})
     for name, docs in (("conversations", conversations), ("conversation_messages", messages),

@@ -51,3 +51,16 @@ async def find_each(collection, field: str, values, query: dict | None = None,
     for value in dict.fromkeys(values):  # the store serves one request at a time: no point in gathering
         found.extend(await collection.find({**(query or {}), field: value}, projection).to_list(None))
     return found
+
+
+async def count_each(collection, field: str, values) -> int:
+    """How many documents have `field` equal to one of `values`: one `$match` + `$count` aggregate per
+    value, which nx-27017 answers in SQL (2 ms whether 200 or 5,000 match among 20,000), where
+    count_documents decodes every document of the collection (6 s) and a find of ids decodes every
+    match (0.5 s for 5,000)."""
+    total = 0
+    for value in dict.fromkeys(values):
+        cursor = await collection.aggregate([{"$match": {field: value}}, {"$count": "n"}])
+        counted = await cursor.to_list(None)
+        total += counted[0]["n"] if counted else 0
+    return total

@@ -23,7 +23,7 @@ from typing import Any
 
 from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
-from switchboard.common.mongo import find_each
+from switchboard.common.mongo import count_each
 from switchboard.notifier.adapters.ports import Added, WriteRefused
 from switchboard.notifier.domain.model import FAILED, IN_FLIGHT, PENDING, SKIPPED
 
@@ -228,11 +228,9 @@ class MongoOutbox:
             await self.collection.update_many({"_id": {"$in": ids}}, {"$set": {"report_due": False}})
 
     async def count_open(self) -> int:
-        """Entries pending or in flight. Ids counted here: count_documents decodes every document of
-        the collection on nx-27017 (seconds on a big outbox), an indexed find of ids does not; one per
-        state, since `state $in` reads the whole outbox there too (find_each)."""
-        open_ids = await find_each(self.collection, "state", [PENDING, IN_FLIGHT], projection={"_id": 1})
-        return len(open_ids)
+        """Entries pending or in flight, counted by the store (mongo.count_each: flat in the outbox's size
+        and in the backlog's; count_documents and finds of ids read every document or every match)."""
+        return await count_each(self.collection, "state", [PENDING, IN_FLIGHT])
 
     async def sweep_finished(self, finished_before: datetime) -> int:
         """Deletes reported final entries (delivered/failed/skipped) that finished before the given

@@ -48,8 +48,9 @@ system-deps: ## Prometheus + promtool (rule tests, scrape test); Chromium + CJK/
 run: $(STAMP) ## broker + MongoDB-wire store + all five services + console + sample traffic; Ctrl-C stops
 	$(PY) tools/devstack.py
 
-test: setup ## every tier: unit, integration, e2e, deploy
+test: setup ## every tier: unit, integration, e2e, deploy; then the scale-out proof on its own
 	$(PYTEST) tests -q $(XDIST) --durations=12 -m "not scale_out" $(PYTEST_ARGS)
+	$(PYTEST) tests/e2e/test_scale_out.py -q $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint lock-check proto-check buf-lint buf-breaking chart-check
 
 test-unit: $(STAMP) ## pure domain, no I/O
@@ -58,7 +59,7 @@ test-unit: $(STAMP) ## pure domain, no I/O
 test-integration: $(STAMP) ## one service against the real broker and store
 	$(PYTEST) tests/integration -q $(XDIST) $(PYTEST_ARGS)
 
-test-scale-out: $(STAMP) ## issue 15's 2-replica kill -9 proof (not in make test: see tests/e2e/test_scale_out.py)
+test-scale-out: $(STAMP) ## issue 15's 2-replica kill -9 proof alone (make test runs it after the other tiers)
 	$(PYTEST) tests/e2e/test_scale_out.py -q -s $(PYTEST_ARGS)
 
 test-e2e: $(STAMP) system-deps ## several services as real processes

@@ -41,11 +41,9 @@ from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import agent_pb2
 
-# Run by `make test-scale-out`, not `make test`: its 9 processes (2 replicas of each stage) with 3
-# kill -9s take both CI cores for a minute, and issue 15 is still open. Its gauge defect (a batch
-# fetched before a rebalance was skipped by analytics, then committed) is fixed in the consumer runner
-# and in analytics, each with a regression test of its own (tests/unit/common/test_bus_top_up.py,
-# tests/handlers/analytics).
+# `make test` runs it on its own after the other tiers (marker `scale_out`, deselected from their
+# parallel run): its 9 processes (2 replicas of each stage) with 3 kill -9s take both CI cores for a
+# minute, and beside other e2e tests they would slow each other past their deadlines.
 pytestmark = [pytest.mark.slow, pytest.mark.scale_out, pytest.mark.timeout(420)]
 
 CONVERSATIONS = int(os.environ.get("SCALE_CONVERSATIONS", "2000"))

@@ -74,7 +74,7 @@ def bench_bot(rounds: int = 2000) -> dict:
     from switchboard.router.domain import bot
     from switchboard.router.domain.model import Conversation
 
-    config = load_router_config(Path(__file__).resolve().parents[2] / "config" / "default").brand_bot("*")
+    config = load_router_config(Path(__file__).resolve().parents[1] / "config" / "default").brand_bot("*")
     now = datetime.now(UTC)
     timings = []
     for i in range(rounds):

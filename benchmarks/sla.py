@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = {"benchmark": "sla_timers", "memory": [], "lateness": [],
               "note": "lateness end to end on Tansu + nx-27017 (nx-27017 write ceiling ~1.5k-3k ops/s; "
-                      "2 writes per fired timer)"}
+                      "one write per fired timer: its conversation's SLA document)"}
     for n in args.open:
         result["memory"].append(memory_per_timer(n))
         gc.collect()

@@ -118,10 +118,10 @@ async def _send_due_conversations(settings, topics, due: int, rate: float) -> da
 
 def _fired(kind: str | None = None) -> int:
     """Timers this process fired (its own metric, by kind): the benchmark runs the service in-process."""
-    from switchboard.sla import metrics
+    from prometheus_client import REGISTRY
+    from switchboard.common.testing.helpers import sample_sum
 
-    return int(sum(sample.value for family in metrics.TIMERS_FIRED.collect() for sample in family.samples
-                   if sample.name.endswith("_total") and kind in (None, sample.labels.get("kind"))))
+    return int(sample_sum(REGISTRY, "switchboard_sla_timers_fired_total", **({"kind": kind} if kind else {})))
 
 
 async def _wait_all_fired(app, due: int, preloaded: int, first_deadline: datetime,

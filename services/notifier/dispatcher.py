@@ -155,6 +155,19 @@ class Dispatcher:
         held = sum(1 for d in self.held.values() if d["pool"] == pool)
         return self.h.pool(pool).concurrency * PREFETCH - held
 
+    def _fitting(self, entries) -> list[Entry]:
+        """The entries the pools have room for, in order (intake's reservations and the scanner's claims)."""
+        room: dict[str, int] = {}
+        fitting = []
+        for entry in entries:
+            pool = entry["pool"]
+            if pool not in room:
+                room[pool] = self._room(pool)
+            if room[pool] > 0:
+                room[pool] -= 1
+                fitting.append(entry)
+        return fitting
+
     def _lease(self, pool: str) -> float:
         """The lease covers the wait in the local queue plus the send itself."""
         return self.h.pool(pool).timeout * (PREFETCH + 1) + self.cfg.lease_seconds
@@ -167,20 +180,15 @@ class Dispatcher:
         reservation = Reservation(uuid.uuid4().hex)
         if not self.ready or self.recording_failed or self.scan_failed:
             return reservation  # inserted pending: the scanner claims them when sends may start
-        room: dict[str, int] = {}
+        fresh: dict[str, Entry] = {}
         for entry in entries:
-            pool, entry_id = entry["pool"], entry["_id"]
-            if entry_id in self.held or entry_id in reservation.claimed:
-                continue
-            if pool not in room:
-                room[pool] = self._room(pool)
-            if room[pool] <= 0:
-                continue
-            room[pool] -= 1
+            if entry["_id"] not in self.held:
+                fresh.setdefault(entry["_id"], entry)
+        for entry in self._fitting(fresh.values()):
             doc = {**entry, "state": IN_FLIGHT, "claim": reservation.token,
-                   "lease_until": now.timestamp() + self._lease(pool)}
-            reservation.claimed[entry_id] = doc
-            self.held[entry_id] = doc
+                   "lease_until": now.timestamp() + self._lease(entry["pool"])}
+            reservation.claimed[entry["_id"]] = doc
+            self.held[entry["_id"]] = doc
         return reservation
 
     def hand_over(self, reservation: Reservation, inserted: frozenset[str] | None) -> None:
@@ -216,15 +224,7 @@ class Dispatcher:
         pools = {d["pool"] for d in self.held.values()}
         full = [p for p in pools if self._room(p) <= 0]
         candidates = await self.outbox.candidates(now, full, list(self.held), self.cfg.claim_batch)
-        room: dict[str, int] = {}
-        chosen = []
-        for c in self._past_grace(candidates):
-            pool = c["pool"]
-            if pool not in room:
-                room[pool] = self._room(pool)
-            if room[pool] > 0:
-                room[pool] -= 1
-                chosen.append(c)
+        chosen = self._fitting(self._past_grace(candidates))
         leases = {c["pool"]: self._lease(c["pool"]) for c in chosen}
         token = uuid.uuid4().hex
         try:

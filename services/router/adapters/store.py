@@ -108,15 +108,15 @@ class RouterStore(StoreSetup, StoreWrites):
             for i in inputs
             if isinstance(i, ChatEndIn)
         } - {None}
-        order_more, history = await asyncio.gather(
+        order_more, _ = await asyncio.gather(
             self._find(self.orders, {"_id": {"$in": sorted(wanted_orders)}}) if wanted_orders else _none(),
-            find_each(self.messages, "conversation_id", sorted(ended)),
+            self._load_history(ws, ended),
         )
         for doc in order_more:
             ws.orders[doc["_id"]] = OrderRecord.from_doc(doc)
-        for doc in history:
-            ws.history.setdefault(doc["conversation_id"], []).append(doc)
-        await self._load_unread(ws, inputs, ended)
+        watermarked = {c.id for i in inputs if isinstance(i, DeliveryIn) and i.watermark is not None
+                       and (c := receipts.watermark_conversation(ws, i))}
+        await self._load_history(ws, watermarked)  # receipts.covered_by_watermark picks our unread ones
         await self._load_due(ws, [i for i in inputs if isinstance(i, TickIn)])
         return ws
 
@@ -267,26 +267,14 @@ class RouterStore(StoreSetup, StoreWrites):
         # range); due conversations of brands another replica owns are few and left to their owner.
         self._add_conversations(ws, [d for d in due if d.get("brand_id") in brands] + absent)
         await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
-        transcripts = sorted(c.id for c in ws.conversations.values()
-                             if c.pending_transcripts and c.id not in ws.history)
-        for doc in await find_each(self.messages, "conversation_id", transcripts):
-            ws.history.setdefault(doc["conversation_id"], []).append(doc)
+        await self._load_history(ws, {c.id for c in ws.conversations.values() if c.pending_transcripts})
 
-    async def _load_unread(self, ws: Workspace, inputs: list[Input], loaded: set) -> None:
-        """For watermark receipts: our messages (bot, agent) not yet read, of the conversations they
-        cover (conversations whose whole history is already loaded need nothing more)."""
-        receipts_in = [i for i in inputs if isinstance(i, DeliveryIn) and i.watermark is not None]
-        covered = {c.id for i in receipts_in if (c := receipts.watermark_conversation(ws, i))} - loaded
-        if not covered:
-            return
-        # The rest of the condition is applied here: with it in the query (a datetime range, an `$in`)
-        # nx-27017 would read every message ever stored instead of using the conversation_id index.
-        watermark = max(i.watermark for i in receipts_in)
-        for doc in await find_each(self.messages, "conversation_id", sorted(covered)):
-            if doc.get("author") not in receipts.OUTBOUND_AUTHORS or doc.get("delivery_state") == "read":
-                continue
-            if doc.get("at") is None or doc["at"] > watermark:
-                continue
+    async def _load_history(self, ws: Workspace, conversation_ids: set) -> None:
+        """Every message of these conversations not loaded yet: for chat transcripts (ended chats, due
+        transcripts) and watermark receipts (receipts.covered_by_watermark picks our unread ones). One
+        indexed equality per conversation (mongo.find_each): `$in` there reads every message stored."""
+        wanted = sorted(c for c in conversation_ids if c and c not in ws.history)
+        for doc in await find_each(self.messages, "conversation_id", wanted):
             ws.history.setdefault(doc["conversation_id"], []).append(doc)
 
     async def _load_customers(self, ws: Workspace, ids: set[str]) -> None:

@@ -55,16 +55,24 @@ async def first_member_consumes(settings, topics, group, producer, records: int)
         await first.runner.stop()  # it committed everything it handled
 
 
-async def test_a_partition_committed_beyond_the_hooks_start_is_read_again_from_there(
-        service_settings, producer, topics, namespace):
+async def second_member(service_settings, topics, namespace, producer, *, committed: int, more: int,
+                        start: int) -> Member:
+    """A first member of the group handles and commits `committed` records; `more` are published after
+    them; returns a second member, started, whose assignment hook says its state ends at `start`."""
     settings = service_settings()
     group = f"{namespace}-g"
-    await first_member_consumes(settings, topics, group, producer, records=6)
-    for i in range(6, 8):  # fetchable from the committed offset while the second member's hook runs
+    await first_member_consumes(settings, topics, group, producer, records=committed)
+    for i in range(committed, committed + more):  # fetchable from the committed offset while the hook runs
         await producer.publish(topics.agent_commands, note(i), key="c-1", event_id=f"n-{i}")
     await producer.drain()
-    second = Member(settings, topics, group, producer, start=2)
+    second = Member(settings, topics, group, producer, start=start)
     await second.runner.start()
+    return second
+
+
+async def test_a_partition_committed_beyond_the_hooks_start_is_read_again_from_there(
+        service_settings, producer, topics, namespace):
+    second = await second_member(service_settings, topics, namespace, producer, committed=6, more=2, start=2)
     try:
         await wait_for(lambda: len(second.handled) >= 6, timeout=30, message="read again from the hook's start")
         await wait_for(lambda: second.runner.rewinds.caught_up, timeout=10, message="caught up")
@@ -77,14 +85,7 @@ async def test_a_partition_committed_beyond_the_hooks_start_is_read_again_from_t
 
 async def test_a_start_at_or_past_the_committed_offset_does_not_skip_forward(
         service_settings, producer, topics, namespace):
-    settings = service_settings()
-    group = f"{namespace}-g"
-    await first_member_consumes(settings, topics, group, producer, records=3)
-    for i in range(3, 5):
-        await producer.publish(topics.agent_commands, note(i), key="c-1", event_id=f"n-{i}")
-    await producer.drain()
-    second = Member(settings, topics, group, producer, start=10)
-    await second.runner.start()
+    second = await second_member(service_settings, topics, namespace, producer, committed=3, more=2, start=10)
     try:
         await wait_for(lambda: len(second.handled) >= 2, timeout=30, message="read on from the commits")
     finally:

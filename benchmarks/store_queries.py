@@ -22,7 +22,9 @@ from pathlib import Path
 
 from pymongo import AsyncMongoClient
 from switchboard.common import processes
+from switchboard.common.clock import ManualClock
 from switchboard.common.mongo import find_each
+from switchboard.ingest.adapters.dedupe import PROCESSED_TS, MarkStore
 from switchboard.notifier.adapters.store import MongoOutbox
 from switchboard.router.adapters.store import RouterStore
 from switchboard.router.domain.inputs import TickIn
@@ -32,21 +34,27 @@ Query = Callable[[], Awaitable[object]]
 
 
 async def fill(db, size: int) -> None:
-    """`size` conversations (one in 50 with a timer, none due), two messages each, `size` outbox entries
-    of which one in 8 is open (a backlog): the shape of a store that has served `size` conversations."""
-    conversations, messages, outbox = [], [], []
+    """`size` conversations (one in 50 with a timer, none due), a customer message each with the bot's
+    answer inside (router adapters/message_docs.py), `size` outbox entries of which one in 8 is open (a
+    backlog), `size` ingest dedupe marks of 5 ids (one per 0.1 s, none newer than the tail's watermark):
+    the shape of a store that has served `size` conversations."""
+    conversations, messages, outbox, marks = [], [], [], []
     for i in range(size):
         due = NOW + timedelta(hours=1) if i % 50 == 0 else None
         conversations.append({"_id": f"c{i}", "brand_id": "acme" if i % 2 else "globex", "status": "resolved",
                               "timer_due_at": due, "timer_due_ts": due.timestamp() if due else None})
-        for author in ("customer", "bot"):
-            messages.append({"_id": f"m{i}-{author}", "conversation_id": f"c{i}", "author": author,
-                             "at": NOW - timedelta(minutes=5), "delivery_state": "delivered", "text": "hello"})
+        message = {"_id": f"m{i}", "conversation_id": f"c{i}", "author": "customer",
+                   "at": NOW - timedelta(minutes=5), "text": "hello"}
+        messages.append({**message, "bot_reply": {**message, "_id": f"m{i}-bot", "author": "bot",
+                                                  "answers": f"m{i}", "delivery_state": "delivered"}})
+        marked = NOW - timedelta(hours=2) + timedelta(seconds=i * 0.1)
+        marks.append({"ids": [f"e{i}-{k}" for k in range(5)], "processed_at": marked,
+                      PROCESSED_TS: marked.timestamp()})
         state = "delivered" if i % 8 else ("pending" if i % 16 else "in_flight")  # a backlog: 1 in 8 open
         outbox.append({"_id": f"o{i}", "state": state, "due_at": NOW.timestamp() + 60, "pool": "http",
                        "lease_until": NOW.timestamp() + 60, "report_due": False, "finished_at": NOW.timestamp()})
     for name, docs in (("conversations", conversations), ("conversation_messages", messages),
-                       ("notifier_outbox", outbox)):
+                       ("notifier_outbox", outbox), (MarkStore.COLLECTION, marks)):
         for start in range(0, len(docs), 5000):
             await db[name].insert_many(docs[start:start + 5000])
 
@@ -56,6 +64,7 @@ def queries(db) -> dict[str, Query]:
     messages, conversations = db["conversation_messages"], db["conversations"]
     wanted = [f"c{i}" for i in range(0, 100, 10)]
     tick = [TickIn(event_id="tick", brand_id="acme", at=NOW)]
+    dedupe_marks, tail_since = MarkStore(db, ttl_days=7, clock=ManualClock(NOW)), NOW + timedelta(days=1)
     return {
         "router_tick": lambda: router.load(tick),
         "router_tick_before": lambda: conversations.find(
@@ -66,6 +75,9 @@ def queries(db) -> dict[str, Query]:
         "notifier_count_open_before": lambda: outbox.collection.find(
             {"state": {"$in": ["pending", "in_flight"]}}, {"_id": 1}).to_list(None),
         "notifier_candidates": lambda: outbox.candidates(NOW + timedelta(minutes=5), [], [], 100),
+        "ingest_dedupe_tail": lambda: dedupe_marks.recent(tail_since, 1000),  # every second, per ingest replica
+        "ingest_dedupe_tail_before": lambda: db[MarkStore.COLLECTION].find(
+            {"processed_at": {"$gt": tail_since}}).sort("processed_at", 1).limit(1000).to_list(None),
     }
 
 
@@ -84,6 +96,7 @@ async def at_size(size: int, repeat: int, tmp: Path) -> dict[str, float]:
         db = client["bench"]
         await RouterStore(db, transactions=False).ensure_indexes()
         await MongoOutbox(db).ensure_indexes()
+        await MarkStore(db, ttl_days=7, clock=ManualClock(NOW)).ensure_indexes()
         await fill(db, size)
         return {name: round(await timed(query, repeat), 2) for name, query in queries(db).items()}
     finally:

@@ -10,7 +10,7 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from prometheus_client import REGISTRY, CollectorRegistry
 from switchboard.analytics.adapters.metrics import AnalyticsMetrics
 from switchboard.analytics.adapters.ports import OpenConversationStore, SlotLedger
-from switchboard.analytics.adapters.store import TOMBSTONES, MongoOpenConversationStore, MongoSlotLedger
+from switchboard.analytics.adapters.store import MongoOpenConversationStore, MongoSlotLedger
 from switchboard.analytics.agents import AgentTally
 from switchboard.analytics.checkpoint import Checkpointer
 from switchboard.analytics.domain.backlog import BacklogIndex
@@ -23,7 +23,6 @@ from switchboard.analytics.settings import AnalyticsSettings
 from switchboard.common import metrics as bus_metrics
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.consumer import ConsumerRunner
-from switchboard.common.expiry import Sweeper
 from switchboard.common.http import HttpServer, ops_app
 from switchboard.common.logging import get_logger
 from switchboard.common.mongo import MongoComponent
@@ -94,20 +93,18 @@ def _consumer(settings: AnalyticsSettings, topics: TopicNames, handler: Analytic
     return consumer
 
 
-Stores = tuple[OpenConversationStore, SlotLedger, MongoComponent | None, Sweeper | None]
+Stores = tuple[OpenConversationStore, SlotLedger, MongoComponent | None]
 
 
-def _stores(settings: AnalyticsSettings, clock: Clock, store: OpenConversationStore | None,
-            ledger: SlotLedger | None) -> Stores:
-    """The store ports, the MongoDB adapters for those not given, and the components those need
-    (the client, and the sweeper of tombstones; None when both ports are given)."""
+def _stores(settings: AnalyticsSettings, store: OpenConversationStore | None, ledger: SlotLedger | None) -> Stores:
+    """The store ports, the MongoDB adapters for those not given, and the client those need (None when
+    both ports are given). No expiry sweep: resolved conversations leave no tombstones."""
     if store is not None and ledger is not None:
-        return store, ledger, None, None
+        return store, ledger, None
     mongo = MongoComponent(settings.mongo)
-    store = store or MongoOpenConversationStore(mongo.db, clock)
+    store = store or MongoOpenConversationStore(mongo.db, chunks=settings.projection_chunks)
     ledger = ledger or MongoSlotLedger(mongo.db)
-    sweeper = Sweeper(mongo.db, [TOMBSTONES], interval=settings.mongo.sweep_interval_seconds, clock=clock)
-    return store, ledger, mongo, sweeper
+    return store, ledger, mongo
 
 
 def bootstrap(
@@ -123,7 +120,7 @@ def bootstrap(
     clock = clock or SystemClock()
     bus_metrics.use_brands(bus_metrics.brands_from_config(settings.config_dir))  # brand label values
     topics = TopicNames(settings.kafka.topic_prefix)
-    store, ledger, mongo, sweeper = _stores(settings, clock, store, ledger)
+    store, ledger, mongo = _stores(settings, store, ledger)
     labeller = Labeller(brands=LabelGuard(settings.max_brands), queues=LabelGuard(settings.max_queues))
     backlog = BacklogIndex(labeller, settings.at_risk_fraction)
     projection = PartitionedProjection(labeller, on_change=backlog.update)
@@ -141,7 +138,6 @@ def bootstrap(
     components: list = [
         *([mongo] if mongo else []),
         Startup(topics_step(settings.kafka, topics), projection_store_step(store, partitions)),
-        *([sweeper] if sweeper else []),
         metrics,
         agents,
         producer,

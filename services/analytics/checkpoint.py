@@ -1,15 +1,16 @@
 """Checkpoints: the owned slots' in-memory state written to MongoDB, then counted.
 
 Per owned slot, a checkpoint writes the conversations changed since the last one, each once in its
-latest state (a resolved one as a tombstone), guarded by the slot's epoch; then the offsets that
-state includes, if the epoch is still ours; and only then counts the effects of those records. It
-runs every `checkpoint_seconds`, for the revoked slots before the partitions move (the runner's
-revoke callback, which waits for the batch in flight), and once more at shutdown before the
-consumer leaves its group. So a graceful rebalance or restart hands over state that includes every
-counted record, and the next owner counts nothing twice. After a kill -9 the next owner reads the
-records since the last checkpoint again (the assignment hook seeks back to the stored offsets):
-the dead process had not counted them. A refused checkpoint (a newer owner holds the slot) fences
-the slot here and its effects are dropped: their records are the new owner's to count.
+latest state (a resolved one removed), into the few chunk documents that hold them, guarded by the
+slot's epoch; then the offsets that state includes, if the epoch is still ours; and only then counts
+the effects of those records. It runs every `checkpoint_seconds`, for the revoked slots before the
+partitions move (the runner's revoke callback, which waits for the batch in flight), and once more
+at shutdown before the consumer leaves its group. So a graceful rebalance or restart hands over
+state that includes every counted record, and the next owner counts nothing twice. After a kill -9
+the next owner reads the records since the last checkpoint again (the assignment hook seeks back to
+the stored offsets): the dead process had not counted them. A refused checkpoint (a newer owner
+holds the slot) fences the slot here and its effects are dropped: their records are the new owner's
+to count.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Checkpointer:
         self._writing = asyncio.Lock()  # one checkpoint at a time: a later one must not land first
         self.task: asyncio.Task | None = None
         self.checkpoints = 0  # slots checkpointed (stored and counted)
-        self.documents = 0  # conversation documents written by them
+        self.conversations = 0  # conversations written (or removed) by them
 
     @property
     def ready(self) -> bool:
@@ -111,7 +112,7 @@ class Checkpointer:
                 claim.stored_as(checkpoint)
                 self._metrics.apply(checkpoint.effects)
                 self.checkpoints += 1
-                self.documents += len(checkpoint.changes)
+                self.conversations += len(checkpoint.changes)
             return len(taken) - len(fenced)
 
     async def _write(self, checkpoints: list[Checkpoint]) -> set[str]:
@@ -122,7 +123,8 @@ class Checkpointer:
         epochs = await self._ledger.epochs([c.slot.key for c in checkpoints])
         moved = {c.slot.key for c in checkpoints if epochs.get(c.slot.key) != c.epoch}
         live = [c for c in checkpoints if c.slot.key not in moved]
-        refused = await self._store.apply([SlotWrite(c.slot.partition, c.epoch, c.changes) for c in live if c.changes])
+        refused = await self._store.apply([SlotWrite(c.slot.partition, c.epoch, c.changes, c.relayout)
+                                           for c in live if c.changes or c.relayout])
         fenced = moved | {c.slot.key for c in live if c.slot.holds_state and c.slot.partition in refused}
         marks = {c.slot.key: (c.epoch, c.offsets) for c in live if c.slot.key not in fenced}
         return fenced | await self._ledger.advance(marks)

@@ -1,7 +1,7 @@
 """Slot ownership of one analytics replica: claim on assignment, park on revocation, fence on refusal.
 
 On assignment every slot's epoch is bumped in MongoDB (analytics_partitions), which fences whoever
-held it before, and its open conversations are loaded from analytics_open_conversations (faust or
+held it before, and its open conversations are loaded from analytics_open_conversations (its chunk documents) (faust or
 Kafka changelogs are not trusted for this: they recover wrongly on the embedded broker). A slot
 handed back to the replica that parked it, with nobody in between, keeps its memory instead.
 The assignment hook returns where each partition's state ends, so the consumer reads again what
@@ -166,9 +166,10 @@ class SlotOwner:
             if parked_projection is not None:
                 self.projection.adopt(slot, parked_projection)
         elif slot.holds_state:
-            conversations = await self._store.load_partition(slot.partition)
-            self.projection.install(slot, conversations)
-            loaded = len(conversations)
+            stored = await self._store.load_partition(slot.partition)
+            self.projection.install(slot, stored.conversations)
+            claim.relayout = stored.relayout
+            loaded = len(stored.conversations)
         self.claims[slot] = claim
         seconds = time.perf_counter() - started
         if loaded is not None:

@@ -20,3 +20,6 @@ class AnalyticsSettings(ServiceSettings):
     # How often each owned partition's changed conversations and offsets are written to MongoDB (and
     # the records they include counted): also the most a kill -9 makes the next owner read again.
     checkpoint_seconds: float = Field(default=2.0, gt=0)
+    # Chunk documents per partition holding its open conversations (analytics_open_conversations): a
+    # checkpoint writes at most this many per partition. Changing it rewrites each partition once.
+    projection_chunks: int = Field(default=16, ge=1, le=1024)

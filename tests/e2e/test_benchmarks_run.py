@@ -39,5 +39,6 @@ def test_the_sla_lateness_benchmark_fires_every_due_breach_once():
 def test_the_store_queries_benchmark_times_every_query_at_both_sizes():
     figures = run("store_queries.py", "--small", "300", "--large", "600", "--repeat", "2")
     assert figures["sizes"] == [300, 600]
-    assert {"router_tick", "router_history_10", "notifier_count_open", "notifier_candidates"} <= figures["ms"].keys()
+    assert {"router_tick", "router_history_10", "notifier_count_open", "notifier_candidates",
+            "ingest_dedupe_tail"} <= figures["ms"].keys()
     assert all(v["small"] > 0 and v["large"] > 0 for v in figures["ms"].values())

@@ -17,6 +17,8 @@ import harness
 import httpx
 import pytest
 from switchboard.common.testing import wait_for
+from switchboard.router.adapters.message_docs import unfold
+from switchboard.router.domain.transcript import timeline_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -66,14 +68,17 @@ async def history_of(mongo_db, provider_message_id: str) -> tuple[str, list[dict
 
     await wait_for(stored, timeout=60, message=f"message {provider_message_id} stored by the router")
     conversation_id = found["doc"]["conversation_id"]
-    return conversation_id, [d async for d in messages.find({"conversation_id": conversation_id}).sort("at", 1)]
+    # A bot answer is stored inside the message it answers: read through the router's own unfolding.
+    stored = [d async for d in messages.find({"conversation_id": conversation_id})]
+    return conversation_id, sorted(unfold(stored), key=timeline_key)
 
 
 async def bot_answers(mongo_db, conversation_id: str, count: int) -> list[dict]:
     messages = mongo_db["conversation_messages"]
 
     async def answered() -> list[dict]:
-        docs = [d async for d in messages.find({"conversation_id": conversation_id, "author": "bot"})]
+        stored = [d async for d in messages.find({"conversation_id": conversation_id})]
+        docs = [d for d in unfold(stored) if d["author"] == "bot"]
         return docs if len(docs) >= count else []
 
     await wait_for(answered, timeout=60, message=f"{count} bot answer(s) stored")
@@ -95,8 +100,8 @@ async def test_a_messenger_read_watermark_marks_what_we_sent_up_to_it_read(stack
     await post_meta(stack, "meta_messenger", messenger(page, psid, delivery={"watermark": start_ms + 90_000}))
 
     async def states() -> bool:
-        docs = {d["_id"]: d async for d in mongo_db["conversation_messages"].find(
-            {"_id": {"$in": [first["_id"], second["_id"]]}})}
+        stored = [d async for d in mongo_db["conversation_messages"].find({"conversation_id": conversation_id})]
+        docs = {d["_id"]: d for d in unfold(stored)}
         return (docs[first["_id"]].get("delivery_state"), docs[second["_id"]].get("delivery_state")) == \
             ("read", "delivered")
 

@@ -16,17 +16,29 @@ class SlotWrite:
     partition: int
     epoch: int
     changes: dict[str, OpenConversation | None]
+    # The slot was loaded from documents of another layout: `changes` holds every open conversation,
+    # and the slot is rewritten whole (its documents of the other layout removed).
+    relayout: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSlot:
+    """A slot's stored open conversations; `relayout`: some are stored in another layout (older or
+    another chunk count), so the next checkpoint rewrites the slot."""
+
+    conversations: list[OpenConversation]
+    relayout: bool = False
 
 
 class OpenConversationStore(Protocol):
-    """The open conversations of every slot, each stamped with its partition and its writer's epoch."""
+    """The open conversations of every slot, stored per slot under its writer's epoch."""
 
     async def ensure_indexes(self) -> None: ...
 
     async def stamp_partitions(self, partitions: int) -> int:
         """Gives documents of an unpartitioned version their partition; returns how many."""
 
-    async def load_partition(self, partition: int) -> list[OpenConversation]: ...
+    async def load_partition(self, partition: int) -> LoadedSlot: ...
 
     async def apply(self, writes: list[SlotWrite]) -> set[int]:
         """Writes every slot's changes guarded by its epoch; returns the partitions whose write was

@@ -1,94 +1,38 @@
 """MongoDB collection analytics_open_conversations: the projection that backlog gauges are rebuilt from.
 
-Every document carries the Kafka `partition` of its conversation (whoever owns that partition owns
-the document) and the `epoch` of the owner that wrote it. Writes are conditional on the stored
-epoch not being newer than the writer's: a revoked owner's late write finds a newer owner's
-document, its upsert collides on `_id` (duplicate key) and changes nothing. That is why a resolved
-conversation leaves a tombstone (`state: resolved`, swept after a day) instead of being deleted:
-a deleted document could not refuse a stale owner's write that would bring it back.
+Each slot's open conversations lie in a few chunk documents (layout.py: `_id` "<partition>:<chunk>",
+`partition`, `epoch`, `chunks`, `conversations`), so a checkpoint writes at most `chunks` documents
+per slot however many conversations changed. Every write is conditional on the chunk's stored epoch
+not being newer than the writer's: a revoked owner's late write finds a newer owner's chunk, its
+upsert collides on `_id` (duplicate key), changes nothing and fences the slot. Because the chunk
+carries the epoch, a resolved conversation is simply removed from it ($unset): no tombstones.
 
 Enum fields are stored as words (status "queued", channel "email"; "unknown" when unset) so the
-collection is readable and can be compared directly with the router's `conversations` collection.
+collection is readable. Ad-hoc questions by brand or status go to the router's `conversations`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import defaultdict
 from typing import Any
 
 from aiokafka.partitioner import murmur2
-from pymongo import ReplaceOne, UpdateOne
+from pymongo import DeleteMany, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
-from switchboard.analytics.adapters.ports import SlotWrite
-from switchboard.analytics.domain.labels import UNKNOWN, word
-from switchboard.analytics.domain.model import OpenConversation, SlaClock
-from switchboard.common.clock import Clock, SystemClock
-from switchboard.common.expiry import EXPIRE_AT, Expiry
+from switchboard.analytics.adapters.layout import (
+    OPEN,
+    StoredPartition,
+    chunk_id,
+    chunk_updates,
+    from_document,
+    read_partition,
+    whole_chunks,
+)
+from switchboard.analytics.adapters.ports import LoadedSlot, SlotWrite
 
 COLLECTION = "analytics_open_conversations"
 DUPLICATE_KEY = 11000
-OPEN, RESOLVED = "open", "resolved"
-# Longer than any revoked owner can go on writing (a session timeout, a stuck batch).
-TOMBSTONE_KEPT = timedelta(days=1)
-TOMBSTONES = Expiry(COLLECTION)  # resolved conversations' tombstones, swept once expired
-
-
-def to_document(conv: OpenConversation) -> dict[str, Any]:
-    running = [c.deadline for c in conv.clocks.values() if not c.paused and c.deadline is not None]
-    return {
-        "_id": conv.conversation_id,
-        "brand_id": conv.brand_id,
-        "channel": word(conv.channel),
-        "queue": conv.queue,
-        "priority": word(conv.priority),
-        "status": word(conv.status),
-        "opened_at": conv.opened_at,
-        "waiting_since": conv.waiting_since,
-        "queued_since": conv.queued_since,
-        "assignee_id": conv.assignee_id,
-        "human_involved": conv.human_involved,
-        "handed_off": conv.handed_off,
-        "sla_next_deadline": min(running) if running else None,
-        "sla": [
-            {"metric": word(c.metric), "instance": c.instance, "deadline": c.deadline,
-             "target_seconds": c.target_seconds, "paused": c.paused, "breached": c.breached}
-            for c in conv.clocks.values()
-        ],
-    }
-
-
-def _stored_word(value: Any) -> str:
-    """A stored enum word back to the domain's: "unknown" (or missing) is unset."""
-    return "" if value in (None, UNKNOWN) else str(value)
-
-
-def from_document(doc: dict[str, Any]) -> OpenConversation:
-    clocks = {}
-    for item in doc.get("sla") or ():
-        metric = _stored_word(item.get("metric"))
-        clocks[metric] = SlaClock(
-            metric=metric,
-            instance=int(item.get("instance", 1)),
-            deadline=item.get("deadline"),
-            target_seconds=int(item.get("target_seconds", 0)),
-            paused=bool(item.get("paused")),
-            breached=bool(item.get("breached")),
-        )
-    return OpenConversation(
-        conversation_id=str(doc["_id"]),
-        brand_id=doc.get("brand_id", ""),
-        channel=_stored_word(doc.get("channel")),
-        queue=doc.get("queue", ""),
-        priority=_stored_word(doc.get("priority")),
-        status=_stored_word(doc.get("status")),
-        opened_at=doc.get("opened_at"),
-        waiting_since=doc.get("waiting_since"),
-        queued_since=doc.get("queued_since"),
-        assignee_id=doc.get("assignee_id", ""),
-        human_involved=bool(doc.get("human_involved")),
-        handed_off=bool(doc.get("handed_off")),
-        clocks=clocks,
-    )
+DEFAULT_CHUNKS = 16
 
 
 def kafka_partition(conversation_id: str, partitions: int) -> int:
@@ -97,22 +41,18 @@ def kafka_partition(conversation_id: str, partitions: int) -> int:
 
 
 class MongoOpenConversationStore:
-    def __init__(self, db, clock: Clock | None = None) -> None:
+    def __init__(self, db, *, chunks: int = DEFAULT_CHUNKS) -> None:
         self._collection = db[COLLECTION]
-        self._clock = clock or SystemClock()
-        self.expiry = TOMBSTONES
+        self.chunks = chunks
 
     async def ensure_indexes(self) -> None:
-        # Loading one partition's open conversations on assignment.
-        await self._collection.create_index([("partition", 1), ("state", 1)])
-        # For operators' ad-hoc questions ("oldest waiting of brand X", "what breaches next").
-        await self._collection.create_index([("brand_id", 1), ("status", 1)])
-        await self._collection.create_index([("waiting_since", 1)], sparse=True)
-        await self._collection.create_index([("sla_next_deadline", 1)], sparse=True)
+        # Loading one partition's chunks on assignment, and the agent tally's read of the others.
+        await self._collection.create_index([("partition", 1)])
 
     async def stamp_partitions(self, partitions: int) -> int:
         """Documents written before analytics was partitioned have no `partition`: give them the one
-        Kafka's default partitioner gave their records (idempotent; a no-op once done)."""
+        Kafka's default partitioner gave their records (idempotent; a no-op once done). Their slot's
+        next owner then moves them into chunks."""
         ops = [
             UpdateOne({"_id": doc["_id"]}, {"$set": {"partition": kafka_partition(str(doc["_id"]), partitions),
                                                      "epoch": 0, "state": OPEN}})
@@ -126,43 +66,64 @@ class MongoOpenConversationStore:
     def database_name(self) -> str:
         return self._collection.database.name
 
-    async def load_partition(self, partition: int) -> list[OpenConversation]:
-        return [from_document(doc) async for doc in self._collection.find({"partition": partition, "state": OPEN},
-                                                                          batch_size=5000)]
+    async def read(self, query: dict[str, Any]) -> dict[int, StoredPartition]:
+        """The documents matching `query`, decoded per partition."""
+        by_partition: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        async for doc in self._collection.find(query, batch_size=500):
+            by_partition[int(doc["partition"])].append(doc)
+        return {p: read_partition(p, docs, self.chunks) for p, docs in by_partition.items()}
+
+    async def load_partition(self, partition: int) -> LoadedSlot:
+        stored = (await self.read({"partition": partition})).get(partition, StoredPartition())
+        return LoadedSlot([from_document(cid, doc) for cid, doc in stored.open.items()], stored.relayout)
+
+    def _ops(self, write: SlotWrite) -> list[UpdateOne | ReplaceOne]:
+        if write.relayout:
+            chunks = whole_chunks(write.partition, write.epoch,
+                                  {cid: s for cid, s in write.changes.items() if s is not None}, self.chunks)
+            return [ReplaceOne({"_id": cid, "epoch": {"$lte": write.epoch}}, doc, upsert=True)
+                    for cid, doc in chunks.items()]
+        updates = chunk_updates(write.partition, write.epoch, write.changes, self.chunks)
+        return [UpdateOne({"_id": cid, "epoch": {"$lte": write.epoch}}, update, upsert=True)
+                for cid, update in updates.items()]
 
     async def apply(self, writes: list[SlotWrite]) -> set[int]:
-        """One bulk_write per checkpoint; replace by id, so writing a state again is harmless.
-        Returns the partitions whose write was refused because a newer owner had written there."""
+        """One bulk_write per checkpoint: per slot one update per changed chunk (a relayout: every chunk
+        replaced), each guarded by the slot's epoch; then, for a relayout that was not refused, the
+        slot's documents of other layouts deleted. Writing a state again is harmless. Returns the
+        partitions whose write was refused because a newer owner had written there."""
         ops, partition_of = [], []
         for write in writes:
-            for cid, state in write.changes.items():
-                guard = {"_id": cid, "epoch": {"$lte": write.epoch}}
-                mark = {"partition": write.partition, "epoch": write.epoch}
-                if state is None:
-                    doc = {"_id": cid, **mark, "state": RESOLVED, EXPIRE_AT: self._clock.now() + TOMBSTONE_KEPT}
-                else:
-                    doc = {**to_document(state), **mark, "state": OPEN}
-                ops.append(ReplaceOne(guard, doc, upsert=True))
+            for op in self._ops(write):
+                ops.append(op)
                 partition_of.append(write.partition)
         if not ops:
             return set()
+        refused: set[int] = set()
         try:
             await self._collection.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            return {partition_of[e["index"]] for e in errors}
-        return set()
+            refused = {partition_of[e["index"]] for e in errors}
+        await self._drop_other_layouts([w for w in writes if w.relayout and w.partition not in refused])
+        return refused
+
+    async def _drop_other_layouts(self, writes: list[SlotWrite]) -> None:
+        """After a relayout's chunks are stored: the slot's other documents (one per conversation, or
+        chunks of another count), never one a newer owner wrote."""
+        if writes:
+            await self._collection.bulk_write([DeleteMany({
+                "partition": w.partition, "epoch": {"$lte": w.epoch},
+                "_id": {"$nin": [chunk_id(w.partition, c) for c in range(self.chunks)]},
+            }) for w in writes], ordered=False)
 
     async def assigned_outside(self, partitions: set[int]) -> list[tuple[str, str]]:
         """(brand, agent) of every assigned open conversation in partitions this replica does not own."""
-        cursor = self._collection.find(
-            {"partition": {"$nin": sorted(partitions)}, "status": "assigned"},
-            {"brand_id": 1, "assignee_id": 1},
-            batch_size=5000,
-        )
-        return [(doc.get("brand_id", ""), doc.get("assignee_id", "")) async for doc in cursor]
+        stored = await self.read({"partition": {"$nin": sorted(partitions)}})
+        return [(doc.get("brand_id", ""), doc.get("assignee_id", ""))
+                for partition in stored.values() for doc in partition.open.values() if doc.get("status") == "assigned"]
 
 
 class MongoSlotLedger:

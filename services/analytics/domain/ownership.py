@@ -62,6 +62,7 @@ class Checkpoint:
     changes: dict[str, OpenConversation | None]
     offsets: dict[str, int]
     effects: list[Effect]
+    relayout: bool = False  # the slot's stored layout is an older one: `changes` holds every open conversation
 
 
 @dataclass(slots=True)
@@ -76,6 +77,7 @@ class SlotClaim:
     stored: dict[str, int] | None = None  # the offsets of the last checkpoint (None: `offsets`)
     dirty: set[str] = field(default_factory=set)  # conversations changed since the last checkpoint
     pending: list[Effect] = field(default_factory=list)  # effects of records not checkpointed yet
+    relayout: bool = False  # loaded from another stored layout: rewritten whole by the next checkpoint
 
     def __post_init__(self) -> None:
         if self.stored is None:
@@ -114,15 +116,18 @@ class SlotClaim:
     def take(self, open_now: Mapping[str, OpenConversation]) -> Checkpoint | None:
         """What the next checkpoint writes (None: nothing changed since the last), handed over: a batch
         applied while it is written belongs to the one after."""
-        if not self.dirty and not self.pending and self.offsets == self.stored:
+        if not self.dirty and not self.pending and self.offsets == self.stored and not self.relayout:
             return None
-        changes = {cid: open_now.get(cid) for cid in sorted(self.dirty)}
-        taken = Checkpoint(self.slot, self.epoch, changes, dict(self.offsets), self.pending)
+        ids = self.dirty | set(open_now) if self.relayout else self.dirty
+        changes = {cid: open_now.get(cid) for cid in sorted(ids)}
+        taken = Checkpoint(self.slot, self.epoch, changes, dict(self.offsets), self.pending, self.relayout)
         self.dirty, self.pending = set(), []
         return taken
 
     def stored_as(self, checkpoint: Checkpoint) -> None:
         self.stored = checkpoint.offsets
+        if checkpoint.relayout:
+            self.relayout = False
 
     def give_back(self, checkpoint: Checkpoint) -> None:
         """The checkpoint failed: its conversations and effects wait for the next one."""

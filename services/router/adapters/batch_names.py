@@ -28,6 +28,7 @@ class BatchNames:
     handle_ids: set[str] = field(default_factory=set)
     handles: set[tuple[str, Handle]] = field(default_factory=set)  # (brand, handle), normalised and expanded
     keys: set[tuple[str, str]] = field(default_factory=set)  # (brand, thread key)
+    email_keys: set[tuple[str, str]] = field(default_factory=set)  # (brand, email key): looked up or own
     conv_ids: set[str] = field(default_factory=set)
     session_ids: set[str] = field(default_factory=set)
     customer_ids: set[str] = field(default_factory=set)
@@ -62,14 +63,14 @@ def names_of(inputs: list[Input]) -> BatchNames:
                 hs.append(Handle(CHAT_SESSION, inp.chat_session_id))
                 names.session_ids.add(f"{brand}/{inp.chat_session_id}")
             names.add_handles(brand, hs)
-            names.keys.update(
-                (brand, k)
-                for k in threads.lookup_keys(
-                    email_in_reply_to=inp.email_in_reply_to,
-                    email_references=inp.email_references,
-                    chat_session_id=inp.chat_session_id,
-                )
+            keys = threads.lookup_keys(
+                email_in_reply_to=inp.email_in_reply_to,
+                email_references=inp.email_references,
+                chat_session_id=inp.chat_session_id,
             )
+            names.keys.update((brand, k) for k in keys)
+            own = [threads.email_key(inp.email_message_id)] if inp.email_message_id else []
+            names.email_keys.update((brand, k) for k in [*keys, *own] if k.startswith(threads.EMAIL))
         elif isinstance(inp, CallIn):
             names.keys.add((brand, threads.call_key(inp.call_id)))
             if inp.caller:

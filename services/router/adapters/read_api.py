@@ -10,12 +10,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import SecretStr
-from pymongo import ASCENDING, DESCENDING
+from pymongo import DESCENDING
 from switchboard.common.clock import Clock
 from switchboard.common.readapi import ERROR_RESPONSES, NotFound, bearer_guard, install_error_handlers
+from switchboard.router.adapters import message_docs
 from switchboard.router.adapters import read_schema as schema
 from switchboard.router.adapters import read_views as views
 from switchboard.router.adapters.store import RouterStore
+from switchboard.router.domain import transcript
 from switchboard.router.domain.config import RouterConfig
 from switchboard.router.domain.model import Agent, QueueEntry
 
@@ -33,8 +35,9 @@ class RouterReads:
         doc = await self.store.conversations.find_one({"_id": conversation_id, "brand_id": brand_id})
         if doc is None:
             raise NotFound(f"no conversation {conversation_id!r} in brand {brand_id!r}")
-        cursor = self.store.messages.find({"conversation_id": conversation_id, "brand_id": brand_id})
-        messages = [m async for m in cursor.sort([("at", ASCENDING), ("_id", ASCENDING)])]
+        stored = self.store.messages.find({"conversation_id": conversation_id, "brand_id": brand_id})
+        # Bot answers stored inside the message they answer are unfolded first (adapters/message_docs.py).
+        messages = sorted(message_docs.unfold([m async for m in stored]), key=transcript.timeline_key)
         order_ids = list(doc.get("order_ids") or ())
         return {
             "conversation": views.conversation_view(doc),

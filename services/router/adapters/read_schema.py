@@ -36,6 +36,8 @@ class Message(Shape):
     at: str
     auto_reply: bool
     kind: str = Field(description="message, note (internal), call")
+    delivery_state: str = Field(description="our messages: the state delivery receipts reported (sent, delivered, "
+                                            "read...); empty when none")
 
 
 class Order(Shape):

@@ -78,6 +78,7 @@ def message_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "auto_reply": bool(doc.get("auto_reply")),
         # stored only for calls ("call"); notes and messages are told apart by `internal`
         "kind": doc.get("kind") or (NOTE if internal else MESSAGE),
+        "delivery_state": doc.get("delivery_state", ""),
     }
 
 

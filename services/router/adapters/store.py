@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from switchboard.common.cloudevents import derived_id
 from switchboard.common.logging import get_logger
 from switchboard.common.mongo import find_each
+from switchboard.router.adapters import message_docs
 from switchboard.router.adapters.batch_names import BatchNames, names_of
 from switchboard.router.adapters.journal import Journal
 from switchboard.router.adapters.store_setup import StoreSetup
@@ -97,6 +98,8 @@ class RouterStore(StoreSetup, StoreWrites):
             self._replay_due.clear()
         ws = Workspace()
         names = names_of(inputs)
+        # Conversations an email opened are named by its key: load them with the ids the batch names.
+        names.conv_ids.update(threads.opened_by(self.derive, b, k) for b, k in names.email_keys)
         threaded = await self._load_named(ws, names, message_ids)
         touched, touched_customers = await self._load_touched(ws, names, threaded)
         # Orders the bot may talk about, and message history for chat transcripts.
@@ -137,6 +140,7 @@ class RouterStore(StoreSetup, StoreWrites):
             order_docs,
             delivery_docs,
         ) = await asyncio.gather(
+            # Customer messages' ids: always a document's own _id (only bot answers are stored inside another).
             self._find(self.messages, {"_id": {"$in": list(message_ids)}}, {"_id": 1}) if message_ids else _none(),
             self._find(self.handles, {"_id": {"$in": sorted(names.handle_ids)}}),
             self._find(self.customers, {"_id": {"$in": self._seed_ids(names.handles)}}),
@@ -169,7 +173,13 @@ class RouterStore(StoreSetup, StoreWrites):
         for doc in delivery_docs:
             ws.deliveries[doc["_id"]] = doc
         self._add_conversations(ws, id_convs)
-        return {(d["brand_id"], d["key"]): d["conversation_id"] for d in thread_docs}
+        threaded = {(d["brand_id"], d["key"]): d["conversation_id"] for d in thread_docs}
+        found = {d["_id"] for d in id_convs}
+        for brand, key in names.keys & names.email_keys:  # an index document (a re-pointed key) wins
+            named = threads.opened_by(self.derive, brand, key)
+            if (brand, key) not in threaded and named in found:
+                threaded[(brand, key)] = named
+        return threaded
 
     def _seed_ids(self, handles: Iterable[tuple[str, Handle]]) -> list[str]:
         return sorted({identity.seed_id(self.derive, brand, h) for brand, h in handles})
@@ -274,7 +284,7 @@ class RouterStore(StoreSetup, StoreWrites):
         transcripts) and watermark receipts (receipts.covered_by_watermark picks our unread ones). One
         indexed equality per conversation (mongo.find_each): `$in` there reads every message stored."""
         wanted = sorted(c for c in conversation_ids if c and c not in ws.history)
-        for doc in await find_each(self.messages, "conversation_id", wanted):
+        for doc in message_docs.unfold(await find_each(self.messages, "conversation_id", wanted)):
             ws.history.setdefault(doc["conversation_id"], []).append(doc)
 
     async def _load_customers(self, ws: Workspace, ids: set[str]) -> None:

@@ -9,7 +9,9 @@ from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
+from switchboard.router.adapters import message_docs
 from switchboard.router.adapters.journal import FENCED_COLLECTIONS, Fenced, Write
+from switchboard.router.domain import threads
 from switchboard.router.domain.engine import Workspace
 from switchboard.router.domain.model import Handle
 
@@ -20,6 +22,7 @@ INSERT = "insert"      # new documents; one already stored is kept
 REPLACE = "replace"    # whole-document images, upserted
 DELETE = "delete"      # by _id
 REASSIGN = "reassign"  # {brand_id, from, to}: documents of a merged customer move to the surviving one
+SET = "set"            # {_id, set: {field: value}}: fields of a stored document; none is created
 
 
 def handle_id(brand_id: str, h: Handle) -> str:
@@ -152,6 +155,10 @@ class StoreWrites:
             where = {"epoch": {"$lte": epoch}} if fenced else {}
             await collection.bulk_write([DeleteOne({"_id": i, **where}) for i in write.docs], ordered=False,
                                         session=session)
+        elif write.kind == SET:
+            where = {"epoch": {"$lte": epoch}} if fenced else {}
+            await collection.bulk_write([UpdateOne({"_id": d["_id"], **where}, {"$set": d["set"]}) for d in write.docs],
+                                        ordered=False, session=session)
         else:  # REASSIGN: a merged customer's documents now belong to the surviving one
             for m in write.docs:
                 await collection.update_many({"brand_id": m["brand_id"], "customer_id": m["from"]},
@@ -187,7 +194,9 @@ class StoreWrites:
             [ws.queue[b][c].to_doc() for b, c in sorted(ws.dirty_queue) if c in ws.queue.get(b, {})])
         add(state, self.queue, DELETE, [c for _, c in sorted(ws.removed_queue) if "queue/" + c in ws.persisted])
         # Thread keys: new ones inserted, re-pointed ones replaced.
-        changed = [(k, c) for k, c in sorted(ws.thread_index.items()) if ws.stored_threads.get(k) != c]
+        # A key naming the conversation its email opened needs no document: the id is derived from it.
+        changed = [(k, c) for k, c in sorted(ws.thread_index.items()) if ws.stored_threads.get(k) != c
+                   and not (k not in ws.stored_threads and c == threads.opened_by(self.derive, *k))]
         add(state, self.threads, REPLACE, [_thread_doc(k, c) for k, c in changed if k in ws.stored_threads])
         add(state, self.threads, INSERT, [_thread_doc(k, c) for k, c in changed if k not in ws.stored_threads])
         # An existing handle mapping is never overwritten (no silent re-pointing of identities).
@@ -198,9 +207,12 @@ class StoreWrites:
         add(merges, self.handles, REASSIGN, reassigned)
         add(merges, self.conversations, REASSIGN, reassigned)
         add(markers, self.orders, REPLACE, [ws.orders[i].to_doc() for i in sorted(ws.dirty_orders)])
-        add(markers, self.messages, INSERT, ws.new_messages)
+        # A bot answer goes into the document of the question it answers when both are new (message_docs.py).
+        add(markers, self.messages, INSERT, message_docs.fold(ws.new_messages))
         new_ids = {d["_id"] for d in ws.new_messages}  # inserted with their state already
-        add(markers, self.messages, REPLACE, [d for i, d in sorted(ws.updated_messages.items()) if i not in new_ids])
+        # Stored ones that changed: $set, not a whole image, which would drop an answer stored inside.
+        add(markers, self.messages, SET,
+            message_docs.changes(d for i, d in sorted(ws.updated_messages.items()) if i not in new_ids))
         add(markers, self.db[DedupeStore.COLLECTION], INSERT, processed or [])
         return [stage for stage in (state, merges, markers) if stage]
 

@@ -75,6 +75,7 @@ class BotTurnSteps:
             "text": outcome.text,
             "answer_key": outcome.answer_key,
             "intent_id": intent_id,
+            "answers": c.message_id,  # the customer message answered: the store keeps the two together
             "at": c.at,
         }
         ws.new_messages.append(doc)

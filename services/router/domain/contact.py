@@ -178,7 +178,7 @@ class ContactSteps:
     def _open(self, ws: Workspace, c: Contact, customer: Customer, reply_handle: dict, routing_cfg: BrandRouting,
               emit: Emitter) -> Conversation:
         conv = Conversation(
-            id=self.derive(c.event_id, "conversation"),
+            id=_new_conversation_id(ws, c, self.derive),
             brand_id=c.brand_id,
             customer_id=customer.id,
             opened_at=c.at,
@@ -300,6 +300,15 @@ def _message_document(inp: MessageIn, email_threading: dict | None) -> dict:
     if email_threading:
         message["email"] = email_threading
     return message
+
+
+def _new_conversation_id(ws: Workspace, c: Contact, derive) -> str:
+    """Named by the opening email's Message-ID when it has one (threads.opened_by); by the input otherwise,
+    and when that name is taken (the same Message-ID seen again long after its conversation closed: the
+    store loads the conversations these names would take)."""
+    key = threads.opening_key(c.own_keys)
+    named = threads.opened_by(derive, c.brand_id, key) if key else ""
+    return named if named and named not in ws.conversations else derive(c.event_id, "conversation")
 
 
 def _record_whereabouts(ws: Workspace, conv: Conversation, c: Contact, customer: Customer,

@@ -18,8 +18,22 @@ from .model import Conversation
 APPEND, REOPEN, OPEN = "append", "reopen", "open"
 
 
+EMAIL = "email:"
+
+
 def email_key(message_id: str) -> str:
-    return "email:" + message_id.strip().strip("<>").lower()
+    return EMAIL + message_id.strip().strip("<>").lower()
+
+
+def opened_by(derive, brand_id: str, key: str) -> str:
+    """The id of the conversation an email opens, named by its Message-ID key: a reply's In-Reply-To /
+    References find it by this id, so the opening key needs no `conversation_threads` document."""
+    return derive("conversation", brand_id, key)
+
+
+def opening_key(own_keys) -> str:
+    """The email key a new conversation is named by ("" for other channels)."""
+    return next((k for k in own_keys if k.startswith(EMAIL)), "")
 
 
 def chat_key(session_id: str) -> str:

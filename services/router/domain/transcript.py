@@ -23,11 +23,18 @@ class Notifier(Protocol):
     def notify(self, conv: Conversation, kind: str, *, intent_id: str | None = None, **data) -> str: ...
 
 
+def timeline_key(message: dict) -> tuple:
+    """Oldest first; a bot answer (which carries its question's time) right after the message it
+    answers, whatever their ids; then by id, so the order is stable."""
+    answers = message.get("answers")
+    return message["at"], answers or message["_id"], 1 if answers else 0, message["_id"]
+
+
 def render(history: Iterable[dict], *, since: datetime | None, ended_at: datetime | None = None,
            grace: timedelta = timedelta(0)) -> str:
     """The transcript text: messages from `since`; after `ended_at`, only agent replies within the grace."""
     lines = []
-    for m in sorted(history, key=lambda m: (m["at"], m["_id"])):
+    for m in sorted(history, key=timeline_key):
         if m.get("internal") or m.get("author") not in LABELS or not m.get("text"):
             continue
         if since is not None and m["at"] < since:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from switchboard.analytics.adapters.ports import SlotWrite
+from switchboard.analytics.adapters.ports import LoadedSlot, SlotWrite
 from switchboard.analytics.domain.model import OpenConversation
 
 
@@ -14,7 +14,8 @@ from switchboard.analytics.domain.model import OpenConversation
 class StoredConversation:
     partition: int
     epoch: int
-    conversation: OpenConversation | None  # None: a tombstone (resolved)
+    conversation: OpenConversation | None  # None: resolved (the real store removes it from its chunk,
+    # whose epoch still refuses a stale write: kept here per conversation to the same effect)
 
 
 class MemoryOpenConversationStore:
@@ -33,9 +34,9 @@ class MemoryOpenConversationStore:
     async def stamp_partitions(self, partitions: int) -> int:
         return 0
 
-    async def load_partition(self, partition: int) -> list[OpenConversation]:
-        return [doc.conversation.copy() for doc in self.documents.values()
-                if doc.partition == partition and doc.conversation is not None]
+    async def load_partition(self, partition: int) -> LoadedSlot:
+        return LoadedSlot([doc.conversation.copy() for doc in self.documents.values()
+                           if doc.partition == partition and doc.conversation is not None])
 
     async def apply(self, writes: list[SlotWrite]) -> set[int]:
         if self.fail_next_apply is not None:

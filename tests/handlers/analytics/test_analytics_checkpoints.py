@@ -57,7 +57,7 @@ async def test_a_checkpoint_writes_each_changed_conversation_once_in_its_latest_
     assert ledger.advanced == 1 and ledger.slots[KEY].offsets == {"conversations": 7, "sla": 1}
     c1 = store.documents["c1"].conversation
     assert (c1.assignee_id, set(c1.clocks)) == ("agent-3", {"first_response"})  # the latest state
-    assert store.documents["c3"].conversation is None  # resolved: a tombstone
+    assert store.documents["c3"].conversation is None  # resolved: removed
     assert a.value(OPENED) == 3
     assert await a.checkpoint() == 0  # nothing changed since: nothing written
     assert sum(store.written.values()) == 3 and ledger.advanced == 1

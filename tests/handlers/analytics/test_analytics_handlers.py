@@ -67,7 +67,7 @@ async def test_a_checkpoint_refused_for_a_newer_epoch_counts_nothing_and_cannot_
     assert b.value(OPENED) == 2  # what A had not stored is B's to count, once
     assert a.value(BACKLOG) == 0, "the zombie still reports the slot it was fenced from"
     assert store.open_ids(P) == set(ids[1:]), "the zombie's late write reopened a resolved conversation"
-    assert store.documents["c0"].conversation is None  # the tombstone stays
+    assert store.documents["c0"].conversation is None  # resolved: removed
     # Fenced until its next assignment: a further batch of that slot is given back, not counted.
     assert not await a.deliver(opened(a, ["c7"], first_offset=6))
     await a.checkpoint()

@@ -17,7 +17,7 @@ from pymongo import ReturnDocument
 from switchboard.common.testing.fakes import RecordingPublisher
 from switchboard.router.adapters.journal import FENCED_COLLECTIONS, Fenced, Write
 from switchboard.router.adapters.store import RouterStore
-from switchboard.router.adapters.store_writes import DELETE, INSERT, REASSIGN, REPLACE
+from switchboard.router.adapters.store_writes import DELETE, INSERT, REASSIGN, REPLACE, SET
 from switchboard.router.domain.config import RouterConfig
 
 MISSING = object()
@@ -47,6 +47,20 @@ def _matches(doc: dict, query: dict) -> bool:
     return True
 
 
+class Found:
+    """What find() answers: iterated with `async for`, or read whole with to_list (mongo.find_each)."""
+
+    def __init__(self, docs: list[dict]) -> None:
+        self.docs = docs
+
+    async def __aiter__(self) -> AsyncIterator[dict]:
+        for doc in self.docs:
+            yield doc
+
+    async def to_list(self, length: int | None = None) -> list[dict]:
+        return self.docs[:length] if length else list(self.docs)
+
+
 class MemoryCollection:
     """One collection: documents by _id, copied in and out (a stored document never shares objects
     with the state a handler goes on changing)."""
@@ -55,13 +69,8 @@ class MemoryCollection:
         self.name = name
         self.docs: dict[str, dict] = {}
 
-    def find(self, query: dict, projection: dict | None = None) -> AsyncIterator[dict]:
-        return self._found([copy.deepcopy(d) for d in self.docs.values() if _matches(d, query)])
-
-    @staticmethod
-    async def _found(docs: list[dict]) -> AsyncIterator[dict]:
-        for doc in docs:
-            yield doc
+    def find(self, query: dict, projection: dict | None = None) -> Found:
+        return Found([copy.deepcopy(d) for d in self.docs.values() if _matches(d, query)])
 
     async def update_many(self, query: dict, update: dict, session=None) -> None:
         for doc in self.docs.values():
@@ -186,6 +195,11 @@ def _apply(docs: dict[str, dict], write: Write, epoch: int | None) -> None:
             stored = docs.get(_id)
             if stored is not None and (not fenced or (stored.get("epoch") is not None and stored["epoch"] <= epoch)):
                 del docs[_id]
+    elif write.kind == SET:  # fields of a stored document; a missing one is not created
+        for change in write.docs:
+            stored = docs.get(change["_id"])
+            if stored is not None and (not fenced or (stored.get("epoch") is not None and stored["epoch"] <= epoch)):
+                stored.update(copy.deepcopy(change["set"]))
     elif write.kind == REASSIGN:
         for move in write.docs:
             for doc in docs.values():

@@ -17,3 +17,17 @@ def mongo_uri(tmp_path):
     server = processes.mongo(processes.free_port(), tmp_path / "analytics.db", tmp_path).start()
     yield processes.mongo_uri(server.port)
     server.stop()
+
+
+@pytest.fixture
+def stored_open(mongo_db):
+    """What analytics_open_conversations holds, decoded whatever its layout: conversation id -> stored
+    conversation, of one partition or (None) of all."""
+    from switchboard.analytics.adapters.store import MongoOpenConversationStore
+
+    async def read(partition: int | None = None) -> dict:
+        store = MongoOpenConversationStore(mongo_db)
+        query = {} if partition is None else {"partition": partition}
+        return {cid: doc for p in (await store.read(query)).values() for cid, doc in p.open.items()}
+
+    return read

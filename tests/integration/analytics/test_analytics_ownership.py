@@ -53,10 +53,10 @@ PARTITION = 3
 class Replica:
     """One analytics replica's handler, ownership and metrics (no consumer: records are handed in)."""
 
-    def __init__(self, db, name: str) -> None:
+    def __init__(self, db, name: str, *, chunks: int = 16) -> None:
         labeller = self.labeller = Labeller()
         self.index = BacklogIndex(labeller)
-        self.store = MongoOpenConversationStore(db)
+        self.store = MongoOpenConversationStore(db, chunks=chunks)
         self.owner = SlotOwner(
             PartitionedProjection(labeller, on_change=self.index.update),
             self.store,
@@ -141,7 +141,7 @@ async def replicas(mongo_db):
         await r.metrics.stop()
 
 
-async def test_a_batch_redelivered_to_the_next_owner_is_neither_counted_nor_applied_twice(replicas, mongo_db):
+async def test_a_batch_redelivered_to_the_next_owner_is_neither_counted_nor_applied_twice(replicas, stored_open):
     a, b = replicas
     ids = conversations_of_partition(30)
     records = stream(ids)
@@ -168,11 +168,10 @@ async def test_a_batch_redelivered_to_the_next_owner_is_neither_counted_nor_appl
     await b.handler.handle(later)
     await b.checkpoint()
     assert b.value("switchboard_conversation_opened_total") == 5
-    stored = mongo_db["analytics_open_conversations"]
-    assert await stored.count_documents({"partition": PARTITION, "state": "open"}) == open_now + 5
+    assert len(await stored_open(PARTITION)) == open_now + 5
 
 
-async def test_a_revoked_owners_late_checkpoint_is_refused_and_counts_nothing(replicas, mongo_db):
+async def test_a_revoked_owners_late_checkpoint_is_refused_and_counts_nothing(replicas, stored_open):
     a, b = replicas
     ids = conversations_of_partition(12)
     first = [record(conversation("conversation_opened", cid, T0, status=Q), i) for i, cid in enumerate(ids)]
@@ -196,11 +195,7 @@ async def test_a_revoked_owners_late_checkpoint_is_refused_and_counts_nothing(re
     assert a.value("switchboard_backlog_conversations") == 0, "A still reports a slot it was fenced from"
     assert b.value("switchboard_conversation_opened_total") == 6
     assert b.value("switchboard_backlog_conversations") == 11
-    stored = {
-        d["_id"]
-        async for d in mongo_db["analytics_open_conversations"].find({"partition": PARTITION, "state": "open"})
-    }
-    assert stored == set(ids[1:]), "A's late write brought back a conversation B had resolved"
+    assert set(await stored_open(PARTITION)) == set(ids[1:]), "A's late write brought back a conversation B resolved"
     # A takes no slot back on its own: its next batch of that partition in the same assignment is given back.
     with pytest.raises(BatchAbandoned):
         await a.handler.handle([record(conversation("conversation_opened", "late", T0, status=Q), 13)])

@@ -176,7 +176,7 @@ async def test_backlog_gauges_after_restart_equal_the_true_open_counts_in_mongod
         await wait_for(lambda: second.backlog_by() == truth, timeout=30)
 
 
-async def test_sla_figures_at_risk_and_breaches_follow_the_clock(settings, producer, topics, mongo_db):
+async def test_sla_figures_at_risk_and_breaches_follow_the_clock(settings, producer, topics, stored_open):
     clock = ManualClock(T0)
     async with Running(settings, clock) as running:
         chat = dict(channel=common_pb2.CHANNEL_CHAT)
@@ -203,7 +203,7 @@ async def test_sla_figures_at_risk_and_breaches_follow_the_clock(settings, produ
         await clock.advance(timedelta(minutes=15))
         assert running.gauge("switchboard_backlog_at_risk_conversations", channel="chat") == 0
         assert running.gauge("switchboard_backlog_overdue_conversations", channel="chat") == 1
-        stored = await mongo_db["analytics_open_conversations"].find_one({"_id": "s1"})
+        stored = (await stored_open())["s1"]
         assert stored["status"] == "queued" and stored["sla"][0]["target_seconds"] == 3600
         assert stored["sla_next_deadline"] == T0 + timedelta(hours=1)
 

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from analytics_events import T0, conversation, decoded, fulfilled, sla
-from switchboard.analytics.adapters.store import from_document, to_document
+from switchboard.analytics.adapters.layout import from_document, to_document
 from switchboard.analytics.domain.backlog import SeriesMemory, compute_backlog
 from switchboard.analytics.domain.catalogue import GAUGES
 from switchboard.analytics.domain.projection import Projection
@@ -99,7 +99,7 @@ def test_document_round_trip_keeps_everything_the_gauges_need():
     doc = to_document(p.open["c1"])
     assert doc["status"] == "queued" and doc["channel"] == "email" and doc["brand_id"] == "acme"
     assert doc["sla_next_deadline"] == T0 + timedelta(hours=1)
-    assert from_document(doc) == p.open["c1"]
+    assert from_document("c1", doc) == p.open["c1"]
 
 
 def test_every_gauge_in_the_catalogue_is_computed():

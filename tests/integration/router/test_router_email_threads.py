@@ -1,0 +1,76 @@
+"""Email threading without an index document for the opening message, on the real broker and store.
+
+A conversation an email opens is named by that email's Message-ID (domain/threads.py `opened_by`), so a
+reply's In-Reply-To finds it by id and the opening key writes nothing to `conversation_threads`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from router_it_kit import T0, brand_of, inbound_message, resolve, running_router
+from switchboard.common.cloudevents import derived_id
+from switchboard.common.testing import wait_for
+from switchboard.events.v1 import common_pb2
+from switchboard.router.domain import threads
+
+
+async def _send(producer, topic, payload, key) -> None:
+    await producer.publish(topic, payload, key=key)
+    await producer.drain()
+
+
+def _email(text: str, sender: str, brand: str, *, at=T0, message_id: str, in_reply_to: str = ""):
+    threading = common_pb2.EmailThreading(message_id=message_id, in_reply_to=in_reply_to, subject="Parcel")
+    return inbound_message(text, channel="email", sender=("email", sender), at=at, email=threading, brand=brand)
+
+
+async def test_a_reply_finds_the_conversation_its_email_opened_without_a_thread_document(
+    service_settings, namespace, producer, topics, mongo_db
+):
+    brand = brand_of(namespace)
+    opened_by = derived_id("conversation", brand, threads.email_key("<m1@mail.example>"))
+    async with running_router(service_settings, namespace):
+        await _send(producer, topics.inbound,
+                    _email("Where is my parcel?", "ann@example.com", brand, message_id="<m1@mail.example>"),
+                    f"{brand}/ann@example.com")
+        conv = await wait_for(lambda: mongo_db["conversations"].find_one({"_id": opened_by}), timeout=20,
+                              message="the conversation named by the email's Message-ID")
+        # A colleague answers in the thread from another address: only the key can place it.
+        await _send(producer, topics.inbound,
+                    _email("Adding my colleague's order number: 1234", "bob@example.com", brand,
+                           at=T0 + timedelta(minutes=5), message_id="<m2@mail.example>",
+                           in_reply_to="<M1@mail.example>"),
+                    f"{brand}/bob@example.com")
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "message_count": 2}),
+                       timeout=20, message="the reply appended to the opened conversation")
+    assert await mongo_db["conversations"].count_documents({"brand_id": brand}) == 1
+    keys = sorted([d["key"] async for d in mongo_db["conversation_threads"].find({"brand_id": brand})])
+    assert keys == [threads.email_key("<m2@mail.example>")]  # the reply's own key; the opening one is derived
+
+
+async def test_the_same_message_id_long_after_its_conversation_closed_opens_a_new_one(
+    service_settings, namespace, producer, topics, mongo_db
+):
+    """A Message-ID seen again (re-sent weeks later): the name is taken, so the new conversation is named by
+    its input and the closed one is left as it was."""
+    brand = brand_of(namespace)
+    first_id = derived_id("conversation", brand, threads.email_key("<again@mail.example>"))
+    async with running_router(service_settings, namespace):
+        await _send(producer, topics.inbound,
+                    _email("My parcel is late", "kim@example.com", brand, message_id="<again@mail.example>"),
+                    f"{brand}/kim@example.com")
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": first_id}), timeout=20)
+        await _send(producer, topics.agent_commands, resolve("alice", first_id, brand=brand), first_id)
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": first_id, "status": "resolved"}),
+                       timeout=20, message="the first conversation resolved")
+        await _send(producer, topics.inbound,
+                    _email("My parcel is late", "kim@example.com", brand, at=T0 + timedelta(days=40),
+                           message_id="<again@mail.example>"),
+                    f"{brand}/kim@example.com")
+        second = await wait_for(
+            lambda: mongo_db["conversations"].find_one({"brand_id": brand, "_id": {"$ne": first_id}}),
+            timeout=20, message="a second conversation")
+    first = await mongo_db["conversations"].find_one({"_id": first_id})
+    assert first["status"] == "resolved" and first["message_count"] == 1
+    assert second["message_count"] == 1 and second["status"] != "resolved"

@@ -98,6 +98,10 @@ class SchedulerConfig(_Strict):
     # A final outcome's DeliveryRecorded is published before its outcome write; without the broker's
     # ack within this long the outcome is written as still to report (the reporter publishes it).
     report_ack_seconds: float = Field(default=2.0, gt=0, le=30)
+    # Send first: intake sends new due entries before storing them and waits this long for their
+    # outcomes, so a first-attempt delivery is one write (the entry in its final state). What is still
+    # sending then goes in claimed, as with 0 (off: insert first, then send).
+    send_first_seconds: float = Field(default=1.0, ge=0, le=30)
 
 
 class NotifierConfig(_Strict):

@@ -1,7 +1,9 @@
 """Delivers due outbox entries through per-destination worker pools, and reports final outcomes.
 
-- New entries due now are inserted by intake already claimed for this dispatcher when their pool has
-  room (`reserve` / `hand_over`): one write per entry instead of an insert and a claim. Only entries
+- New entries due now are sent before they are stored when their pool has room (`send_first` /
+  `settle`, send_first.py): one write per first-attempt delivery, the entry in its final state. Those
+  with a once_key / supersede_key, or with send-first off, are inserted by intake already claimed for
+  this dispatcher (`reserve` / `hand_over`): one write instead of an insert and a claim. Only entries
   that insert created are handed over; a redelivered intent found already stored is not.
 - The scanner claims due entries (two indexed queries + one bulk claim per round) for pools that have
   room, into a small local queue per pool (at most `concurrency * prefetch` held per pool).
@@ -31,10 +33,11 @@ from datetime import datetime, timedelta
 import structlog
 from switchboard.common.logging import get_logger, mask_string
 from switchboard.notifier import metrics
-from switchboard.notifier.adapters.ports import DeliveryRecords, Entry, Reservation
+from switchboard.notifier.adapters.ports import DeliveryRecords, Entry, Reservation, Sending
 from switchboard.notifier.domain.model import FAILED, IN_FLIGHT, PENDING, Outcome, SendOutcome
 from switchboard.notifier.handlers import NotifierHandlers
 from switchboard.notifier.recorder import OutcomeRecorder, as_finished
+from switchboard.notifier.send_first import SendFirst
 
 log = get_logger(__name__)
 PREFETCH = 4  # claimed entries a pool may hold per send slot (queued locally + running)
@@ -60,6 +63,7 @@ class Dispatcher:
         self._recorder: asyncio.Task | None = None
         self.recorder = OutcomeRecorder(self.outbox, handlers.report_now, ack_seconds=self.cfg.report_ack_seconds,
                                         on_recovered=self._start_all, on_unreported=self.report_wake.set)
+        self.first = SendFirst(self.outbox, self.recorder)  # entries sent before they are stored
         self.scan_failed = False  # the last scan failed: hold new sends until one succeeds
         self._expired_seen: dict[tuple[str, float], float] = {}  # (id, lease_until) -> first seen (monotonic)
         self._unconfirmed_claims: list[str] = []  # claim tokens whose write failed: maybe applied, never sent
@@ -211,6 +215,23 @@ class Dispatcher:
         for pool in handed:
             self._start_sends(pool)
 
+    def send_first(self, entries: list[Entry], now: datetime) -> Sending:
+        """Claims (in memory, like `reserve`) the entries that fit and starts sending them before they
+        are stored; `settle` stores them. Ones already being sent here are part of the result, not sent."""
+        ids = [e["_id"] for e in entries]
+        already = self.first.sending(ids)
+        reservation = self.reserve([e for e in entries if e["_id"] not in self.first.unstored], now)
+        tracked = [self.first.track(doc) for doc in reservation.claimed.values()]
+        for doc in reservation.claimed.values():
+            self.queues.setdefault(doc["pool"], deque()).append(doc)
+        metrics.CLAIMS.labels("send_first").inc(len(tracked))
+        for pool in {doc["pool"] for doc in reservation.claimed.values()}:
+            self._start_sends(pool)
+        return Sending(frozenset(reservation.claimed) | {e.doc["_id"] for e in already}, already + tracked)
+
+    async def settle(self, sending: Sending) -> None:
+        await self.first.settle(sending.entries, self.cfg.send_first_seconds)
+
     def _start_all(self) -> None:
         for pool in list(self.queues):
             self._start_sends(pool)
@@ -319,21 +340,25 @@ class Dispatcher:
         if state == PENDING:
             log.info("delivery_retry_scheduled", attempt=attempt, delay_seconds=round(delay, 3),
                      detail=mask_string(outcome.detail))
-            op = self.outbox.reschedule_op(doc["_id"], doc["claim"], now + timedelta(seconds=delay), now, attempt,
-                                           mask_string(outcome.detail), first)
-            await self.recorder.record(doc, lambda _reported: op)
+            due_at, retry_detail = now + timedelta(seconds=delay), mask_string(outcome.detail)
+
+            def reschedule(_reported: bool, whole: Entry | None) -> object:
+                return self.outbox.reschedule_op(doc["_id"], doc["claim"], due_at, now, attempt, retry_detail,
+                                                 first, whole=whole)
+
+            await self.first.record(doc, reschedule, None)
             return
         detail = outcome.detail
         if state == FAILED and outcome.outcome is Outcome.RETRY:
             detail = f"retry budget exhausted after {attempt} attempts: {outcome.detail}"
         detail, message_id = mask_string(detail), outcome.provider_message_id
 
-        def finish(reported: bool) -> object:
+        def finish(reported: bool, whole: Entry | None) -> object:
             return self.outbox.finish_op(doc["_id"], doc["claim"], state, now, attempt, detail, message_id, first,
-                                         language, reported=reported)
+                                         language, reported=reported, whole=whole)
 
-        await self.recorder.record(doc, finish, as_finished({**doc, "first_attempt_at": first}, state, now,
-                                                            attempt, detail, message_id, language))
+        await self.first.record(doc, finish, as_finished({**doc, "first_attempt_at": first}, state, now,
+                                                         attempt, detail, message_id, language))
         if state == FAILED:
             log.warning("delivery_failed", attempts=attempt, detail=detail)
         else:

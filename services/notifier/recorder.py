@@ -11,6 +11,8 @@
   succeeds, so a broker outage adds `ack_seconds` to one write, not to every one.
 - An outcome is never dropped: if the write fails (store away) the batch is kept in memory and written
   again with backoff (<= 1 s) until the store answers; its report is not published again.
+- Entries sent before they were stored (send_first.py) have their first write here too: an
+  insert-if-absent of the whole entry (its outcome, or claimed), with the same retries and group commit.
 """
 from __future__ import annotations
 

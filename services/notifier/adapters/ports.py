@@ -40,12 +40,24 @@ class Reservation:
     claimed: dict[str, Entry] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class Sending:
+    """Entries the local dispatcher sends before they are stored (send first): intake does not insert
+    them; `settle` returns once each one is stored. `entries` is the dispatcher's own bookkeeping."""
+
+    ids: frozenset[str] = frozenset()
+    entries: list[Any] = field(default_factory=list)
+
+
 class OutboxStore(Protocol):
     """Intake's side of the outbox: new intents, DLQ replays, superseded queue positions."""
 
     async def add(self, entries: list[Entry]) -> Added:
         """Inserts new intents; existing ids are left untouched. Returns the ids created and the ids
         refused as once_key duplicates."""
+
+    async def stored(self, ids: list[str]) -> frozenset[str]:
+        """The ids among these that are in the outbox."""
 
     async def once_key_owners(self, keys: list[str]) -> dict[str, str]:
         """{once_key: outbox id} of the entries already holding these keys."""
@@ -74,20 +86,25 @@ class DeliveryRecords(Protocol):
 
     def finish_op(self, entry_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
                   provider_message_id: str = "", first_attempt_at: float | None = None,
-                  language: str = "", reported: bool = False) -> object:
+                  language: str = "", reported: bool = False, whole: Entry | None = None) -> object:
         """An outcome write (final state), guarded by the claim, for `write`. `reported`: its
-        DeliveryRecorded is already out (report_due False), else the reporter publishes it."""
+        DeliveryRecorded is already out (report_due False), else the reporter publishes it. `whole`: the
+        entry is not stored yet (sent first): written whole in this state, if absent (`insert_op`)."""
 
     def reschedule_op(self, entry_id: str, claim: str, due_at: datetime, now: datetime, attempts: int,
-                      detail: str, first_attempt_at: float) -> object:
-        """An outcome write (back to pending, later), guarded by the claim, for `write`."""
+                      detail: str, first_attempt_at: float, whole: Entry | None = None) -> object:
+        """An outcome write (back to pending, later), guarded by the claim, for `write`; `whole` as above."""
+
+    def insert_op(self, entry: Entry) -> object:
+        """The entry written whole if absent, for `write`: never overwrites a stored entry."""
 
     def release_op(self, entry_id: str, claim: str) -> object:
         """A queued, never-sent claim back to pending (at shutdown)."""
 
     async def write(self, ops: list[object]) -> int | None:
-        """Applies the ops in one batch; returns how many matched (None for no ops). Raises
-        WriteRefused when the store refused some of them."""
+        """Applies the ops in one batch; returns how many changed a document (None for no ops): an
+        insert_op that found the entry stored counts none. Raises WriteRefused when the store refused
+        some of them."""
 
     async def claims(self, ids: list[str]) -> dict[str, str | None]: ...
 
@@ -107,14 +124,23 @@ class Outbox(OutboxStore, DeliveryRecords, Protocol):
 
 
 class LocalDispatch(Protocol):
-    """The local dispatcher as intake sees it: new due entries are inserted already claimed for it
-    (one write instead of insert + claim) and handed straight to its queues."""
+    """The local dispatcher as intake sees it: new due entries are sent before they are stored (send
+    first: one write, in their final state) or inserted already claimed for it (one write instead of
+    insert + claim) and handed straight to its queues."""
 
     def reserve(self, entries: list[Entry], now: datetime) -> Reservation:
         """Claims (in memory) the entries its pools have room for; nothing if it is not running."""
 
     def hand_over(self, reservation: Reservation, inserted: frozenset[str] | None) -> None:
         """After the insert: queues the reserved entries it created; `None` = the insert failed."""
+
+    def send_first(self, entries: list[Entry], now: datetime) -> Sending:
+        """Claims (in memory) and starts sending entries not stored yet that fit its pools; the
+        returned ids (these, and ones of them it is already sending) are not for intake to insert."""
+
+    async def settle(self, sending: Sending) -> None:
+        """Returns once every entry of `sending` is stored: in its outcome's state if that came within
+        `send_first_seconds`, else claimed (its outcome updates it later)."""
 
 
 class Publisher(Protocol):

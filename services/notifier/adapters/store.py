@@ -90,6 +90,10 @@ class MongoOutbox:
             return Added(inserted, frozenset(refused - existing))
         return Added(frozenset(result.upserted_ids.values()))
 
+    async def stored(self, ids: list[str]) -> frozenset[str]:
+        """The ids among these that are in the outbox (one `_id $in` read)."""
+        return frozenset([d["_id"] async for d in self.collection.find({"_id": {"$in": ids}}, {"_id": 1})])
+
     async def once_key_owners(self, keys: list[str]) -> dict[str, str]:
         """{once_key: outbox id} of the entries already holding these keys."""
         existing = await self.collection.find({"once_key": {"$in": keys}}, {"once_key": 1}).to_list(None)
@@ -173,28 +177,36 @@ class MongoOutbox:
     @staticmethod
     def finish_op(doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
                   provider_message_id: str = "", first_attempt_at: float | None = None,
-                  language: str = "", reported: bool = False) -> UpdateOne:
+                  language: str = "", reported: bool = False, whole: dict[str, Any] | None = None) -> UpdateOne:
         guard, fields = finish_change(doc_id, claim, state, now, attempts, detail, provider_message_id,
                                       first_attempt_at, language, reported)
-        return UpdateOne(guard, {"$set": fields})
+        return UpdateOne(guard, {"$set": fields}) if whole is None else MongoOutbox.insert_op({**whole, **fields})
 
     @staticmethod
     def reschedule_op(doc_id: str, claim: str, due_at: datetime, now: datetime, attempts: int, detail: str,
-                      first_attempt_at: float) -> UpdateOne:
+                      first_attempt_at: float, whole: dict[str, Any] | None = None) -> UpdateOne:
         guard, fields = reschedule_change(doc_id, claim, due_at, now, attempts, detail, first_attempt_at)
-        return UpdateOne(guard, {"$set": fields})
+        return UpdateOne(guard, {"$set": fields}) if whole is None else MongoOutbox.insert_op({**whole, **fields})
+
+    @staticmethod
+    def insert_op(doc: dict[str, Any]) -> UpdateOne:
+        """An entry sent before it was stored (send first), written whole if absent: never overwrites a
+        stored entry (that one belongs to whoever stored it; the write then changes nothing)."""
+        return UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True)
 
     @staticmethod
     def release_op(doc_id: str, claim: str) -> UpdateOne:
         return UpdateOne({"_id": doc_id, "claim": claim, "state": IN_FLIGHT}, {"$set": {"state": PENDING}})
 
     async def write(self, ops: list[UpdateOne]) -> int | None:
-        """One unordered bulk write; returns how many ops matched (None for no ops). WriteRefused when
-        the store answered and refused some ops."""
+        """One unordered bulk write; returns how many ops changed a document (None for no ops): every
+        guarded update changes the state, and an insert-if-absent that found the entry changes nothing.
+        WriteRefused when the store answered and refused some ops."""
         if not ops:
             return None
         try:
-            return (await self.collection.bulk_write(ops, ordered=False)).matched_count
+            result = await self.collection.bulk_write(ops, ordered=False)
+            return result.modified_count + result.upserted_count
         except BulkWriteError as exc:
             raise WriteRefused(repr(exc.details.get("writeErrors", [])[:3])) from exc
 

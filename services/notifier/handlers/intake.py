@@ -1,5 +1,7 @@
 """Intake: requests -> durable outbox entries, one per (intent, destination). Runs inside the Kafka
-consumer and only writes the outbox, so consuming never waits on a destination.
+consumer. With the local dispatcher, new due entries are sent first and stored once with their
+outcome (dispatcher.py, send_first.py): consuming waits on a destination at most
+`scheduler.send_first_seconds` per batch; everything else only writes the outbox.
 
 Skip rules (recorded as SKIPPED, so every intent has an outcome): no address, email requested for a
 non-email handle, transcript opt-out, a second CSAT survey for a conversation, nothing routed for
@@ -16,7 +18,7 @@ from switchboard.common.consumer import PermanentError
 from switchboard.common.logging import get_logger
 from switchboard.notifier import metrics
 from switchboard.notifier.adapters import codec
-from switchboard.notifier.adapters.ports import LocalDispatch
+from switchboard.notifier.adapters.ports import Added, LocalDispatch, Sending
 from switchboard.notifier.domain.model import PENDING, SKIPPED, outbox_id
 from switchboard.notifier.domain.requests import Escalation, Handle, Notification
 from switchboard.notifier.domain.routing import escalation_destinations
@@ -35,9 +37,10 @@ class Intake:
     """Planning of outbox entries (mixed into NotifierHandlers: uses its config, catalog, outbox, clock)."""
 
     async def intake(self, batch: list[Envelope], local: LocalDispatch | None = None) -> None:
-        """Turns requests into outbox entries. Once this returns, the outbox owns the work. With
-        `local` (this replica's dispatcher), entries due now go in already claimed for it and are
-        handed straight to it: one write instead of an insert and a claim."""
+        """Turns requests into outbox entries. Once this returns, every entry is stored and the outbox
+        owns the work. With `local` (this replica's dispatcher), entries due now are sent first and
+        stored with their outcome (send-first), or go in already claimed for it and are handed straight
+        to it (a once_key / supersede_key, send-first off): one write instead of an insert and a claim."""
         now = self.clock.now()
         docs: list[Entry] = []
         replays: dict[str, str] = {}  # outbox id -> replay token, for records re-published from the DLQ
@@ -51,7 +54,10 @@ class Intake:
         for doc in docs:  # batch order is partition order: the last one is the newest
             if doc.get("supersede_key") and doc["state"] == PENDING:
                 newest[doc["supersede_key"]] = doc
-        refused = await self._insert(docs, _claimable(docs, newest, now), now, local)
+        claimable = _claimable(docs, newest, now)
+        sending, skip = await self._send_first(claimable, now, local)
+        refused = await self._insert([d for d in docs if d["_id"] not in skip],
+                                     [d for d in claimable if d["_id"] not in skip], now, local)
         if refused:  # lost a race on once_key: record the skip so the intent still has an outcome
             await self.outbox.add([_as_skipped(d, SURVEY_ALREADY_SENT) for d in docs if d["_id"] in refused])
         if replays:
@@ -62,7 +68,23 @@ class Intake:
             log.info("dlq_replay_received", entries=len(replays), revived=revived)
         if newest:
             await self.outbox.supersede(list(newest.values()), now, "superseded by a newer queue position")
+        if sending is not None:
+            await local.settle(sending)  # every entry stored before the runner commits the offsets
         log.debug("intake_recorded", intents=len(docs))
+
+    async def _send_first(self, claimable: list[Entry], now: datetime,
+                          local: LocalDispatch | None) -> tuple[Sending | None, frozenset[str]]:
+        """Starts sending the new due entries without a once_key / supersede_key (those need the
+        store's answer first) before storing them. Returns what is being sent and the ids intake does
+        not insert: those sent first, and those already stored (a redelivery: never sent again here)."""
+        if local is None or self.config.scheduler.send_first_seconds <= 0:
+            return None, frozenset()
+        first = [d for d in claimable if not d.get("once_key") and not d.get("supersede_key")]
+        if not first:
+            return None, frozenset()
+        stored = await self.outbox.stored([d["_id"] for d in first])
+        sending = local.send_first([d for d in first if d["_id"] not in stored], now)
+        return sending, stored | sending.ids
 
     async def _insert(self, docs: list[Entry], claimable: list[Entry], now: datetime,
                       local: LocalDispatch | None) -> frozenset[str]:
@@ -72,7 +94,7 @@ class Intake:
         reservation = local.reserve(claimable, now) if local is not None and claimable else None
         claimed = reservation.claimed if reservation is not None else {}
         try:
-            added = await self.outbox.add([claimed.get(d["_id"], d) for d in docs])
+            added = await self.outbox.add([claimed.get(d["_id"], d) for d in docs]) if docs else Added()
         except BaseException:
             if reservation is not None:
                 local.hand_over(reservation, None)  # it may have been applied: released, never sent

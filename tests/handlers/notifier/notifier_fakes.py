@@ -28,6 +28,13 @@ class _Op:
     set: dict
 
 
+@dataclass(frozen=True)
+class _Insert:
+    """An entry written whole if absent (send first): never overwrites a stored one."""
+
+    doc: dict
+
+
 class FakeOutbox:
     def __init__(self) -> None:
         self.docs: dict[str, Entry] = {}
@@ -36,6 +43,7 @@ class FakeOutbox:
         self.inserts = 0  # intake inserts applied
         self.claimed = 0  # entries claimed by the scanner (a second write after the insert)
         self.marked = 0  # entries marked reported by the reporter
+        self.first_writes = 0  # entries written whole by the dispatcher (sent before they were stored)
 
     def _check(self) -> None:
         if self.down:
@@ -59,6 +67,10 @@ class FakeOutbox:
             inserted.add(entry["_id"])
         self.inserts += 1
         return Added(frozenset(inserted), frozenset(refused))
+
+    async def stored(self, ids: list[str]) -> frozenset[str]:
+        self._check()
+        return frozenset(i for i in ids if i in self.docs)
 
     async def once_key_owners(self, keys: list[str]) -> dict[str, str]:
         self._check()
@@ -133,23 +145,35 @@ class FakeOutbox:
 
     # The outcome writes: the real store's guards and fields (adapters/store.py), applied in memory.
     @staticmethod
-    def finish_op(*args, **kwargs) -> _Op:
-        return _Op(*finish_change(*args, **kwargs))
+    def finish_op(*args, whole: Entry | None = None, **kwargs) -> _Op | _Insert:
+        guard, fields = finish_change(*args, **kwargs)
+        return _Op(guard, fields) if whole is None else _Insert({**whole, **fields})
 
     @staticmethod
-    def reschedule_op(*args, **kwargs) -> _Op:
-        return _Op(*reschedule_change(*args, **kwargs))
+    def reschedule_op(*args, whole: Entry | None = None, **kwargs) -> _Op | _Insert:
+        guard, fields = reschedule_change(*args, **kwargs)
+        return _Op(guard, fields) if whole is None else _Insert({**whole, **fields})
+
+    @staticmethod
+    def insert_op(entry: Entry) -> _Insert:
+        return _Insert(dict(entry))
 
     @staticmethod
     def release_op(entry_id: str, claim: str) -> _Op:
         return _Op({"_id": entry_id, "claim": claim, "state": IN_FLIGHT}, {"state": PENDING})
 
-    async def write(self, ops: list[_Op]) -> int | None:
+    async def write(self, ops: list[_Op | _Insert]) -> int | None:
         self._check()
         if not ops:
             return None
         matched = 0
         for op in ops:
+            if isinstance(op, _Insert):
+                if op.doc["_id"] not in self.docs:
+                    self.docs[op.doc["_id"]] = copy.deepcopy(op.doc)
+                    self.first_writes += 1
+                    matched += 1
+                continue
             doc = self.docs.get(op.guard["_id"])
             if doc is not None and all(doc.get(k) == v for k, v in op.guard.items()):
                 doc.update(op.set)

@@ -42,7 +42,7 @@ CONFIG = {
     "customer_channels": {"telegram": {"api": "telegram", "base_url": "https://tg.test", "concurrency": 2,
                                        "timeout_seconds": 1}},
     "retry": {"max_attempts": 3, "base_backoff_seconds": 1, "max_backoff_seconds": 2, "total_seconds": 60},
-    "scheduler": {"poll_seconds": 0.02, "lease_seconds": 1, "reclaim_grace_seconds": 0},
+    "scheduler": {"poll_seconds": 0.02, "lease_seconds": 1, "reclaim_grace_seconds": 0, "send_first_seconds": 0.2},
 }
 SECRETS = {"global": {"crm_key": "crm-s3cret"}, "brands": {"acme": {"telegram_bot_token": "1:tg"}}}
 

@@ -1,8 +1,10 @@
-"""Claimed at insert and reported with the outcome (issue 15), with in-memory ports and a ManualClock:
-a due entry goes into the outbox already claimed for the running dispatcher and its outcome is
-written once, already reported; a redelivered batch is never handed over again; a full pool or a
-later due time leaves the entry to the scanner; an insert whose reply was lost is released, not
-sent; with the broker away the outcome is written as still to report and the reporter publishes it."""
+"""Sent first, claimed at insert and reported with the outcome (issue 15), with in-memory ports and a
+ManualClock: a due entry is sent before it is stored and written once, in its final state, already
+reported; one still sending after `send_first_seconds` goes in claimed and its outcome updates it; a
+redelivered batch is never sent again; a full pool or a later due time leaves the entry to the
+scanner; an outcome that finds the store away is written when it is back (intake waits for it); an
+insert whose reply was lost is released, not sent; with the broker away the outcome is written as
+still to report and the reporter publishes it."""
 from __future__ import annotations
 
 import asyncio
@@ -10,13 +12,14 @@ from collections import Counter
 
 import pytest
 from notifier_fakes import StoreDown
-from notifier_handler_kit import T0, K, envelope, make_notifier, ts
+from notifier_handler_kit import CONFIG, T0, K, envelope, make_notifier, ts
 from notifier_handler_kit import telegram_reply as reply
 from switchboard.common.testing import wait_for
 from switchboard.events.v1 import notification_pb2
 from switchboard.notifier.domain.model import SendOutcome
 
 DELIVERIES = "t.switchboard.deliveries.v1"
+SCHEDULER = CONFIG["scheduler"]
 DELIVERED = notification_pb2.DELIVERY_OUTCOME_DELIVERED
 
 
@@ -25,11 +28,12 @@ def entry_id(intent: str) -> str:
 
 
 def held_open(notifier):
-    """Sends wait until the returned event is set; returns (event, stored entry at each send)."""
+    """Sends wait until the returned event is set; returns (event, stored entry at each send, or None)."""
     gate, seen = asyncio.Event(), []
 
     async def answer(request):
-        seen.append(dict(notifier.outbox.docs[request.headers["Idempotency-Key"]]))
+        stored = notifier.outbox.docs.get(request.headers["Idempotency-Key"])
+        seen.append(dict(stored) if stored is not None else None)
         await gate.wait()
         return SendOutcome.delivered("p-1")
 
@@ -37,24 +41,62 @@ def held_open(notifier):
     return gate, seen
 
 
-async def test_a_due_entry_goes_in_claimed_and_its_outcome_is_written_once_already_reported():
-    notifier = make_notifier()
+async def test_a_due_entry_is_sent_first_and_written_once_in_its_final_state_already_reported():
+    notifier = make_notifier(scheduler={**SCHEDULER, "send_first_seconds": 30})
     outbox, dispatcher = notifier.outbox, notifier.dispatcher
     gate, seen = held_open(notifier)
     await dispatcher.start()
     try:
-        await notifier.consume(envelope(reply("m1"), "ev-1"))
+        consumed = asyncio.create_task(notifier.consume(envelope(reply("m1"), "ev-1")))
         await wait_for(lambda: seen, timeout=5, message="sent")
-        assert seen[0]["state"] == "in_flight" and seen[0]["claim"] and seen[0]["lease_until"] > T0.timestamp()
+        assert seen == [None] and not consumed.done()  # sent before it is stored; intake waits for it
         gate.set()
-        await wait_for(lambda: outbox.docs[entry_id("m1")]["state"] == "delivered", timeout=5)
+        await asyncio.wait_for(consumed, 5)
+        doc = outbox.docs[entry_id("m1")]  # stored by the time intake returns (the offsets are committed)
     finally:
         await dispatcher.stop()
-    assert outbox.docs[entry_id("m1")]["report_due"] is False
+    assert (doc["state"], doc["report_due"], doc["attempts"]) == ("delivered", False, 1)
     assert {p.payload.intent_id: p.payload.outcome for p in notifier.publisher.on(DELIVERIES)} == {"m1": DELIVERED}
-    # One insert (claimed) and one outcome write; no claim by the scanner, no mark by the reporter.
-    assert (outbox.inserts, outbox.claimed, outbox.writes, outbox.marked) == (1, 0, 1, 0)
+    # One write, the entry whole in its final state: no insert, no claim, no update, no reported mark.
+    assert (outbox.inserts, outbox.claimed, outbox.writes, outbox.first_writes, outbox.marked) == (0, 0, 1, 1, 0)
 
+
+async def test_a_send_slower_than_send_first_seconds_goes_in_claimed_and_its_outcome_updates_it():
+    notifier = make_notifier()  # send_first_seconds 0.2
+    outbox, dispatcher = notifier.outbox, notifier.dispatcher
+    gate, seen = held_open(notifier)
+    await dispatcher.start()
+    try:
+        await asyncio.wait_for(notifier.consume(envelope(reply("slow"), "ev-1")), 5)  # returns after 0.2 s
+        doc = dict(outbox.docs[entry_id("slow")])
+        assert seen == [None] and doc["state"] == "in_flight" and doc["claim"] and doc["lease_until"] > T0.timestamp()
+        gate.set()
+        await wait_for(lambda: outbox.docs[entry_id("slow")]["state"] == "delivered", timeout=5)
+    finally:
+        await dispatcher.stop()
+    assert outbox.docs[entry_id("slow")]["report_due"] is False and len(notifier.http.requests) == 1
+    # The claimed insert, then the outcome: two writes, as before send-first; no claim by the scanner.
+    assert (outbox.inserts, outbox.claimed, outbox.writes, outbox.first_writes, outbox.marked) == (0, 0, 2, 1, 0)
+
+
+async def test_an_outcome_that_finds_the_store_away_is_written_when_it_is_back_and_intake_waits_for_it():
+    notifier = make_notifier(scheduler={**SCHEDULER, "send_first_seconds": 30})
+    outbox, dispatcher = notifier.outbox, notifier.dispatcher
+    gate, seen = held_open(notifier)
+    await dispatcher.start()
+    try:
+        consumed = asyncio.create_task(notifier.consume(envelope(reply("away"), "ev-1")))
+        await wait_for(lambda: seen, timeout=5, message="sent")
+        outbox.down = True
+        gate.set()
+        await wait_for(lambda: dispatcher.recording_failed, timeout=5, message="the first write failed")
+        assert not consumed.done() and dispatcher.unrecorded == 1 and entry_id("away") not in outbox.docs
+        outbox.down = False
+        await asyncio.wait_for(consumed, 5)  # the held outcome was written again: stored, then intake returned
+    finally:
+        await dispatcher.stop()
+    assert outbox.docs[entry_id("away")]["state"] == "delivered" and len(notifier.http.requests) == 1
+    assert [p.payload.intent_id for p in notifier.publisher.on(DELIVERIES)] == ["away"]  # reported once
 
 async def test_a_redelivered_batch_is_neither_handed_over_again_nor_sent_again():
     notifier = make_notifier()
@@ -63,10 +105,13 @@ async def test_a_redelivered_batch_is_neither_handed_over_again_nor_sent_again()
     batch = [envelope(reply(f"r{n}"), f"ev-{n}", offset=n) for n in (1, 2)]
     await dispatcher.start()
     try:
-        await notifier.consume(*batch)
+        first = asyncio.create_task(notifier.consume(*batch))
         await wait_for(lambda: len(seen) == 2, timeout=5)
-        claims = {i: outbox.docs[i]["claim"] for i in (entry_id("r1"), entry_id("r2"))}
-        await notifier.consume(*batch)  # redelivered while both sends are out
+        await notifier.consume(*batch)  # redelivered while both are sent first, not stored yet: waits for them
+        await asyncio.wait_for(first, 5)
+        assert len(dispatcher.sends) == 2 and not any(dispatcher.queues.values())
+        claims = {i: outbox.docs[i]["claim"] for i in (entry_id("r1"), entry_id("r2"))}  # in claimed at 0.2 s
+        await notifier.consume(*batch)  # and again, stored and still sending
         assert not any(dispatcher.queues.values()) and len(dispatcher.sends) == 2
         assert {i: outbox.docs[i]["claim"] for i in claims} == claims  # the stored entries are untouched
         gate.set()
@@ -104,7 +149,7 @@ async def test_a_full_pool_or_a_later_due_time_leaves_the_entry_pending_for_the_
 
 
 async def test_an_insert_whose_reply_was_lost_is_released_by_the_next_scan_and_sent_once():
-    notifier = make_notifier()
+    notifier = make_notifier(scheduler={**SCHEDULER, "send_first_seconds": 0})  # insert first, then send
     outbox, dispatcher = notifier.outbox, notifier.dispatcher
     stored_add = outbox.add
 
@@ -165,3 +210,22 @@ async def test_an_older_queue_position_in_the_same_batch_stays_pending_and_is_su
         await notifier.dispatcher.stop()
     assert [r.headers["Idempotency-Key"] for r in notifier.http.requests] == [entry_id("qp-2")]
     assert notifier.outbox.claimed == 0
+
+
+async def test_a_retryable_first_attempt_is_inserted_pending_with_its_next_due_time_in_one_write():
+    notifier = make_notifier()
+    outbox, dispatcher = notifier.outbox, notifier.dispatcher
+    answers = iter([SendOutcome.retry("http 503"), SendOutcome.delivered("p-2")])
+    notifier.http.answer = lambda request: next(answers)
+    await dispatcher.start()
+    try:
+        await asyncio.wait_for(notifier.consume(envelope(reply("busy"), "ev-1")), 5)
+        doc = dict(outbox.docs[entry_id("busy")])
+        assert (doc["state"], doc["attempts"], doc["detail"]) == ("pending", 1, "http 503")
+        assert doc["due_at"] > T0.timestamp() and outbox.writes == 1 and outbox.first_writes == 1
+        await notifier.clock.advance(5)  # past the backoff: the scanner claims and sends it again
+        await wait_for(lambda: outbox.docs[entry_id("busy")]["state"] == "delivered", timeout=5)
+    finally:
+        await dispatcher.stop()
+    assert len(notifier.http.requests) == 2 and outbox.inserts == 0 and outbox.claimed == 1
+    assert outbox.docs[entry_id("busy")]["attempts"] == 2

@@ -28,7 +28,7 @@ class BatchNames:
     handle_ids: set[str] = field(default_factory=set)
     handles: set[tuple[str, Handle]] = field(default_factory=set)  # (brand, handle), normalised and expanded
     keys: set[tuple[str, str]] = field(default_factory=set)  # (brand, thread key)
-    email_keys: set[tuple[str, str]] = field(default_factory=set)  # (brand, email key): looked up or own
+    own_keys: set[tuple[str, str]] = field(default_factory=set)  # (brand, key) its messages own, not looked up
     conv_ids: set[str] = field(default_factory=set)
     session_ids: set[str] = field(default_factory=set)
     customer_ids: set[str] = field(default_factory=set)
@@ -69,8 +69,8 @@ def names_of(inputs: list[Input]) -> BatchNames:
                 chat_session_id=inp.chat_session_id,
             )
             names.keys.update((brand, k) for k in keys)
-            own = [threads.email_key(inp.email_message_id)] if inp.email_message_id else []
-            names.email_keys.update((brand, k) for k in [*keys, *own] if k.startswith(threads.EMAIL))
+            if inp.email_message_id:
+                names.own_keys.add((brand, threads.email_key(inp.email_message_id)))
         elif isinstance(inp, CallIn):
             names.keys.add((brand, threads.call_key(inp.call_id)))
             if inp.caller:

@@ -98,8 +98,8 @@ class RouterStore(StoreSetup, StoreWrites):
             self._replay_due.clear()
         ws = Workspace()
         names = names_of(inputs)
-        # Conversations an email opened are named by its key: load them with the ids the batch names.
-        names.conv_ids.update(threads.opened_by(self.derive, b, k) for b, k in names.email_keys)
+        # A conversation is named by the thread key that opened it: load those the batch's keys name.
+        names.conv_ids.update(threads.opened_by(self.derive, b, k) for b, k in names.keys | names.own_keys)
         threaded = await self._load_named(ws, names, message_ids)
         touched, touched_customers = await self._load_touched(ws, names, threaded)
         # Orders the bot may talk about, and message history for chat transcripts.
@@ -175,7 +175,7 @@ class RouterStore(StoreSetup, StoreWrites):
         self._add_conversations(ws, id_convs)
         threaded = {(d["brand_id"], d["key"]): d["conversation_id"] for d in thread_docs}
         found = {d["_id"] for d in id_convs}
-        for brand, key in names.keys & names.email_keys:  # an index document (a re-pointed key) wins
+        for brand, key in names.keys:  # an index document (a key re-pointed to a later conversation) wins
             named = threads.opened_by(self.derive, brand, key)
             if (brand, key) not in threaded and named in found:
                 threaded[(brand, key)] = named

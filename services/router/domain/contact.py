@@ -303,9 +303,9 @@ def _message_document(inp: MessageIn, email_threading: dict | None) -> dict:
 
 
 def _new_conversation_id(ws: Workspace, c: Contact, derive) -> str:
-    """Named by the opening email's Message-ID when it has one (threads.opened_by); by the input otherwise,
-    and when that name is taken (the same Message-ID seen again long after its conversation closed: the
-    store loads the conversations these names would take)."""
+    """Named by the thread key the opening contact owns (threads.opened_by); by the input when it has
+    none, and when that name is taken (the same key seen again after its conversation closed: a chat
+    session used again, a Message-ID sent again; the store loads the conversations these names take)."""
     key = threads.opening_key(c.own_keys)
     named = threads.opened_by(derive, c.brand_id, key) if key else ""
     return named if named and named not in ws.conversations else derive(c.event_id, "conversation")

@@ -26,14 +26,15 @@ def email_key(message_id: str) -> str:
 
 
 def opened_by(derive, brand_id: str, key: str) -> str:
-    """The id of the conversation an email opens, named by its Message-ID key: a reply's In-Reply-To /
-    References find it by this id, so the opening key needs no `conversation_threads` document."""
+    """The id of the conversation a contact opens, named by the thread key it brings (an email's
+    Message-ID, a chat session, a call): later contacts with that key find it by this id, so the
+    opening key needs no `conversation_threads` document."""
     return derive("conversation", brand_id, key)
 
 
 def opening_key(own_keys) -> str:
-    """The email key a new conversation is named by ("" for other channels)."""
-    return next((k for k in own_keys if k.startswith(EMAIL)), "")
+    """The key a new conversation is named by: the first the opening contact owns ("" when none)."""
+    return next(iter(own_keys), "")
 
 
 def chat_key(session_id: str) -> str:

@@ -1,7 +1,7 @@
-"""Email threading without an index document for the opening message, on the real broker and store.
+"""Threading without an index document for the key that opened a conversation (real broker and store).
 
-A conversation an email opens is named by that email's Message-ID (domain/threads.py `opened_by`), so a
-reply's In-Reply-To finds it by id and the opening key writes nothing to `conversation_threads`.
+A conversation is named by the thread key of the contact that opened it (domain/threads.py `opened_by`): a
+later contact with that key finds it by id, and the opening key writes nothing to `conversation_threads`.
 """
 
 from __future__ import annotations
@@ -74,3 +74,39 @@ async def test_the_same_message_id_long_after_its_conversation_closed_opens_a_ne
     first = await mongo_db["conversations"].find_one({"_id": first_id})
     assert first["status"] == "resolved" and first["message_count"] == 1
     assert second["message_count"] == 1 and second["status"] != "resolved"
+
+
+async def test_a_chat_session_used_again_after_its_conversation_closed_is_pointed_at_the_new_one(
+    service_settings, namespace, producer, topics, mongo_db
+):
+    """The session's first conversation is found by name; once the session opens a second one (the name
+    is taken), an index document points the key there, and the session's next message follows it."""
+    brand = brand_of(namespace)
+    first_id = derived_id("conversation", brand, threads.chat_key("s-back"))
+
+    def chat(text: str, at):
+        return inbound_message(text, channel="chat", sender=("chat_session", "s-back"), at=at, brand=brand,
+                               chat_session_id="s-back")
+
+    async with running_router(service_settings, namespace):
+        await _send(producer, topics.inbound, chat("Hello, is my parcel on its way?", T0), f"{brand}/s-back")
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": first_id}), timeout=20)
+        await _send(producer, topics.inbound, chat("It was order 1234", T0 + timedelta(minutes=1)), f"{brand}/s-back")
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": first_id, "message_count": 2}), timeout=20,
+                       message="the session's second message found the conversation by name")
+        assert await mongo_db["conversation_threads"].count_documents({"brand_id": brand}) == 0
+        await _send(producer, topics.agent_commands, resolve("alice", first_id, brand=brand), first_id)
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": first_id, "status": "resolved"}),
+                       timeout=20)
+        await _send(producer, topics.inbound, chat("Back again, new question", T0 + timedelta(days=40)),
+                    f"{brand}/s-back")
+        second = await wait_for(
+            lambda: mongo_db["conversations"].find_one({"brand_id": brand, "_id": {"$ne": first_id}}),
+            timeout=20, message="a second conversation")
+        await _send(producer, topics.inbound, chat("and one more thing", T0 + timedelta(days=40, minutes=1)),
+                    f"{brand}/s-back")
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": second["_id"], "message_count": 2}),
+                       timeout=20, message="the session's next message went to the new conversation")
+    pointer = await mongo_db["conversation_threads"].find_one({"brand_id": brand})
+    assert pointer["key"] == threads.chat_key("s-back") and pointer["conversation_id"] == second["_id"]
+    assert (await mongo_db["conversations"].find_one({"_id": first_id}))["message_count"] == 2

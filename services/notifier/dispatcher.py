@@ -1,10 +1,8 @@
 """Delivers due outbox entries through per-destination worker pools, and reports final outcomes.
 
-- New entries due now are sent before they are stored when their pool has room (`send_first` /
-  `settle`, send_first.py): one write per first-attempt delivery, the entry in its final state. Those
-  with a once_key / supersede_key, or with send-first off, are inserted by intake already claimed for
-  this dispatcher (`reserve` / `hand_over`): one write instead of an insert and a claim. Only entries
-  that insert created are handed over; a redelivered intent found already stored is not.
+- New due entries are sent before they are stored as their pool has room (send_first.py): one write
+  per first-attempt delivery. Those with a once_key / supersede_key go in claimed by intake (`reserve`
+  / `hand_over`); only entries that insert created are handed over, not a redelivered stored one.
 - The scanner claims due entries (two indexed queries + one bulk claim per round) for pools that have
   room, into a small local queue per pool (at most `concurrency * prefetch` held per pool).
 - Each pool runs at most `concurrency` sends at once, each bounded by the pool's timeout, so a
@@ -57,6 +55,7 @@ class Dispatcher:
         self.held: dict[str, dict] = {}        # outbox id -> claimed doc (queued, running or being recorded)
         self.sends: set[asyncio.Task] = set()
         self.wake = asyncio.Event()
+        self.room = asyncio.Event()  # a pool ran low on queued sends: it may take more
         self.report_wake = asyncio.Event()
         self.task: asyncio.Task | None = None
         self._reporter: asyncio.Task | None = None
@@ -215,22 +214,24 @@ class Dispatcher:
         for pool in handed:
             self._start_sends(pool)
 
-    def send_first(self, entries: list[Entry], now: datetime) -> Sending:
-        """Claims (in memory, like `reserve`) the entries that fit and starts sending them before they
-        are stored; `settle` stores them. Ones already being sent here are part of the result, not sent."""
-        ids = [e["_id"] for e in entries]
-        already = self.first.sending(ids)
-        reservation = self.reserve([e for e in entries if e["_id"] not in self.first.unstored], now)
-        tracked = [self.first.track(doc) for doc in reservation.claimed.values()]
-        for doc in reservation.claimed.values():
-            self.queues.setdefault(doc["pool"], deque()).append(doc)
-        metrics.CLAIMS.labels("send_first").inc(len(tracked))
-        for pool in {doc["pool"] for doc in reservation.claimed.values()}:
-            self._start_sends(pool)
-        return Sending(frozenset(reservation.claimed) | {e.doc["_id"] for e in already}, already + tracked)
+    def send_first(self, entries: list[Entry], now: datetime) -> Sending:  # `settle` stores them
+        return self.first.start(entries, self._admit)
 
-    async def settle(self, sending: Sending) -> None:
-        await self.first.settle(sending.entries, self.cfg.send_first_seconds)
+    async def settle(self, sending: Sending) -> list[Entry]:
+        deadline = asyncio.get_running_loop().time() + self.cfg.send_first_seconds
+        await self.first.admit_waiting(sending, deadline, self._admit, self.room)
+        await self.first.settle(sending.entries, deadline - asyncio.get_running_loop().time())
+        return sending.waiting
+
+    def _admit(self, entries: list[Entry]) -> list[Entry]:
+        """Claims in memory (like `reserve`) and queues the entries that fit; returns them."""
+        claimed = list(self.reserve(entries, self.clock.now()).claimed.values())
+        for doc in claimed:
+            self.queues.setdefault(doc["pool"], deque()).append(doc)
+        metrics.CLAIMS.labels("send_first").inc(len(claimed))
+        for pool in {doc["pool"] for doc in claimed}:
+            self._start_sends(pool)
+        return claimed
 
     def _start_all(self) -> None:
         for pool in list(self.queues):
@@ -313,7 +314,8 @@ class Dispatcher:
             self._free_slot(doc, slot)
             self.held.pop(doc["_id"], None)  # only now may the entry be claimed again
             if len(self.queues.get(pool) or ()) < self.h.pool(pool).concurrency:
-                self.wake.set()  # running low: claim more
+                self.wake.set()  # running low: claim more (the scanner), admit more (send-first)
+                self.room.set()
 
     def _free_slot(self, doc: dict, slot: list[bool]) -> None:
         if slot[0]:

@@ -15,13 +15,15 @@ at its first attempt is one outbox write, the entry in its final state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from switchboard.notifier.adapters.ports import DeliveryRecords, Entry
+from switchboard.notifier.adapters.ports import DeliveryRecords, Entry, Sending
 from switchboard.notifier.recorder import OutcomeRecorder
 
 OutcomeOp = Callable[[bool, Entry | None], object]  # (reported, whole) -> the outbox write of an outcome
+Admit = Callable[[list[Entry]], list[Entry]]  # claims in memory and queues those its pools have room for
 
 
 @dataclass(eq=False)
@@ -48,6 +50,32 @@ class SendFirst:
         """Those of `ids` sent here and not stored yet."""
         return [self.unstored[i] for i in ids if i in self.unstored]
 
+    def start(self, entries: list[Entry], admit: Admit) -> Sending:
+        """Sends the entries its pools have room for (`admit` claims them in memory and queues them);
+        the others wait for room. Ones already being sent here are part of the result, not sent again."""
+        ids = [e["_id"] for e in entries]
+        sending = Sending(frozenset(ids), self.sending(ids))
+        sending.waiting = self._admit([e for e in entries if e["_id"] not in self.unstored], admit, sending)
+        return sending
+
+    async def admit_waiting(self, sending: Sending, deadline: float, admit: Admit, room: asyncio.Event) -> None:
+        """In a burst the pools have room for part of a batch: the rest is admitted as sends finish, until
+        `deadline` (loop time). What is still waiting then is intake's to insert (pending), unsent."""
+        loop = asyncio.get_running_loop()
+        while sending.waiting and (left := deadline - loop.time()) > 0:
+            room.clear()  # before admitting: a slot freed meanwhile wakes the wait below
+            sending.waiting = self._admit(sending.waiting, admit, sending)
+            if sending.waiting:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left):
+                        await room.wait()
+
+    def _admit(self, entries: list[Entry], admit: Admit, sending: Sending) -> list[Entry]:
+        """Admits what fits; returns the entries still waiting."""
+        claimed = {doc["_id"]: doc for doc in admit(entries)} if entries else {}
+        sending.entries.extend(self.track(doc) for doc in claimed.values())
+        return [e for e in entries if e["_id"] not in claimed]
+
     async def record(self, doc: Entry, op: OutcomeOp, report: Entry | None) -> None:
         """Records an outcome: as the entry's first write while intake still waits for it, else as an
         update (after the entry's claimed insert, for one sent first)."""
@@ -65,7 +93,7 @@ class SendFirst:
         if not entries:
             return
         undecided = [e.decided for e in entries if e.write is None]
-        if undecided:
+        if undecided and seconds > 0:
             await asyncio.wait(undecided, timeout=seconds)
         for entry in entries:
             if entry.write is None:  # still sending or queued: in as claimed, one write as before

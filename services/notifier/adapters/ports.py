@@ -47,6 +47,7 @@ class Sending:
 
     ids: frozenset[str] = frozenset()
     entries: list[Any] = field(default_factory=list)
+    waiting: list[Entry] = field(default_factory=list)  # no pool room yet: admitted as room frees up
 
 
 class OutboxStore(Protocol):
@@ -138,9 +139,10 @@ class LocalDispatch(Protocol):
         """Claims (in memory) and starts sending entries not stored yet that fit its pools; the
         returned ids (these, and ones of them it is already sending) are not for intake to insert."""
 
-    async def settle(self, sending: Sending) -> None:
-        """Returns once every entry of `sending` is stored: in its outcome's state if that came within
-        `send_first_seconds`, else claimed (its outcome updates it later)."""
+    async def settle(self, sending: Sending) -> list[Entry]:
+        """Returns once every entry sent is stored: in its outcome's state if that came within
+        `send_first_seconds`, else claimed (its outcome updates it later). Returns the waiting entries
+        no pool had room for within `send_first_seconds`: neither sent nor stored, intake's to insert."""
 
 
 class Publisher(Protocol):

@@ -68,8 +68,10 @@ class Intake:
             log.info("dlq_replay_received", entries=len(replays), revived=revived)
         if newest:
             await self.outbox.supersede(list(newest.values()), now, "superseded by a newer queue position")
-        if sending is not None:
-            await local.settle(sending)  # every entry stored before the runner commits the offsets
+        if sending is not None:  # every entry stored before the runner commits the offsets
+            unsent = await local.settle(sending)
+            if unsent:  # no pool room within send_first_seconds: inserted pending, the scanner's
+                await self._insert(unsent, [], now, local)
         log.debug("intake_recorded", intents=len(docs))
 
     async def _send_first(self, claimable: list[Entry], now: datetime,

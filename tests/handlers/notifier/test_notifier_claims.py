@@ -229,3 +229,17 @@ async def test_a_retryable_first_attempt_is_inserted_pending_with_its_next_due_t
         await dispatcher.stop()
     assert len(notifier.http.requests) == 2 and outbox.inserts == 0 and outbox.claimed == 1
     assert outbox.docs[entry_id("busy")]["attempts"] == 2
+
+
+async def test_a_burst_bigger_than_the_pools_room_is_sent_first_as_sends_finish_each_stored_once():
+    notifier = make_notifier(scheduler={**SCHEDULER, "send_first_seconds": 30})  # room: 8 held at most
+    outbox, dispatcher = notifier.outbox, notifier.dispatcher
+    await dispatcher.start()
+    try:  # returns as soon as every entry is stored: long before the 30 s
+        await asyncio.wait_for(notifier.consume(*(envelope(reply(f"b{n}"), f"ev-{n}", offset=n) for n in range(20))), 5)
+    finally:
+        await dispatcher.stop()
+    assert Counter(outbox.states().values()) == Counter(delivered=20) and len(notifier.http.requests) == 20
+    # Admitted as room freed, not left to the scanner: each stored once, whole (group-committed), with
+    # no insert before and no claim.
+    assert (outbox.inserts, outbox.claimed, outbox.first_writes) == (0, 0, 20)

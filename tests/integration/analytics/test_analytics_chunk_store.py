@@ -22,7 +22,15 @@ from switchboard.analytics.adapters.store import COLLECTION, MongoOpenConversati
 from switchboard.common.mongo import connect  # noqa: E402
 from switchboard.common.mongo_writes import DOCUMENTS_WRITTEN  # noqa: E402
 from switchboard.common.settings import MongoSettings  # noqa: E402
-from test_analytics_ownership import PARTITION, RES, Q, Replica, conversations_of_partition, record  # noqa: E402
+from test_analytics_ownership import (  # noqa: E402
+    PARTITION,
+    RES,
+    Q,
+    Replica,
+    conversations_of_partition,
+    record,
+    running,
+)
 
 K = 16
 BACKLOG = "switchboard_backlog_conversations"
@@ -41,13 +49,8 @@ async def db(mongo_uri, namespace):
 
 @pytest.fixture
 async def pair(db):
-    made = [Replica(db, "replica-a"), Replica(db, "replica-b")]
-    await made[0].store.ensure_indexes()
-    for r in made:
-        await r.metrics.start()
-    yield made
-    for r in made:
-        await r.metrics.stop()
+    async with running(Replica(db, "replica-a"), Replica(db, "replica-b")) as made:
+        yield made
 
 
 def opened(ids, first_offset=0):

@@ -10,6 +10,7 @@ exactly instead of hoped for.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -130,15 +131,23 @@ def stream(ids: list[str]) -> list[Envelope]:
     return [record(e, offset) for offset, e in enumerate(events)]
 
 
-@pytest.fixture
-async def replicas(mongo_db):
-    made = [Replica(mongo_db, "replica-a"), Replica(mongo_db, "replica-b")]
+@contextlib.asynccontextmanager
+async def running(*made: Replica):
+    """The replicas with their store's indexes made and their metrics started."""
     await made[0].store.ensure_indexes()
     for r in made:
         await r.metrics.start()
-    yield made
-    for r in made:
-        await r.metrics.stop()
+    try:
+        yield list(made)
+    finally:
+        for r in made:
+            await r.metrics.stop()
+
+
+@pytest.fixture
+async def replicas(mongo_db):
+    async with running(Replica(mongo_db, "replica-a"), Replica(mongo_db, "replica-b")) as made:
+        yield made
 
 
 async def test_a_batch_redelivered_to_the_next_owner_is_neither_counted_nor_applied_twice(replicas, stored_open):

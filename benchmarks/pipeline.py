@@ -466,8 +466,9 @@ async def run(args, tmp: Path) -> dict:
             rate = main_run["rate"]
             profile = profiler.summary()
             if not args.quick:
-                say(f"latency at 50%: {rate / 2:.0f} ev/s for {args.latency_seconds:.0f}s")
-                lat = await latency(stack, load, rate / 2, args.latency_seconds)
+                paced = args.latency_rate or rate / 2
+                say(f"latency at {paced:.0f} ev/s for {args.latency_seconds:.0f}s")
+                lat = await latency(stack, load, paced, args.latency_seconds)
             rss = {name: round((v or 0) / 2**20, 1) for name, v in stack.peak_rss().items()}  # before the kill
             if not args.quick:
                 say("kill -9 of the SLA service while timers fall due")
@@ -520,6 +521,8 @@ def main() -> int:
     parser.add_argument("--sustain-seconds", type=float, default=25.0, help="target length of the sustained run")
     parser.add_argument("--max-backlog", type=int, default=60_000)
     parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--latency-rate", type=float, default=0.0,
+                        help="events/s of the latency phase (default: half the sustained rate of the same run)")
     parser.add_argument("--mongo-memory", action="store_true", help="nx-27017 --db memory instead of a SQLite file")
     parser.add_argument("--keep-logs", type=Path, default=None, help="copy the services' logs here at the end")
     parser.add_argument("--quick", action="store_true", help="skip the latency and SLA kill -9 phases")

@@ -50,8 +50,16 @@ class RouterHandler:
             by_brand[env.brand_id].append((env, detector))
         try:
             async with self.lock:
-                for brand, items in sorted(by_brand.items()):
-                    await self._scoped(brand, lambda items=items: self._route(items))
+                # Brands are separate scopes (own state, journal and epoch): decided and saved side by
+                # side, so a batch of many brands costs the store round trips of one. Every brand's work
+                # ends before the batch's first failure is raised (the runner then replays the batch).
+                outcomes = await asyncio.gather(
+                    *(self._scoped(brand, lambda items=items: self._route(items))
+                      for brand, items in sorted(by_brand.items())),
+                    return_exceptions=True)
+                failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+                if failure is not None:
+                    raise failure
         except PermanentError as exc:
             if len(batch) != 1:
                 raise  # the runner replays the batch record by record

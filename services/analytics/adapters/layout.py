@@ -128,11 +128,13 @@ def read_partition(partition: int, docs: list[dict[str, Any]], chunks: int) -> S
     relayout = False
     for doc in docs:
         epoch = int(doc.get("epoch", 0))
-        held = doc.get("conversations")
-        if held is None:  # one conversation per document: the layout before chunks
+        if "chunks" not in doc:  # one conversation per document: the layout before chunks
             relayout = True
             offer(str(doc["_id"]), (epoch, 0), doc if doc.get("state", OPEN) == OPEN else None)
             continue
+        # A chunk whose first write only removed conversations (opened and resolved between two
+        # checkpoints) was created by that upsert without a `conversations` field: it holds none.
+        held = doc.get("conversations") or {}
         is_current = doc.get("chunks") == chunks and str(doc["_id"]).startswith(f"{partition}:")
         if is_current:
             current[str(doc["_id"])] = doc
@@ -143,7 +145,7 @@ def read_partition(partition: int, docs: list[dict[str, Any]], chunks: int) -> S
             offer(cid, (epoch, int(at_home)), conversation)
     for cid in list(best):  # a current chunk that lacks a conversation it would hold: resolved then
         home = current.get(home_of(partition, cid, chunks))
-        if home is not None and encode_key(cid) not in home["conversations"]:
+        if home is not None and encode_key(cid) not in (home.get("conversations") or {}):
             offer(cid, (int(home.get("epoch", 0)), 1), None)
     return StoredPartition({cid: doc for cid, (_, doc) in best.items() if doc is not None}, relayout)
 

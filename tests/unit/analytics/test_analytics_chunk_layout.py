@@ -75,6 +75,16 @@ def test_reading_current_chunks_needs_no_relayout():
     assert set(stored.open) == set(ids) and not stored.relayout
 
 
+def test_a_chunk_created_by_removals_alone_holds_no_conversation():
+    """A conversation opened and resolved between two checkpoints: the chunk's first write is an $unset,
+    whose upsert creates the chunk without a `conversations` field. It is an empty chunk, not a
+    conversation of the old layout."""
+    (update,) = chunk_updates(P, 3, {"gone": None}, K).values()
+    created = {"_id": home_of(P, "gone", K), **update["$set"]}  # what the upsert leaves: no conversations
+    stored = read_partition(P, [created, chunk(chunk_of("a", K), 3, ["a"])], K)
+    assert set(stored.open) == {"a"} and not stored.relayout
+
+
 def test_old_one_per_conversation_documents_are_read_and_ask_for_a_relayout():
     docs = [{"_id": "old-1", "partition": P, "epoch": 2, "state": OPEN, "status": "queued"},
             {"_id": "old-2", "partition": P, "epoch": 2, "state": "resolved"}]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from switchboard.common.http import PortInUseError
 from switchboard.console.bootstrap import ConsoleApp, bootstrap
 from switchboard.console.settings import ConsoleSettings
 
@@ -44,14 +45,21 @@ async def start_console(service_settings, bus_topics, peers: Peers):
     async def start(clock=None, users=None, **overrides) -> RunningConsole:
         options = {"router_url": peers.base_url, "sla_url": peers.base_url, "ingest_url": peers.base_url,
                    "session_secret": "integration-secret", "tail_interval_seconds": 0.05, **overrides}
-        settings = service_settings(ConsoleSettings, **options)
-        app = bootstrap(settings, clock=clock, users=users or USERS, secrets=SECRETS)
-        console = RunningConsole(app, f"http://127.0.0.1:{settings.http.port}", [])
-        running.append(console)
-        for component in app.service.components:
-            await component.start()
-            console.started.append(component)
-        return console
+        for attempt in range(3):
+            settings = service_settings(ConsoleSettings, **options)  # a port picked free each time
+            app = bootstrap(settings, clock=clock, users=users or USERS, secrets=SECRETS)
+            console = RunningConsole(app, f"http://127.0.0.1:{settings.http.port}", [])
+            try:
+                for component in app.service.components:
+                    await component.start()
+                    console.started.append(component)
+            except PortInUseError:  # a parallel test bound the port between picking and binding it
+                await console.stop()
+                if attempt == 2:
+                    raise
+                continue
+            running.append(console)
+            return console
 
     yield start
     for console in reversed(running):

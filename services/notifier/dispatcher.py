@@ -198,21 +198,18 @@ class Dispatcher:
         """Queues the reserved entries the insert created. One it found already stored (a redelivery)
         is someone else's to send. `inserted=None`: the insert failed but may have been applied, so
         its entries are released to pending by the next scan, never sent from here."""
-        handed: dict[str, int] = {}  # pool -> entries queued
+        handed = []
         for entry_id, doc in reservation.claimed.items():
             if self.held.get(entry_id) is not doc:
                 continue
             if inserted is None or entry_id not in inserted:
                 del self.held[entry_id]
                 continue
-            self.queues.setdefault(doc["pool"], deque()).append(doc)
-            handed[doc["pool"]] = handed.get(doc["pool"], 0) + 1
+            handed.append(doc)
         if inserted is None and reservation.claimed:
             self._unconfirmed_claims.append(reservation.token)
             self.wake.set()
-        metrics.CLAIMS.labels("intake").inc(sum(handed.values()))
-        for pool in handed:
-            self._start_sends(pool)
+        self._queue(handed, "intake")
 
     def send_first(self, entries: list[Entry], now: datetime) -> Sending:  # `settle` stores them
         return self.first.start(entries, self._admit)
@@ -226,12 +223,16 @@ class Dispatcher:
     def _admit(self, entries: list[Entry]) -> list[Entry]:
         """Claims in memory (like `reserve`) and queues the entries that fit; returns them."""
         claimed = list(self.reserve(entries, self.clock.now()).claimed.values())
+        self._queue(claimed, "send_first")
+        return claimed
+
+    def _queue(self, claimed: list[Entry], by: str) -> None:
+        """Claimed entries into their pools' local queues; the pools start what they have room for."""
         for doc in claimed:
             self.queues.setdefault(doc["pool"], deque()).append(doc)
-        metrics.CLAIMS.labels("send_first").inc(len(claimed))
+        metrics.CLAIMS.labels(by).inc(len(claimed))
         for pool in {doc["pool"] for doc in claimed}:
             self._start_sends(pool)
-        return claimed
 
     def _start_all(self) -> None:
         for pool in list(self.queues):
@@ -254,12 +255,9 @@ class Dispatcher:
         except Exception:
             self._unconfirmed_claims.append(token)  # it may have been applied: released on the next round
             raise
-        metrics.CLAIMS.labels("scanner").inc(len(claimed))
         for doc in claimed:
             self.held[doc["_id"]] = doc
-            self.queues.setdefault(doc["pool"], deque()).append(doc)
-        for pool in {d["pool"] for d in claimed}:
-            self._start_sends(pool)
+        self._queue(claimed, "scanner")
         if claimed and len(candidates) >= self.cfg.claim_batch:
             self.wake.set()  # more due work behind this page
         return await self.outbox.next_due([p for p in {d["pool"] for d in self.held.values()}

@@ -29,6 +29,7 @@ class BatchNames:
     handles: set[tuple[str, Handle]] = field(default_factory=set)  # (brand, handle), normalised and expanded
     keys: set[tuple[str, str]] = field(default_factory=set)  # (brand, thread key)
     own_keys: set[tuple[str, str]] = field(default_factory=set)  # (brand, key) its messages own, not looked up
+    named: dict[tuple[str, str], str] = field(default_factory=dict)  # (brand, key) -> the conversation it names
     conv_ids: set[str] = field(default_factory=set)
     session_ids: set[str] = field(default_factory=set)
     customer_ids: set[str] = field(default_factory=set)

@@ -99,7 +99,8 @@ class RouterStore(StoreSetup, StoreWrites):
         ws = Workspace()
         names = names_of(inputs)
         # A conversation is named by the thread key that opened it: load those the batch's keys name.
-        names.conv_ids.update(threads.opened_by(self.derive, b, k) for b, k in names.keys | names.own_keys)
+        names.named = {(b, k): threads.opened_by(self.derive, b, k) for b, k in names.keys | names.own_keys}
+        names.conv_ids.update(names.named.values())
         threaded = await self._load_named(ws, names, message_ids)
         touched, touched_customers = await self._load_touched(ws, names, threaded)
         # Orders the bot may talk about, and message history for chat transcripts.
@@ -175,10 +176,9 @@ class RouterStore(StoreSetup, StoreWrites):
         self._add_conversations(ws, id_convs)
         threaded = {(d["brand_id"], d["key"]): d["conversation_id"] for d in thread_docs}
         found = {d["_id"] for d in id_convs}
-        for brand, key in names.keys:  # an index document (a key re-pointed to a later conversation) wins
-            named = threads.opened_by(self.derive, brand, key)
-            if (brand, key) not in threaded and named in found:
-                threaded[(brand, key)] = named
+        for brand_key in names.keys:  # an index document (a key re-pointed to a later conversation) wins
+            if brand_key not in threaded and names.named[brand_key] in found:
+                threaded[brand_key] = names.named[brand_key]
         return threaded
 
     def _seed_ids(self, handles: Iterable[tuple[str, Handle]]) -> list[str]:

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pymongo.errors import BulkWriteError
 from switchboard.common.expiry import EXPIRE_AT, Expiry
-
-DUPLICATE_KEY = 11000
+from switchboard.common.mongo import insert_new
 
 
 class DedupeStore:
@@ -37,8 +35,4 @@ class DedupeStore:
     async def mark(self, event_ids: list[str], at: datetime | None = None) -> None:
         from datetime import UTC
         at = at or (self._clock.now() if self._clock else datetime.now(UTC))
-        try:
-            await self._collection.insert_many(self.records(event_ids, at), ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+        await insert_new(self._collection, self.records(event_ids, at))

@@ -2,8 +2,28 @@
 from __future__ import annotations
 
 from pymongo import AsyncMongoClient
+from pymongo.errors import BulkWriteError
 from switchboard.common.mongo_writes import WRITES
 from switchboard.common.settings import MongoSettings
+
+DUPLICATE_KEY = 11000
+
+
+def refused_as_duplicates(exc: BulkWriteError) -> list[dict]:
+    """The write errors of an unordered bulk write when every one is a duplicate key (an insert of a
+    document already stored, a guarded upsert whose _id a newer writer holds); re-raises it otherwise."""
+    errors = exc.details.get("writeErrors", [])
+    if any(e.get("code") != DUPLICATE_KEY for e in errors):
+        raise exc
+    return errors
+
+
+async def insert_new(collection, docs: list[dict], session=None) -> None:
+    """insert_many that keeps the documents already stored (a redelivery's) as they are."""
+    try:
+        await collection.insert_many(docs, ordered=False, session=session)
+    except BulkWriteError as exc:
+        refused_as_duplicates(exc)
 
 
 def connect(settings: MongoSettings) -> AsyncMongoClient:

@@ -29,9 +29,9 @@ from switchboard.analytics.adapters.layout import (
     whole_chunks,
 )
 from switchboard.analytics.adapters.ports import LoadedSlot, SlotWrite
+from switchboard.common.mongo import refused_as_duplicates
 
 COLLECTION = "analytics_open_conversations"
-DUPLICATE_KEY = 11000
 DEFAULT_CHUNKS = 16
 
 
@@ -103,10 +103,7 @@ class MongoOpenConversationStore:
         try:
             await self._collection.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            refused = {partition_of[e["index"]] for e in errors}
+            refused = {partition_of[e["index"]] for e in refused_as_duplicates(exc)}
         await self._drop_other_layouts([w for w in writes if w.relayout and w.partition not in refused])
         return refused
 

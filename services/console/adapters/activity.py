@@ -2,12 +2,11 @@
 by each replica for live updates (one indexed query every ~250 ms, not one per browser)."""
 from __future__ import annotations
 
-from pymongo.errors import BulkWriteError
 from switchboard.common.expiry import Expiry
+from switchboard.common.mongo import insert_new
 from switchboard.console.domain.projection import PLACING_KINDS
 
 ACTIVITY = "console_activity"
-DUPLICATE_KEY = 11000
 
 
 class ActivityStore:
@@ -25,11 +24,7 @@ class ActivityStore:
         """Idempotent: a redelivered event's document already exists and is left as it is."""
         if not docs:
             return
-        try:
-            await self.collection.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+        await insert_new(self.collection, docs)
 
     async def timeline(self, conversation_id: str, limit: int = 2000) -> list[dict]:
         """Timeline facts and the customer-message facts that place messages in it, oldest first."""

@@ -23,11 +23,9 @@ from typing import Any
 
 from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
-from switchboard.common.mongo import count_each
+from switchboard.common.mongo import count_each, refused_as_duplicates
 from switchboard.notifier.adapters.ports import Added, WriteRefused
 from switchboard.notifier.domain.model import FAILED, IN_FLIGHT, PENDING, SKIPPED
-
-DUPLICATE_KEY = 11000
 
 
 def finish_change(doc_id: str, claim: str, state: str, now: datetime, attempts: int, detail: str,
@@ -80,9 +78,7 @@ class MongoOutbox:
         try:
             result = await self.collection.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
+            errors = refused_as_duplicates(exc)
             inserted = frozenset(u["_id"] for u in exc.details.get("upserted", []))
             refused = {docs[e["index"]]["_id"] for e in errors}
             # A duplicate _id under a concurrent upsert is a redelivery, not a refusal.

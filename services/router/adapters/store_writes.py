@@ -9,6 +9,7 @@ from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
+from switchboard.common.mongo import insert_new, refused_as_duplicates
 from switchboard.router.adapters import message_docs
 from switchboard.router.adapters.journal import FENCED_COLLECTIONS, Fenced, Write
 from switchboard.router.domain import threads
@@ -16,7 +17,6 @@ from switchboard.router.domain.engine import Workspace
 from switchboard.router.domain.model import Handle
 
 log = get_logger(__name__)
-DUPLICATE_KEY = 11000
 # Write kinds. Each is idempotent, which is what makes replaying a journal safe.
 INSERT = "insert"      # new documents; one already stored is kept
 REPLACE = "replace"    # whole-document images, upserted
@@ -121,9 +121,7 @@ class StoreWrites:
         try:
             await self._transaction(stages, _insert_strict, scope, epoch)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
+            errors = refused_as_duplicates(exc)
             duplicate = str(errors[0].get("errmsg", ""))[:120] if errors else ""
             log.info("batch_rewritten_as_upserts", duplicate=duplicate)
             await self._transaction(stages, _upsert_new, scope, epoch)
@@ -139,7 +137,7 @@ class StoreWrites:
 
     async def _apply(self, stages: list[list[Write]], epoch: int | None) -> None:
         for stage in stages:
-            await asyncio.gather(*(self._execute(write, _insert_new, epoch) for write in stage))
+            await asyncio.gather(*(self._execute(write, insert_new, epoch) for write in stage))
 
     async def _execute(self, write: Write, insert, epoch: int | None, session=None) -> None:
         collection = self.db[write.collection]
@@ -224,9 +222,8 @@ async def _replace_fenced(collection, docs: list[dict], epoch: int, session=None
     try:
         await collection.bulk_write(ops, ordered=False, session=session)
     except BulkWriteError as exc:
-        if all(e.get("code") == DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-            raise Fenced(f"{collection.name}: written by a later owner of the scope (epoch > {epoch})") from None
-        raise
+        refused_as_duplicates(exc)
+        raise Fenced(f"{collection.name}: written by a later owner of the scope (epoch > {epoch})") from None
 
 
 async def _insert_strict(collection, docs: list[dict], session=None) -> None:
@@ -238,12 +235,3 @@ async def _upsert_new(collection, docs: list[dict], session=None) -> None:
     ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": {k: v for k, v in d.items() if k != "_id"}}, upsert=True)
            for d in docs]
     await collection.bulk_write(ops, ordered=False, session=session)
-
-
-async def _insert_new(collection, docs: list[dict], session=None) -> None:
-    """insert_many that ignores documents already stored."""
-    try:
-        await collection.insert_many(docs, ordered=False, session=session)
-    except BulkWriteError as exc:
-        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-            raise

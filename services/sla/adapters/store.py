@@ -15,6 +15,7 @@ from pymongo.errors import BulkWriteError
 from switchboard.common.clock import utc
 from switchboard.common.expiry import EXPIRE_AT, Expiry
 from switchboard.common.logging import get_logger
+from switchboard.common.mongo import refused_as_duplicates
 from switchboard.sla.adapters import mapping
 from switchboard.sla.adapters.ports import SlaRecord
 from switchboard.sla.domain.effects import EPOCH, TimerArm, epoch_ms
@@ -102,7 +103,6 @@ class MongoStateStore:
         return folded
 
 
-DUPLICATE_KEY = 11000
 
 
 async def bulk_write_inserting(collection, ops: list) -> None:
@@ -114,8 +114,8 @@ async def bulk_write_inserting(collection, ops: list) -> None:
     try:
         await collection.bulk_write(ops, ordered=False)
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY or not isinstance(ops[e["index"]], InsertOne) for e in errors):
+        errors = refused_as_duplicates(exc)
+        if any(not isinstance(ops[e["index"]], InsertOne) for e in errors):
             raise
         retry = [ops[e["index"]]._doc for e in errors]
         await collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in retry], ordered=False)

@@ -58,6 +58,13 @@ def opened(ids, first_offset=0):
             for i, cid in enumerate(ids)]
 
 
+async def checkpointed_open(replica, ids: list[str]) -> None:
+    """The replica owns PARTITION, has seen `ids` opened and has checkpointed them."""
+    await replica.assign(PARTITION)
+    await replica.handler.handle(opened(ids))
+    await replica.checkpoint()
+
+
 async def raw(db) -> dict:
     return {doc["_id"]: doc async for doc in db[COLLECTION].find({"partition": PARTITION})}
 
@@ -88,9 +95,7 @@ async def test_a_revoked_owners_late_write_changes_no_document(pair, db):
     a, b = pair
     ids = conversations_of_partition(100)
     assert {chunk_of(cid, K) for cid in ids} == set(range(K))  # A's memory touches every chunk
-    await a.assign(PARTITION)
-    await a.handler.handle(opened(ids))
-    await a.checkpoint()
+    await checkpointed_open(a, ids)
     stale_epoch = a.owner.claims[min(a.owner.claims)].epoch
     await b.assign(PARTITION)  # B claims: A is a zombie from here on
     await b.handler.handle([  # B resolves half and assigns the rest: B writes every chunk
@@ -110,9 +115,7 @@ async def test_a_revoked_owners_late_write_changes_no_document(pair, db):
 async def test_a_resolved_conversation_is_gone_from_the_store_and_the_gauges_after_a_reload(pair, db, stored_open):
     a, b = pair
     ids = conversations_of_partition(10)
-    await a.assign(PARTITION)
-    await a.handler.handle(opened(ids))
-    await a.checkpoint()
+    await checkpointed_open(a, ids)
     await a.handler.handle([record(conversation("conversation_resolved", cid, T0, status=RES), 10 + i)
                             for i, cid in enumerate(ids[:3])])
     await a.revoke()  # checkpoints
@@ -157,9 +160,7 @@ async def test_documents_of_the_old_layout_move_into_chunks_at_the_first_checkpo
 async def test_changing_the_chunk_count_rewrites_each_slot_once(pair, db, stored_open):
     a, _ = pair
     ids = conversations_of_partition(40)
-    await a.assign(PARTITION)
-    await a.handler.handle(opened(ids))
-    await a.checkpoint()
+    await checkpointed_open(a, ids)
     await a.revoke()
     fewer = Replica(db, "replica-c", chunks=4)
     await fewer.metrics.start()

@@ -29,7 +29,7 @@ async def test_a_reply_finds_the_conversation_its_email_opened_without_a_thread_
     service_settings, namespace, producer, topics, mongo_db
 ):
     brand = brand_of(namespace)
-    opened_by = derived_id("conversation", brand, threads.email_key("<m1@mail.example>"))
+    opened_by = threads.opened_by(derived_id, brand, threads.email_key("<m1@mail.example>"))
     async with running_router(service_settings, namespace):
         await _send(producer, topics.inbound,
                     _email("Where is my parcel?", "ann@example.com", brand, message_id="<m1@mail.example>"),
@@ -55,7 +55,7 @@ async def test_the_same_message_id_long_after_its_conversation_closed_opens_a_ne
     """A Message-ID seen again (re-sent weeks later): the name is taken, so the new conversation is named by
     its input and the closed one is left as it was."""
     brand = brand_of(namespace)
-    first_id = derived_id("conversation", brand, threads.email_key("<again@mail.example>"))
+    first_id = threads.opened_by(derived_id, brand, threads.email_key("<again@mail.example>"))
     async with running_router(service_settings, namespace):
         await _send(producer, topics.inbound,
                     _email("My parcel is late", "kim@example.com", brand, message_id="<again@mail.example>"),
@@ -82,7 +82,7 @@ async def test_a_chat_session_used_again_after_its_conversation_closed_is_pointe
     """The session's first conversation is found by name; once the session opens a second one (the name
     is taken), an index document points the key there, and the session's next message follows it."""
     brand = brand_of(namespace)
-    first_id = derived_id("conversation", brand, threads.chat_key("s-back"))
+    first_id = threads.opened_by(derived_id, brand, threads.chat_key("s-back"))
 
     def chat(text: str, at):
         return inbound_message(text, channel="chat", sender=("chat_session", "s-back"), at=at, brand=brand,

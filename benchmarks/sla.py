@@ -132,7 +132,10 @@ async def _wait_all_fired(app, due: int, preloaded: int, first_deadline: datetim
     while True:
         breaches = _fired("breach")
         if armed_by_first_deadline is None and datetime.now(UTC) >= first_deadline:
-            armed_by_first_deadline = len(app.engine.heap) - preloaded + _fired()
+            # Under the engine's lock no firing is half done: a timer popped from the heap is counted
+            # fired only after its state is read, so outside it one could be in neither count.
+            async with app.engine.lock:
+                armed_by_first_deadline = len(app.engine.heap) - preloaded + _fired()
         if breaches >= due:
             return armed_by_first_deadline
         if datetime.now(UTC) > last_deadline + timedelta(seconds=300):

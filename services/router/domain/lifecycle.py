@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import identity, receipts, threads, transcript
+from . import identity, queue_exit, receipts, threads, transcript
 from .contact import Contact
 from .inputs import CallIn, ChatEndIn, ChatStartIn, CsatIn
 from .model import BOT, CHAT_SESSION, EMAIL, QUEUED, RESOLVED, ChatSession, Conversation, Handle
@@ -45,6 +45,7 @@ class LifecycleSteps:
         self._dequeue(ws, conv)
         self._release(ws, conv)
         conv.status = RESOLVED
+        queue_exit.wait_ended(conv)
         conv.resolved_at = emit.at
         conv.awaiting_reply_since = None
         conv.updated_at = emit.at

@@ -137,6 +137,12 @@ def due(cfg: QueueExitConfig, conv: Conversation, position: int, eta_seconds: in
     return position > cfg.after_position or eta_seconds > cfg.after_eta.total_seconds()
 
 
+def wait_ended(conv: Conversation) -> None:
+    """The wait the offer was made in is over (picked up, or resolved): a later wait may offer again, and
+    no later message is read as an answer to it. What a choice changed (reply channel, callback) stays."""
+    conv.queue_exit_offer = {}
+
+
 def _texts(table: dict, language: str) -> dict:
     return table.get(language) or table["en"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import assignment_notice, position_updates, routing
+from . import assignment_notice, position_updates, queue_exit, routing
 from .config import BrandRouting
 from .model import ASSIGNED, BOT, QUEUED, Conversation, QueueEntry, QueueStats
 from .waiting_line import line_for
@@ -117,6 +117,7 @@ class ScopeRouting:
         conv.assignee_id = choice.agent_id
         conv.booked_class = capacity_class
         conv.status = ASSIGNED
+        queue_exit.wait_ended(conv)
         conv.assigned_at = emit.at
         conv.updated_at = emit.at
         ws.dirty_conversations.add(conv.id)

@@ -114,3 +114,33 @@ def test_an_ordinary_message_while_an_offer_waits_is_just_a_message(engine, conf
     assert conv.contacts_since_human_reply == 1
     engine.apply(ws, message("1", sender=Handle("chat_session", "s-y"), at=T0 + timedelta(minutes=3)))
     assert conv.queue_exit_offer["chosen"] == "keep" and ws.queue["acme"][conv.id].quiet
+
+
+def test_an_offer_belongs_to_one_wait_an_old_one_is_not_answered_by_a_later_message(engine, config):
+    """Offered at place 11 and never answered; picked up, resolved, and the customer writes back "2": that
+    is a message of the reopened wait, not a choice from an offer made in the earlier one."""
+    def subject(ws):
+        engine.apply(ws, ChatStartIn("cs-2", "acme", "sess-z", T0, customer_name="Zoe", email="zoe@example.com"))
+        engine.apply(ws, message("human please", sender=Handle("chat_session", "sess-z"), chat_session_id="sess-z",
+                                 at=T0 + timedelta(minutes=1)))
+
+    ws = _long_queue(engine, config, subject)
+    conv = next(c for c in ws.conversations.values() if c.reply_handle["value"] == "sess-z")
+    assert queue_exit.pending(conv) == ["keep", "switch:email"]
+    for agent in ("alice", "bob"):
+        engine.apply(ws, command("set_agent_presence", agent_id=agent, presence="online", at=T0 + timedelta(minutes=3)))
+    for i in range(11):  # served in order until Zoe is picked up
+        if conv.status == "assigned":
+            break
+        first = next(c for c in ws.conversations.values() if c.status == "assigned")
+        engine.apply(ws, command("resolve_conversation", agent_id=first.assignee_id, conversation_id=first.id,
+                                 at=T0 + timedelta(minutes=4, seconds=i)))
+    assert conv.status == "assigned" and queue_exit.pending(conv) == []  # the wait ended: the offer with it
+    engine.apply(ws, command("resolve_conversation", agent_id=conv.assignee_id, conversation_id=conv.id,
+                             at=T0 + timedelta(minutes=6)))
+    ws.effects.clear()
+    engine.apply(ws, message("2", sender=Handle("chat_session", "sess-z"), chat_session_id="sess-z",
+                             at=T0 + timedelta(minutes=7)))
+    assert conv.reopen_count == 1 and conv.status == "assigned"  # reopened, and back with a person at once
+    assert [e for e in _notices(ws, "sess-z") if e.data["template"] == queue_exit.CONFIRMED] == []
+    assert conv.reply_channel == "" and conv.contacts_since_human_reply == 1  # an ordinary message

@@ -80,7 +80,9 @@ CHANNELS = ("chat", "sms", "whatsapp", "email")
 BRANDS = ("acme", "globex")
 # Production-like client settings (the test defaults shorten linger and poll for speed).
 SERVICE_ENV = {"SWITCHBOARD_CONSUMER__POLL_TIMEOUT_MS": "200",
-               "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
+               "SWITCHBOARD_KAFKA__CREATE_TOPICS": "false", "SWITCHBOARD_LOG_LEVEL": "WARNING",
+               # Experiments: more settings for every service, e.g. '{"SWITCHBOARD_LOG_LEVEL": "DEBUG"}'.
+               **json.loads(os.environ.get("SWITCHBOARD_BENCH_SERVICE_ENV", "{}"))}
 
 
 class Load:

@@ -98,5 +98,5 @@ class BotTurnSteps:
         )
         conv.handoffs.append({"at": emit.at, "reason": reason, "summary": summary})
         emit.event(conv, "conversation_handed_off", reason=reason, summary=bot.summary_text(summary))
-        self._enqueue(ws, conv, emit)
+        self.enqueue(ws, conv, emit)
 

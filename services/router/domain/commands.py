@@ -26,9 +26,6 @@ from .inputs import (
 from .model import (
     ASSIGNED,
     BOT,
-    OFFLINE,
-    ONLINE,
-    QUEUED,
     RESOLVED,
     URGENT,
     WAITING_ON_CUSTOMER,
@@ -83,13 +80,11 @@ def _on_conversation(apply: ConversationHandler) -> CommandHandler:
 def _assign(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, emit: Emitter) -> None:
     c: AssignConversation = cmd.command
     assignee = c.assignee_id or cmd.agent_id
-    if assignee not in ws.agents.get(cmd.brand_id, {}):
+    if not engine.is_agent(ws, cmd.brand_id, assignee):
         raise Rejected(f"assign_conversation.assignee_id {assignee!r} is not an agent of {cmd.brand_id!r}")
     if conv.status == RESOLVED:
         raise Rejected("assign_conversation: the conversation is resolved; reopen it first")
-    if c.queue:
-        conv.queue = c.queue
-    engine._assign_directly(ws, conv, assignee, routing.MANUAL, f"assigned by {cmd.agent_id or 'desk'}", emit)
+    engine.assign(ws, conv, assignee, routing.MANUAL, f"assigned by {cmd.agent_id or 'desk'}", emit, queue=c.queue)
 
 
 def _note(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, emit: Emitter) -> None:
@@ -128,14 +123,7 @@ def _set_status(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandI
         raise Rejected(f"set_conversation_status.status must be one of {sorted(AGENT_SETTABLE)}, got {status!r}")
     if conv.status == RESOLVED:
         raise Rejected("set_conversation_status: the conversation is resolved; reopen it first")
-    if status == ASSIGNED and not conv.assignee_id:
-        raise Rejected("set_conversation_status: ASSIGNED needs an assignee; use assign_conversation")
-    if status != conv.status:
-        previous = conv.status
-        if previous == QUEUED:
-            engine._dequeue(ws, conv)
-        conv.status = status
-        emit.event(conv, "status_changed", previous=previous, current=status, reason=c.reason)
+    engine.set_status(ws, conv, status, c.reason, emit)
 
 
 def _change_priority(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, emit: Emitter) -> None:
@@ -146,7 +134,7 @@ def _change_priority(engine: Engine, ws: Workspace, conv: Conversation, cmd: Com
     if priority != conv.priority:
         previous = conv.priority
         conv.priority = priority
-        engine._reprioritize(ws, conv)
+        engine.reprioritize(ws, conv)
         emit.event(conv, "priority_changed", previous=previous, current=priority, reason=c.reason)
 
 
@@ -175,12 +163,7 @@ def _reply(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, em
             reason=bot.AGENT_TOOK_OVER,
             summary=f"Agent {cmd.agent_id} took over from the bot.",
         )
-    if conv.status in (BOT, QUEUED) or (
-        conv.status != RESOLVED and conv.assignee_id != cmd.agent_id and not conv.assignee_id
-    ):
-        engine._assign_directly(
-            ws, conv, cmd.agent_id, routing.AGENT_REPLIED, f"{cmd.agent_id} replied to the customer", emit
-        )
+    engine.replied_by(ws, conv, cmd.agent_id, emit)
     conv.reply_ids = [*conv.reply_ids, reply_id][-REPLY_IDS_KEPT:]
     conv.human_involved = True
     conv.contacts_since_human_reply = 0
@@ -211,21 +194,7 @@ def _reply(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, em
 
 def _presence(engine: Engine, ws: Workspace, cmd: CommandIn, emit: Emitter) -> None:
     c: SetAgentPresence = cmd.command
-    agent = ws.agents.get(cmd.brand_id, {}).get(cmd.agent_id)
-    if agent is None:
-        raise Rejected(
-            f"set_agent_presence: {cmd.agent_id!r} is not an agent of {cmd.brand_id!r} (add it to routing.yaml)"
-        )
-    presence = c.presence
-    if presence not in (ONLINE, "away", OFFLINE):
-        raise Rejected(f"set_agent_presence.presence must be online, away or offline, got {presence!r}")
-    if presence == agent.presence:
-        return
-    if presence == ONLINE:
-        agent.idle_since = cmd.at  # idle from the moment they are available
-    agent.presence, agent.presence_since = presence, cmd.at  # away / offline graces (domain/reassignment.py)
-    ws.dirty_agents.add((cmd.brand_id, agent.agent_id))
-    engine.route(ws, cmd.brand_id, emit)
+    engine.set_presence(ws, cmd.brand_id, cmd.agent_id, c.presence, cmd.at, emit)
 
 
 def _merge(engine: Engine, ws: Workspace, cmd: CommandIn, emit: Emitter) -> None:

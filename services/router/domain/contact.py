@@ -14,12 +14,10 @@ from . import bot, identity, queue_exit, signals, threads
 from .config import SUPPORTED_LANGUAGES, BrandRouting, RouterConfig
 from .inputs import MessageIn
 from .model import (
-    ASSIGNED,
     BOT,
     CHAT_SESSION,
     EMAIL,
     QUEUED,
-    WAITING_ON_CUSTOMER,
     Conversation,
     Customer,
     Handle,
@@ -172,7 +170,7 @@ class ContactSteps:
         if c.auto_reply:
             return conv  # out-of-office and similar: kept, never answered, never counted
         if self._customer_turn(ws, conv, c, emit, routing_cfg):
-            self._route(ws, brand, emit)
+            self.route(ws, brand, emit)
         return conv
 
     def _open(self, ws: Workspace, c: Contact, customer: Customer, reply_handle: dict, routing_cfg: BrandRouting,
@@ -203,16 +201,11 @@ class ContactSteps:
         if conv.status == BOT:
             self._bot_turn(ws, conv, c, emit)
         elif conv.status == QUEUED and queue_exit.answer(ws, conv, c.text, emit):
+            self.keep_place_quietly(ws, conv)
             return False  # the customer picked a way out of the queue (domain/queue_exit.py)
         else:
             self._count_repeat_contact(conv, emit, routing_cfg)
-            if conv.status == WAITING_ON_CUSTOMER:
-                previous = conv.status
-                if conv.assignee_id:
-                    conv.status = ASSIGNED
-                    emit.event(conv, "status_changed", previous=previous, current=ASSIGNED, reason="customer replied")
-                else:
-                    self._enqueue(ws, conv, emit)
+            self.customer_replied(ws, conv, emit)
         return True
 
     def _set_language(self, conv: Conversation, c: Contact, routing_cfg: BrandRouting) -> None:

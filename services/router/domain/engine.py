@@ -33,9 +33,9 @@ from .inputs import (
     TickIn,
 )
 from .lifecycle import LifecycleSteps
-from .model import Conversation
 from .orders import OrderSteps
-from .scope_routing import ASSIGNMENTS_KEPT, DEQUEUES_KEPT, ScopeRouting  # noqa: F401 - re-exported
+from .routing_ops import RoutingOps
+from .scope_routing import ASSIGNMENTS_KEPT, DEQUEUES_KEPT  # noqa: F401 - re-exported
 from .workspace import CONVERSATIONS, NOTIFICATIONS, Effect, Emitter, Rejected, Workspace, snapshot  # noqa: F401
 
 
@@ -46,7 +46,7 @@ def application_order(inputs: Sequence[Input]) -> list[int]:
     return sorted(range(len(inputs)), key=lambda i: isinstance(inputs[i], ChatEndIn))
 
 
-class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandSteps, ScopeRouting):
+class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandSteps, RoutingOps):
     """Applies inputs to a Workspace; each step lives in the module of its concern (module docstring)."""
 
     def __init__(self, config: RouterConfig, derive: Callable[..., str]) -> None:
@@ -56,17 +56,6 @@ class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandStep
     def emitter(self, ws: Workspace, input_id: str, brand_id: str, at: datetime) -> Emitter:
         """Effects whose ids derive from `input_id` (timers use ids of what fired, not of the tick)."""
         return Emitter(ws, self.derive, input_id, brand_id, at)
-
-    def route(self, ws: Workspace, brand: str, emit: Emitter) -> None:
-        """Assigns what can be assigned now (for domain modules such as reassignment)."""
-        self._route(ws, brand, emit)
-
-    def release(self, ws: Workspace, conv: Conversation) -> None:
-        """Frees the capacity the conversation holds on its assignee."""
-        self._release(ws, conv)
-
-    def eta(self, ws: Workspace, brand: str, queue: str, position: int, at: datetime) -> int:
-        return self._eta(ws, self.config.brand_routing(brand), brand, queue, position, at)
 
     def message_id(self, input_event_id: str) -> str:
         """Id of the message a customer contact stores; its presence in the store marks the input applied."""

@@ -36,14 +36,10 @@ class LifecycleSteps:
         conv.status = QUEUED if had_human else BOT
         emit.event(conv, "conversation_reopened", reason=reason)
         if had_human:
-            if conv.assignee_id:
-                conv.previous_assignee_id = conv.assignee_id
-                conv.assignee_id = ""
-            self._enqueue(ws, conv, emit)
+            self.reopened_by_person(ws, conv, emit)
 
     def _resolve(self, ws: Workspace, conv: Conversation, emit: Emitter, by: str, code: str) -> None:
-        self._dequeue(ws, conv)
-        self._release(ws, conv)
+        self.resolved(ws, conv)
         conv.status = RESOLVED
         queue_exit.wait_ended(conv)
         conv.resolved_at = emit.at
@@ -73,14 +69,6 @@ class LifecycleSteps:
             if h["kind"] == EMAIL:
                 return dict(h), "email"
         return dict(conv.reply_handle), conv.channel
-
-    def _reprioritize(self, ws: Workspace, conv: Conversation) -> None:
-        entry = ws.queue.get(conv.brand_id, {}).get(conv.id)
-        if entry is not None:
-            entry.priority = conv.priority
-            ws.dirty_queue.add((conv.brand_id, conv.id))
-            if (line := ws.lines.get(conv.brand_id)) is not None:
-                line.replace(entry)  # its place in the serving order changed
 
     # calls, chats, CSAT
     def _call(self, ws: Workspace, inp: CallIn) -> None:
@@ -135,11 +123,9 @@ class LifecycleSteps:
                 ringing_at=call.get("ringing_at"),
                 answered_at=inp.occurred_at,
             )
-            if inp.agent_id and inp.agent_id in ws.agents.get(inp.brand_id, {}) and conv.status != RESOLVED:
-                self._assign_directly(
-                    ws, conv, inp.agent_id, "answered_call", f"{inp.agent_id} answered the call", emit
-                )
-                self._route(ws, inp.brand_id, emit)
+            if self.is_agent(ws, inp.brand_id, inp.agent_id) and conv.status != RESOLVED:
+                self.assign(ws, conv, inp.agent_id, "answered_call", f"{inp.agent_id} answered the call", emit)
+                self.route(ws, inp.brand_id, emit)
         elif receipts.call_advances(call.get("state", ""), inp.state):
             call["state"] = inp.state
             call["ended_at"] = inp.occurred_at

@@ -70,7 +70,7 @@ class OrderSteps:
         if inp.kind == "delayed" and conv.priority < URGENT:
             previous = conv.priority
             conv.priority = raise_priority(previous)
-            self._reprioritize(ws, conv)
+            self.reprioritize(ws, conv)
             emit.event(conv, "priority_changed", previous=previous, current=conv.priority, reason="order delayed")
-            self._route(ws, brand, emit)
+            self.route(ws, brand, emit)
 

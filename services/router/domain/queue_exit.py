@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from .bot import find, fold
-from .model import EMAIL, PHONE, WHATSAPP_ID, Conversation, Customer, QueueEntry
+from .model import EMAIL, PHONE, WHATSAPP_ID, Conversation, Customer
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Workspace
@@ -176,12 +176,10 @@ def recognise(text: str, offered: list[str]) -> str | None:
     return named.pop() if len(named) == 1 else None
 
 
-def choose(conv: Conversation, entry: QueueEntry | None, customer: Customer | None, option: str,
-           at: datetime) -> None:
-    """Applies the choice; the queue entry (and its enqueued_at) stays as it is."""
+def choose(conv: Conversation, customer: Customer | None, option: str, at: datetime) -> None:
+    """Applies the choice to the conversation. Every choice keeps the place: the routing side keeps the
+    queue entry (and its enqueued_at) and stops telling positions (RoutingOps.keep_place_quietly)."""
     conv.queue_exit_offer = {**conv.queue_exit_offer, "chosen": option, "chosen_at": at}
-    if entry is not None:
-        entry.quiet = True  # no more position messages: one at pickup
     kind, _, channel = option.partition(":")
     if kind == SWITCH:
         wanted = SWITCHABLE[channel]
@@ -195,15 +193,13 @@ def choose(conv: Conversation, entry: QueueEntry | None, customer: Customer | No
 
 def answer(ws: Workspace, conv: Conversation, text: str, emit: Notifier) -> bool:
     """A queued customer's message that picks an offered option: confirm it (where they wrote) and
-    apply it. False when the message is not a choice (it is then an ordinary message)."""
+    apply it. False when the message is not a choice (it is then an ordinary message). The caller asks
+    the routing side to keep the place quietly."""
     option = recognise(text, pending(conv)) if pending(conv) else None
     if option is None:
         return False
     emit.notify(conv, "queue_position", template=CONFIRMED,
                 variables={"confirmation": confirmation(option, conv.language), "choice": option})
-    entry = ws.queue.get(conv.brand_id, {}).get(conv.id)
-    choose(conv, entry, ws.customers.get(conv.customer_id), option, emit.at)
+    choose(conv, ws.customers.get(conv.customer_id), option, emit.at)
     ws.dirty_conversations.add(conv.id)
-    if entry is not None:
-        ws.dirty_queue.add((conv.brand_id, conv.id))
     return True

@@ -1,0 +1,78 @@
+"""The seam between the router's contact side and its routing side (domain/routing_ops.py): contact-side
+code reaches agents, queues and capacity only through RoutingOps, the steps a stage keyed by customer
+will one day send to the routing stage (docs/router.md "Not built yet"). Read from the source (ast):
+a new shortcut past the seam fails here, before it makes the split harder."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+from switchboard.router.domain import routing_ops
+from switchboard.router.domain.routing_ops import RoutingOps
+from switchboard.router.domain.scope_routing import ScopeRouting
+
+DOMAIN = Path(routing_ops.__file__).parent
+CONTACT_SIDE = ("contact.py", "bot_turn.py", "bot.py", "orders.py", "lifecycle.py", "commands.py", "queue_exit.py",
+                "receipts.py", "signals.py", "transcript.py", "identity.py", "threads.py")
+ROUTING_STATE = {"agents", "queue", "lines", "stats"}  # Workspace fields only the routing side touches
+PRIVATE_STEPS = {name for name, _ in inspect.getmembers(ScopeRouting, inspect.isfunction) if name.startswith("_")}
+OPERATIONS = {name for name, value in vars(RoutingOps).items()
+              if inspect.isfunction(value) and not name.startswith("_")}
+
+
+def _crossings(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        if isinstance(node.value, ast.Name) and node.value.id == "ws" and node.attr in ROUTING_STATE:
+            found.append(f"line {node.lineno}: ws.{node.attr}")
+        elif node.attr in PRIVATE_STEPS:
+            found.append(f"line {node.lineno}: .{node.attr}")
+    return found
+
+
+# Conversation fields only the routing side decides (docs/router.md "Not built yet", field ownership).
+ROUTING_FIELDS = {"assignee_id", "previous_assignee_id", "queue", "booked_class", "assignment_history", "assigned_at",
+                  "enqueued_at", "reassignment_count", "silence_warned_for", "unattended_escalated_for"}
+# Reads still to move, each named in the plan: a reopen goes back to whoever handled it (H3: a contact-owned
+# "a person held it" flag replaces the read).
+KNOWN_READS = {("lifecycle.py", "assignee_id"), ("lifecycle.py", "previous_assignee_id")}
+
+
+def _routing_fields_used(name: str) -> set[tuple[str, str]]:
+    tree = ast.parse((DOMAIN / name).read_text())
+    return {(name, node.attr) for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name) and node.value.id == "conv" and node.attr in ROUTING_FIELDS}
+
+
+def _uses(source: str) -> set[str]:
+    return {node.attr for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Attribute)}
+
+
+def test_contact_side_code_reaches_routing_only_through_the_operations():
+    crossings = {name: _crossings((DOMAIN / name).read_text()) for name in CONTACT_SIDE}
+    assert {name: found for name, found in crossings.items() if found} == {}
+
+
+def test_the_check_finds_a_shortcut_past_the_seam():
+    shortcut = "def f(self, ws, conv, emit):\n    ws.queue.get(conv.brand_id)\n    self._enqueue(ws, conv, emit)\n"
+    assert sorted(_crossings(shortcut)) == ["line 2: ws.queue", "line 3: ._enqueue"]
+
+
+def test_every_operation_is_one_the_contact_side_asks_for():
+    """The seam is the list of what crosses it: an operation nobody on the contact side uses is not part
+    of it (routing-side helpers such as `eta` and `release` are used by reassignment and positions)."""
+    asked = set().union(*(_uses((DOMAIN / name).read_text()) for name in CONTACT_SIDE))
+    routing_side = set().union(*(_uses((DOMAIN / name).read_text())
+                                 for name in ("reassignment.py", "position_updates.py")))
+    assert OPERATIONS - asked - routing_side == set()
+    assert "enqueue" in OPERATIONS & asked and "route" in OPERATIONS & asked
+
+
+def test_contact_side_code_leaves_routing_fields_to_the_routing_side():
+    used = set().union(*(_routing_fields_used(name) for name in CONTACT_SIDE))
+    assert used - KNOWN_READS == set()
+    assert KNOWN_READS <= used  # a read moved behind the seam: take it off the list

@@ -161,8 +161,13 @@ class ScopeRouting:
         beyond the limit, because the agent chose to take it."""
         if conv.assignee_id == agent_id and conv.status not in (BOT, QUEUED):
             return
+        waiting = ws.queue.get(conv.brand_id, {}).get(conv.id)
         self._dequeue(ws, conv)
         cfg = self.config.brand_routing(conv.brand_id)
+        if not conv.queue:  # taken straight from the bot: reported under the queue it would have waited in
+            conv.queue = cfg.choose_queue(
+                language=conv.language, channel=conv.channel, product_line=conv.product_line, vip=conv.vip
+            )
         capacity_class = cfg.capacity_class(conv.channel)
         if conv.assignee_id and conv.assignee_id != agent_id:
             self._release(ws, conv)
@@ -189,3 +194,8 @@ class ScopeRouting:
         elif agent is not None:
             booked = conv.booked_class or capacity_class
         self._assigned(ws, conv, routing.Choice(agent_id, rule, explanation), booked, emit)
+        if waiting is not None and waiting.last_notified_position and rule == routing.MANUAL:
+            # Told a place (or promised a message at pickup): as when routing picks them up. A reply or an
+            # answered call tells them itself.
+            emit.notify(conv, "queue_position", template=position_updates.PICKED_UP,
+                        variables=position_updates.variables(waiting.queue, 0, 0))

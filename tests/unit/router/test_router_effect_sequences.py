@@ -107,6 +107,7 @@ def agent_reply_takes_over_from_the_bot(engine: Engine, config) -> Workspace:
     handed_off, assigned, replied = ws.effects[mark:mark + 3]
     assert not handed_off.snapshot["human_involved"] and replied.snapshot["human_involved"]
     assert assigned.data["rule"] == "agent_replied" and conv.assignee_id == "alice"
+    assert assigned.snapshot["queue"] == "general"  # never queued: reported under the queue it would have waited in
     return ws
 
 
@@ -232,7 +233,9 @@ def manual_assign_waiting_on_customer_then_the_customer_replies(engine: Engine, 
     mark = len(ws.effects)
     engine.apply(ws, _cmd("s9-assign", "assign_conversation", T0 + MIN, "bob", conversation_id=conv.id,
                           assignee_id="alice"))
-    assert _since(ws, mark) == ["conversation_assigned", "agent_assigned"]  # bob gave it to alice: she is told
+    # Bob gave it to alice: she is told; the customer, told their place at the handoff, hears it is their turn.
+    assert _since(ws, mark) == ["conversation_assigned", "agent_assigned", "queue_position"]
+    assert ws.effects[-1].data["template"] == "queue_picked_up"
     engine.apply(ws, _cmd("s9-wait", "set_conversation_status", T0 + 2 * MIN, "alice", conversation_id=conv.id,
                           status=WAITING_ON_CUSTOMER, reason="asked for a photo"))
     assert conv.status == WAITING_ON_CUSTOMER

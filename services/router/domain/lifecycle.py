@@ -31,8 +31,9 @@ class LifecycleSteps:
         conv.bot_unmatched_turns = 0
         conv.contacts_since_human_reply = 0
         conv.repeat_contact_reported = False
-        # A person already knows this case: back to them (sticky), not to the bot.
-        had_human = conv.human_involved or conv.assignee_id or conv.previous_assignee_id
+        # People already had this case (a person held it, or it waited for one): back to them (sticky when
+        # someone held it), not to the bot, which would make the customer ask for a person again.
+        had_human = conv.human_involved or conv.went_to_people
         conv.status = QUEUED if had_human else BOT
         emit.event(conv, "conversation_reopened", reason=reason)
         if had_human:

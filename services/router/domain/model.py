@@ -115,6 +115,9 @@ class Conversation(_Doc):
     customer_name: str = ""
     order_ids: list[str] = field(default_factory=list)
     human_involved: bool = False
+    # Sent to people by the contact side (a handoff, an assignment, a reply): a reopen goes back to people,
+    # not to the bot. Contact-owned, so the reopen needs no routing field (docs/router.md "Not built yet").
+    went_to_people: bool = False
     vip: bool = False
     product_line: str = ""
     thread_keys: list[str] = field(default_factory=list)
@@ -157,6 +160,13 @@ class Conversation(_Doc):
     @property
     def is_open(self) -> bool:
         return self.status != RESOLVED
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Conversation:
+        conv = _Doc.from_doc.__func__(cls, doc)  # (slots dataclasses have no zero-argument super())
+        if "went_to_people" not in doc:  # stored before the flag: what routing recorded tells
+            conv.went_to_people = bool(doc.get("assignee_id") or doc.get("previous_assignee_id") or doc.get("handoffs"))
+        return conv
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ class RoutingOps(ScopeRouting):
 
     def enqueue(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         """The conversation now waits for a person (a handoff, a sticky reopen)."""
+        conv.went_to_people = True
         self._enqueue(ws, conv, emit)
 
     def route(self, ws: Workspace, brand: str, emit: Emitter) -> None:
@@ -51,12 +52,14 @@ class RoutingOps(ScopeRouting):
                emit: Emitter, queue: str = "") -> None:
         """A person took the conversation (manual assignment, an answered call), in `queue` if given:
         booked even beyond their capacity, because they chose it."""
+        conv.went_to_people = True
         if queue:
             conv.queue = queue
         self._assign_directly(ws, conv, agent_id, rule, explanation, emit)
 
     def replied_by(self, ws: Workspace, conv: Conversation, agent_id: str, emit: Emitter) -> None:
         """A person answered the customer: they take the conversation unless another person holds it."""
+        conv.went_to_people = True
         if conv.status in (BOT, QUEUED) or (conv.status != RESOLVED and not conv.assignee_id):
             self._assign_directly(ws, conv, agent_id, AGENT_REPLIED, f"{agent_id} replied to the customer", emit)
 

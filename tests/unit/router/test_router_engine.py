@@ -10,7 +10,7 @@ import pytest
 from router_unit_kit import T0, agents_for, cases, command, message, order, tick
 from switchboard.router.domain.engine import Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import ChatEndIn, ChatStartIn, CsatIn, DeliveryIn, MessageIn
-from switchboard.router.domain.model import ASSIGNED, HIGH, QUEUED, RESOLVED, Handle
+from switchboard.router.domain.model import ASSIGNED, HIGH, QUEUED, RESOLVED, Conversation, Handle
 
 ANN_EMAIL = Handle("email", "ann@example.com")
 ANN_WA = Handle("whatsapp_id", "4915112345678")
@@ -193,6 +193,29 @@ def test_resolution_requests_one_csat_survey_delayed_and_reopen_does_not_ask_aga
     assert len(surveys) == 1 and surveys[0].data["not_before"] == T0 + timedelta(minutes=30)
     engine.apply(ws, CsatIn("csat-1", "acme", conv.id, 5, T0 + timedelta(hours=1)))
     assert cases(ws)[-1] == "csat_recorded" and conv.status == RESOLVED
+
+
+def test_a_customer_who_waited_for_a_person_goes_back_to_people_on_reopen_not_to_the_bot(engine, config):
+    """Handed off, resolved by the desk while still queued (nobody online), then the customer writes back:
+    they asked for a person once, so they wait for one again instead of starting over with the bot."""
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config)
+    engine.apply(ws, message("human please", sender=ANN_EMAIL))
+    conv = only_conversation(ws)
+    assert conv.status == QUEUED and not conv.assignee_id
+    engine.apply(ws, command("resolve_conversation", conversation_id=conv.id, at=T0 + timedelta(minutes=1)))
+    ws.effects.clear()
+    engine.apply(ws, message("where is my refund?", sender=ANN_EMAIL, at=T0 + timedelta(minutes=10)))
+    assert conv.reopen_count == 1 and conv.status == QUEUED
+    assert "bot_replied" not in cases(ws)
+
+
+def test_a_conversation_stored_before_the_people_flag_reads_it_from_what_routing_recorded():
+    stored = {"_id": "c1", "brand_id": "acme", "customer_id": "k1", "opened_at": T0, "channel": "email"}
+    assert not Conversation.from_doc(stored).went_to_people
+    assert Conversation.from_doc({**stored, "previous_assignee_id": "alice"}).went_to_people
+    assert Conversation.from_doc({**stored, "handoffs": [{"reason": "requested_human"}]}).went_to_people
+    assert not Conversation.from_doc({**stored, "assignee_id": "alice", "went_to_people": False}).went_to_people
 
 
 def test_a_resolved_conversation_far_outside_the_reopen_window_is_not_reopened(engine, config):

@@ -37,9 +37,8 @@ def _crossings(source: str) -> list[str]:
 # Conversation fields only the routing side decides (docs/router.md "Not built yet", field ownership).
 ROUTING_FIELDS = {"assignee_id", "previous_assignee_id", "queue", "booked_class", "assignment_history", "assigned_at",
                   "enqueued_at", "reassignment_count", "silence_warned_for", "unattended_escalated_for"}
-# Reads still to move, each named in the plan: a reopen goes back to whoever handled it (H3: a contact-owned
-# "a person held it" flag replaces the read).
-KNOWN_READS = {("lifecycle.py", "assignee_id"), ("lifecycle.py", "previous_assignee_id")}
+# Reads still to move, each named in the plan (none left).
+KNOWN_READS: set[tuple[str, str]] = set()
 
 
 def _routing_fields_used(name: str) -> set[tuple[str, str]]:

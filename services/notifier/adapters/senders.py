@@ -2,14 +2,79 @@
 They execute; the domain decides what to send and how to read the answer."""
 from __future__ import annotations
 
+import select
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 
 import aiosmtplib
+import httpcore
 import httpx
 from switchboard.notifier.domain.model import HttpRequestSpec, SendOutcome
 from switchboard.notifier.domain.providers import interpret_http_response
+
+
+class _SocketStream(httpcore.AsyncNetworkStream):
+    """anyio's stream, with its raw socket looked up once. httpcore's pool asks every connection
+    `is_readable` on each request and each response close; anyio rebuilds its attribute table to find
+    the socket every time: ~25% of a request's CPU with 16 connections (py-spy, benchmarks/notifier.py)."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        return _SocketStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str):
+        if info == "socket":
+            return self._socket
+        if info == "is_readable":  # as httpcore._utils.is_socket_readable, without the lookup
+            fd = -1 if self._socket is None else self._socket.fileno()
+            if fd < 0:
+                return True
+            poll = select.poll()
+            poll.register(fd, select.POLLIN)
+            return bool(poll.poll(0))
+        return self._inner.get_extra_info(info)
+
+
+class _SocketBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's anyio backend (what it picks under asyncio), its streams wrapped in _SocketStream."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                          socket_options=None) -> httpcore.AsyncNetworkStream:
+        return _SocketStream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options=None) -> httpcore.AsyncNetworkStream:
+        return _SocketStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """The transport httpx.AsyncClient builds by default (same TLS, limits, proxies from the
+    environment still mounted by the client), its connections on _SocketBackend."""
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    pool = getattr(transport, "_pool", None)  # httpcore 1.0 has no setter (pinned); a later one keeps its default
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = _SocketBackend()
+    return transport
 
 
 class HttpSender:
@@ -23,9 +88,8 @@ class HttpSender:
     def _client(self, pool: str, concurrency: int) -> httpx.AsyncClient:
         client = self._clients.get(pool)
         if client is None:
-            client = httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency,
-                                                           max_keepalive_connections=concurrency),
-                                       follow_redirects=False)
+            limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+            client = httpx.AsyncClient(limits=limits, follow_redirects=False, transport=_transport(limits))
             self._clients[pool] = client
         return client
 

@@ -26,7 +26,6 @@ from .inputs import (
 from .model import (
     ASSIGNED,
     BOT,
-    RESOLVED,
     URGENT,
     WAITING_ON_CUSTOMER,
     WAITING_ON_THIRD_PARTY,
@@ -82,7 +81,7 @@ def _assign(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, e
     assignee = c.assignee_id or cmd.agent_id
     if not engine.is_agent(ws, cmd.brand_id, assignee):
         raise Rejected(f"assign_conversation.assignee_id {assignee!r} is not an agent of {cmd.brand_id!r}")
-    if conv.status == RESOLVED:
+    if not conv.is_open:
         raise Rejected("assign_conversation: the conversation is resolved; reopen it first")
     engine.assign(ws, conv, assignee, routing.MANUAL, f"assigned by {cmd.agent_id or 'desk'}", emit, queue=c.queue)
 
@@ -106,13 +105,13 @@ def _note(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, emi
 
 def _resolve(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, emit: Emitter) -> None:
     c: ResolveConversation = cmd.command
-    if conv.status != RESOLVED:
+    if conv.is_open:
         engine._resolve(ws, conv, emit, cmd.agent_id or "desk", c.resolution_code)
 
 
 def _reopen(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, emit: Emitter) -> None:
     c: ReopenConversation = cmd.command
-    if conv.status == RESOLVED:
+    if not conv.is_open:
         engine._reopen(ws, conv, emit, c.reason or "reopened by agent")
 
 
@@ -121,7 +120,7 @@ def _set_status(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandI
     status = c.status
     if status not in AGENT_SETTABLE:
         raise Rejected(f"set_conversation_status.status must be one of {sorted(AGENT_SETTABLE)}, got {status!r}")
-    if conv.status == RESOLVED:
+    if not conv.is_open:
         raise Rejected("set_conversation_status: the conversation is resolved; reopen it first")
     engine.set_status(ws, conv, status, c.reason, emit)
 
@@ -156,7 +155,7 @@ def _reply(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, em
         return  # the desk sent the same reply twice
     if not cmd.agent_id:
         raise Rejected("AgentCommand.agent_id is required for a reply")
-    if conv.status == BOT:
+    if conv.phase == BOT:
         emit.event(
             conv,
             "conversation_handed_off",

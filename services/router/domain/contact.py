@@ -198,9 +198,9 @@ class ContactSteps:
         """Who answers the customer now. False when they left the queue (nothing to route)."""
         conv.recent_customer_times = [*conv.recent_customer_times, c.at][-RECENT_TURNS_KEPT:]
         conv.awaiting_reply_since = conv.awaiting_reply_since or c.at  # silence counts from the first unanswered
-        if conv.status == BOT:
+        if conv.phase == BOT:
             self._bot_turn(ws, conv, c, emit)
-        elif conv.status == QUEUED and queue_exit.answer(ws, conv, c.text, emit):
+        elif conv.people_status == QUEUED and queue_exit.answer(ws, conv, c.text, emit):
             self.keep_place_quietly(ws, conv)
             return False  # the customer picked a way out of the queue (domain/queue_exit.py)
         else:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from . import identity, queue_exit, receipts, threads, transcript
 from .contact import Contact
 from .inputs import CallIn, ChatEndIn, ChatStartIn, CsatIn
-from .model import BOT, CHAT_SESSION, EMAIL, QUEUED, RESOLVED, ChatSession, Conversation, Handle
+from .model import BOT, CHAT_SESSION, EMAIL, PEOPLE, RESOLVED, ChatSession, Conversation, Handle
 from .workspace import Emitter, Rejected, Workspace
 
 if TYPE_CHECKING:
@@ -34,14 +34,14 @@ class LifecycleSteps:
         # People already had this case (a person held it, or it waited for one): back to them (sticky when
         # someone held it), not to the bot, which would make the customer ask for a person again.
         had_human = conv.human_involved or conv.went_to_people
-        conv.status = QUEUED if had_human else BOT
+        conv.set_phase(PEOPLE if had_human else BOT)
         emit.event(conv, "conversation_reopened", reason=reason)
         if had_human:
             self.reopened_by_person(ws, conv, emit)
 
     def _resolve(self, ws: Workspace, conv: Conversation, emit: Emitter, by: str, code: str) -> None:
         self.resolved(ws, conv)
-        conv.status = RESOLVED
+        conv.set_phase(RESOLVED)
         queue_exit.wait_ended(conv)
         conv.resolved_at = emit.at
         conv.awaiting_reply_since = None
@@ -124,7 +124,7 @@ class LifecycleSteps:
                 ringing_at=call.get("ringing_at"),
                 answered_at=inp.occurred_at,
             )
-            if self.is_agent(ws, inp.brand_id, inp.agent_id) and conv.status != RESOLVED:
+            if self.is_agent(ws, inp.brand_id, inp.agent_id) and conv.is_open:
                 self.assign(ws, conv, inp.agent_id, "answered_call", f"{inp.agent_id} answered the call", emit)
                 self.route(ws, inp.brand_id, emit)
         elif receipts.call_advances(call.get("state", ""), inp.state):

@@ -20,6 +20,16 @@ WAITING_ON_THIRD_PARTY = "waiting_on_third_party"
 RESOLVED = "resolved"
 STATUSES = (BOT, QUEUED, ASSIGNED, WAITING_ON_CUSTOMER, WAITING_ON_THIRD_PARTY, RESOLVED)
 OPEN_STATUSES = frozenset(STATUSES) - {RESOLVED}
+# A conversation's phase, as the contact side decides it: with the bot, with people, resolved. While
+# with people, the routing side's `people_status` says where (queued, assigned, waiting on someone).
+PEOPLE = "people"
+
+
+def split_status(status: str) -> tuple[str, str]:
+    """(phase, people_status) of a status: how a conversation stored before the split is read."""
+    if status in (BOT, RESOLVED):
+        return status, ""
+    return (PEOPLE, status) if status else ("", "")
 
 # Priorities, lowest to highest (values match the wire enum).
 LOW, NORMAL, HIGH, URGENT = 1, 2, 3, 4
@@ -100,7 +110,12 @@ class Conversation(_Doc):
     customer_id: str
     opened_at: datetime
     channel: str
+    # What every reader sees (snapshots, queries, the (brand_id, status) index): derived from `phase`
+    # (contact-owned) and `people_status` (routing-owned); written only through set_phase and
+    # set_people_status (docs/router.md "Not built yet"). Given alone (stored before them), it is split.
     status: str = BOT
+    phase: str = ""
+    people_status: str = ""
     channels: list[str] = field(default_factory=list)
     language: str = ""
     priority: int = NORMAL
@@ -157,9 +172,26 @@ class Conversation(_Doc):
     queue_exit_offer: dict = field(default_factory=dict)  # {"options": [...], "at": ..., "chosen": ...}
     callback: dict = field(default_factory=dict)  # {"number": ..., "requested_at": ...}: call the customer back
 
+    def __post_init__(self) -> None:
+        if not self.phase:
+            self.phase, self.people_status = split_status(self.status)
+
+    def set_phase(self, phase: str) -> None:
+        """The contact side's decision: with the bot, with people, resolved."""
+        self.phase = phase
+        self.status = self._derived_status()
+
+    def set_people_status(self, people_status: str) -> None:
+        """The routing side's: queued, assigned, waiting on the customer or a third party ("" once resolved)."""
+        self.people_status = people_status
+        self.status = self._derived_status()
+
+    def _derived_status(self) -> str:
+        return (self.people_status or QUEUED) if self.phase == PEOPLE else self.phase
+
     @property
     def is_open(self) -> bool:
-        return self.status != RESOLVED
+        return self.phase != RESOLVED
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Conversation:

@@ -157,7 +157,8 @@ def move_or_escalate(engine: Engine, ws: Workspace, conv: Conversation, reason: 
         return False
     emit = engine.emitter(ws, engine.derive("reassign", conv.id, leaving, reason, stamp), conv.brand_id, now)
     engine.release(ws, conv)
-    conv.previous_assignee_id, conv.assignee_id, conv.status = leaving, "", QUEUED
+    conv.previous_assignee_id, conv.assignee_id = leaving, ""
+    conv.set_people_status(QUEUED)
     conv.queue, conv.updated_at = entry.queue, now
     queue = ws.queue.setdefault(conv.brand_id, {})
     queue[conv.id] = entry

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .model import ASSIGNED, BOT, OFFLINE, ONLINE, QUEUED, RESOLVED, WAITING_ON_CUSTOMER, Conversation
+from .model import ASSIGNED, BOT, OFFLINE, ONLINE, PEOPLE, QUEUED, RESOLVED, WAITING_ON_CUSTOMER, Conversation
 from .routing import AGENT_REPLIED
 from .scope_routing import ScopeRouting
 from .workspace import Rejected
@@ -32,6 +32,7 @@ class RoutingOps(ScopeRouting):
     def enqueue(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         """The conversation now waits for a person (a handoff, a sticky reopen)."""
         conv.went_to_people = True
+        conv.set_phase(PEOPLE)
         self._enqueue(ws, conv, emit)
 
     def route(self, ws: Workspace, brand: str, emit: Emitter) -> None:
@@ -53,6 +54,7 @@ class RoutingOps(ScopeRouting):
         """A person took the conversation (manual assignment, an answered call), in `queue` if given:
         booked even beyond their capacity, because they chose it."""
         conv.went_to_people = True
+        conv.set_phase(PEOPLE)
         if queue:
             conv.queue = queue
         self._assign_directly(ws, conv, agent_id, rule, explanation, emit)
@@ -61,6 +63,7 @@ class RoutingOps(ScopeRouting):
         """A person answered the customer: they take the conversation unless another person holds it."""
         conv.went_to_people = True
         if conv.status in (BOT, QUEUED) or (conv.status != RESOLVED and not conv.assignee_id):
+            conv.set_phase(PEOPLE)
             self._assign_directly(ws, conv, agent_id, AGENT_REPLIED, f"{agent_id} replied to the customer", emit)
 
     def reprioritize(self, ws: Workspace, conv: Conversation) -> None:
@@ -76,6 +79,7 @@ class RoutingOps(ScopeRouting):
         """The conversation is over: out of the queue, its capacity freed."""
         self._dequeue(ws, conv)
         self._release(ws, conv)
+        conv.people_status = ""  # (the contact side sets the phase, and with it the status, next)
 
     def reopened_by_person(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         """A reopened conversation a person had handled waits for that person again (sticky)."""
@@ -89,7 +93,7 @@ class RoutingOps(ScopeRouting):
         if conv.status != WAITING_ON_CUSTOMER:
             return
         if conv.assignee_id:
-            conv.status = ASSIGNED
+            conv.set_people_status(ASSIGNED)
             emit.event(conv, "status_changed", previous=WAITING_ON_CUSTOMER, current=ASSIGNED,
                        reason="customer replied")
         else:
@@ -104,7 +108,8 @@ class RoutingOps(ScopeRouting):
             previous = conv.status
             if previous == QUEUED:
                 self._dequeue(ws, conv)
-            conv.status = status
+            conv.set_phase(PEOPLE)  # an agent set it: with people from now on
+            conv.set_people_status(status)
             emit.event(conv, "status_changed", previous=previous, current=status, reason=reason)
 
     def set_presence(self, ws: Workspace, brand: str, agent_id: str, presence: str, at: datetime,

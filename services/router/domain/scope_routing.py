@@ -32,7 +32,7 @@ class ScopeRouting:
         conv.queue = cfg.choose_queue(
             language=conv.language, channel=conv.channel, product_line=conv.product_line, vip=conv.vip
         )
-        conv.status = QUEUED
+        conv.set_people_status(QUEUED)
         conv.updated_at = emit.at
         queue = ws.queue.setdefault(conv.brand_id, {})
         entry = queue.get(conv.id)
@@ -116,7 +116,7 @@ class ScopeRouting:
             conv.previous_assignee_id = previous
         conv.assignee_id = choice.agent_id
         conv.booked_class = capacity_class
-        conv.status = ASSIGNED
+        conv.set_people_status(ASSIGNED)
         queue_exit.wait_ended(conv)
         conv.assigned_at = emit.at
         conv.updated_at = emit.at

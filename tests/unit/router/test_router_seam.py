@@ -10,6 +10,7 @@ import inspect
 from pathlib import Path
 
 from switchboard.router.domain import routing_ops
+from switchboard.router.domain.model import Conversation
 from switchboard.router.domain.routing_ops import RoutingOps
 from switchboard.router.domain.scope_routing import ScopeRouting
 
@@ -35,16 +36,24 @@ def _crossings(source: str) -> list[str]:
 
 
 # Conversation fields only the routing side decides (docs/router.md "Not built yet", field ownership).
+# `status` is derived from the contact side's `phase` and the routing side's `people_status`: the
+# contact side reads its phase (or `is_open`), never the derived status.
 ROUTING_FIELDS = {"assignee_id", "previous_assignee_id", "queue", "booked_class", "assignment_history", "assigned_at",
-                  "enqueued_at", "reassignment_count", "silence_warned_for", "unattended_escalated_for"}
-# Reads still to move, each named in the plan (none left).
-KNOWN_READS: set[tuple[str, str]] = set()
+                  "enqueued_at", "reassignment_count", "silence_warned_for", "unattended_escalated_for",
+                  "people_status", "status"}
+# Reads still to move, each named in the plan: whether a message may answer a queue-exit offer (hard case 1).
+KNOWN_READS = {("contact.py", "people_status")}
+ROUTING_SIDE = ("scope_routing.py", "reassignment.py", "position_updates.py")
+
+
+def _fields_used(name: str, fields: set[str]) -> set[tuple[str, str]]:
+    tree = ast.parse((DOMAIN / name).read_text())
+    return {(name, node.attr) for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name) and node.value.id == "conv" and node.attr in fields}
 
 
 def _routing_fields_used(name: str) -> set[tuple[str, str]]:
-    tree = ast.parse((DOMAIN / name).read_text())
-    return {(name, node.attr) for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name) and node.value.id == "conv" and node.attr in ROUTING_FIELDS}
+    return _fields_used(name, ROUTING_FIELDS)
 
 
 def _uses(source: str) -> set[str]:
@@ -75,3 +84,31 @@ def test_contact_side_code_leaves_routing_fields_to_the_routing_side():
     used = set().union(*(_routing_fields_used(name) for name in CONTACT_SIDE))
     assert used - KNOWN_READS == set()
     assert KNOWN_READS <= used  # a read moved behind the seam: take it off the list
+
+
+def test_the_routing_side_leaves_the_phase_to_the_contact_side():
+    assert set().union(*(_fields_used(name, {"phase", "set_phase"}) for name in ROUTING_SIDE)) == set()
+
+
+def test_the_status_is_only_ever_derived():
+    """Written by nobody but the two setters (model.py), so it always agrees with phase and people_status."""
+    writes = [(path.name, node.lineno) for path in sorted(DOMAIN.glob("*.py")) if path.name != "model.py"
+              for node in ast.walk(ast.parse(path.read_text()))
+              if isinstance(node, ast.Attribute) and node.attr == "status" and isinstance(node.ctx, ast.Store)]
+    assert writes == []
+
+
+def test_a_status_stored_before_the_split_reads_as_phase_and_people_status_and_derives_back():
+    def stored(status: str) -> Conversation:
+        return Conversation.from_doc({"_id": "c1", "brand_id": "acme", "customer_id": "k1", "opened_at": None,
+                                      "channel": "email", "status": status})
+
+    assert [(c.phase, c.people_status) for c in map(stored, ("bot", "waiting_on_customer", "resolved"))] == [
+        ("bot", ""), ("people", "waiting_on_customer"), ("resolved", "")]
+    conv = stored("assigned")
+    conv.set_people_status("")  # resolved by routing first (capacity freed) ...
+    assert conv.status == "queued" and conv.is_open
+    conv.set_phase("resolved")  # ... then by the contact side
+    assert conv.status == "resolved" and not conv.is_open
+    conv.set_phase("people")  # reopened for people: waiting until routing queues it
+    assert conv.status == "queued"

@@ -49,9 +49,14 @@ def application_order(inputs: Sequence[Input]) -> list[int]:
 class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandSteps, RoutingOps):
     """Applies inputs to a Workspace; each step lives in the module of its concern (module docstring)."""
 
-    def __init__(self, config: RouterConfig, derive: Callable[..., str]) -> None:
+    def __init__(self, config: RouterConfig, derive: Callable[..., str], deferred_routing: bool = False) -> None:
+        """`deferred_routing`: the contact side of each input runs first, recording what it asks of the
+        routing side and what it emits; the routing side then replays that (routing_ops.py). The
+        effects are the same; it is how a stage keyed by customer would hand an input to the routing
+        stage, proven in-process (tests run the engine both ways)."""
         self.config = config
         self.derive = derive
+        self.deferred_routing = deferred_routing
 
     def emitter(self, ws: Workspace, input_id: str, brand_id: str, at: datetime) -> Emitter:
         """Effects whose ids derive from `input_id` (timers use ids of what fired, not of the tick)."""
@@ -71,6 +76,17 @@ class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandStep
     # ------------------------------------------------------------------ dispatch
     def apply(self, ws: Workspace, inp: Input) -> None:
         """Applies one input. Raises Rejected before changing anything the input cannot apply to."""
+        if not self.deferred_routing or isinstance(inp, TickIn):  # each stage will tick on its own
+            self._dispatch(ws, inp)
+            return
+        ws.steps = []
+        try:
+            self._dispatch(ws, inp)
+        finally:
+            steps, ws.steps = ws.steps, None
+        self.replay(ws, steps)
+
+    def _dispatch(self, ws: Workspace, inp: Input) -> None:
         if isinstance(inp, MessageIn):
             self._message(ws, inp)
         elif isinstance(inp, OrderIn):

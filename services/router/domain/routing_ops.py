@@ -2,12 +2,15 @@
 stage is to be split from a stage keyed by customer (docs/router.md "Not built yet").
 
 The contact side (contact.py, bot_turn.py, orders.py, lifecycle.py, commands.py, queue_exit.py ...)
-decides identity, threading, the bot and the conversation's life; the routing side (scope_routing.py,
-reassignment.py, position_updates.py) owns agents, queues, capacity and positions. Every request from
-the first to the second is one of the operations below, named as the step a contact stage would send
-in its delta; today they run in-process, in the order they always ran. tests/unit/router/
-test_router_seam.py fails when contact-side code reaches past them (into `ws.agents`, `ws.queue`,
-`ws.lines`, `ws.stats` or a private routing step). Pure, no I/O.
+decides identity, threading, the bot and the conversation's phase; the routing side (scope_routing.py,
+reassignment.py, position_updates.py) owns agents, queues, capacity, positions and `people_status`.
+Every request from the first to the second is one of the operations below. Each has a contact half
+(what the contact side records about itself: its phase, `went_to_people`) and a routing half, a step
+that runs at once, or, with routing deferred (Engine(deferred_routing=True), how a stage keyed by
+customer will run), is recorded in `Workspace.steps` with the effects the contact side emits and
+replayed in order once the input's contact side is done (`replay`): the ordered delta such a stage
+would send. tests/unit/router/test_router_seam.py fails when contact-side code reaches past these
+operations; the golden effect sequences are the same either way. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -18,35 +21,45 @@ from typing import TYPE_CHECKING
 from .model import ASSIGNED, BOT, OFFLINE, ONLINE, PEOPLE, QUEUED, RESOLVED, WAITING_ON_CUSTOMER, Conversation
 from .routing import AGENT_REPLIED
 from .scope_routing import ScopeRouting
-from .workspace import Rejected
+from .workspace import EMITTED, Rejected, snapshot
 
 if TYPE_CHECKING:
     from .workspace import Emitter, Workspace
 
 AWAY = "away"
+ROUTING_SNAPSHOT_FIELDS = ("queue", "assignee_id")  # besides the status, derived from both sides
+NOT_CONTACT_FIELDS = frozenset({"status", *ROUTING_SNAPSHOT_FIELDS})
+
+
+def contact_view(conv: Conversation) -> dict:
+    """The snapshot fields the contact side decides, as they stand now (copied)."""
+    return {k: v for k, v in snapshot(conv).items() if k not in NOT_CONTACT_FIELDS}
 
 
 class RoutingOps(ScopeRouting):
     """The routing side's operations, as the Engine (engine.py) offers them to every other step."""
 
+    # ------------------------------------------------------------------ operations
     def enqueue(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         """The conversation now waits for a person (a handoff, a sticky reopen)."""
         conv.went_to_people = True
         conv.set_phase(PEOPLE)
-        self._enqueue(ws, conv, emit)
+        self._ask(ws, "_enqueue", conv, emit)
 
     def route(self, ws: Workspace, brand: str, emit: Emitter) -> None:
         """Assigns what can be assigned now, then tells waiting customers where they stand."""
-        self._route(ws, brand, emit)
+        self._ask(ws, "_route", brand, emit)
 
     def release(self, ws: Workspace, conv: Conversation) -> None:
         """Frees the capacity the conversation holds on its assignee."""
-        self._release(ws, conv)
+        self._ask(ws, "_release", conv)
 
     def eta(self, ws: Workspace, brand: str, queue: str, position: int, at: datetime) -> int:
         return self._eta(ws, self.config.brand_routing(brand), brand, queue, position, at)
 
     def is_agent(self, ws: Workspace, brand: str, agent_id: str) -> bool:
+        """A question, answered at once (a stage keyed by customer would leave the check, and the
+        rejection, to the routing stage: docs/router.md "Not built yet")."""
         return bool(agent_id) and agent_id in ws.agents.get(brand, {})
 
     def assign(self, ws: Workspace, conv: Conversation, agent_id: str, rule: str, explanation: str,
@@ -55,19 +68,94 @@ class RoutingOps(ScopeRouting):
         booked even beyond their capacity, because they chose it."""
         conv.went_to_people = True
         conv.set_phase(PEOPLE)
-        if queue:
-            conv.queue = queue
-        self._assign_directly(ws, conv, agent_id, rule, explanation, emit)
+        self._ask(ws, "_assign_step", conv, agent_id, rule, explanation, emit, queue)
 
     def replied_by(self, ws: Workspace, conv: Conversation, agent_id: str, emit: Emitter) -> None:
         """A person answered the customer: they take the conversation unless another person holds it."""
         conv.went_to_people = True
-        if conv.status in (BOT, QUEUED) or (conv.status != RESOLVED and not conv.assignee_id):
+        if conv.is_open:
             conv.set_phase(PEOPLE)
-            self._assign_directly(ws, conv, agent_id, AGENT_REPLIED, f"{agent_id} replied to the customer", emit)
+        self._ask(ws, "_replied_step", conv, agent_id, emit)
 
     def reprioritize(self, ws: Workspace, conv: Conversation) -> None:
         """The conversation's priority changed: a waiting one moves in the serving order."""
+        self._ask(ws, "_reprioritize_step", conv)
+
+    def resolved(self, ws: Workspace, conv: Conversation) -> None:
+        """The conversation is over: out of the queue, its capacity freed."""
+        self._ask(ws, "_resolved_step", conv)
+
+    def reopened_by_person(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
+        """A reopened conversation a person had handled waits for that person again (sticky)."""
+        self._ask(ws, "_reopened_step", conv, emit)
+
+    def customer_replied(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
+        """The customer wrote while people have it: if a person waited on them, back to that person (or
+        to the queue)."""
+        self._ask(ws, "_customer_replied_step", conv, emit)
+
+    def set_status(self, ws: Workspace, conv: Conversation, status: str, reason: str, emit: Emitter) -> None:
+        """An agent's status (waiting on the customer or a third party, assigned): with people from now on.
+        Rejected, before anything changes: ASSIGNED without an assignee (a check against routing state,
+        which a stage keyed by customer would leave to the routing stage)."""
+        if status == ASSIGNED and not conv.assignee_id:
+            raise Rejected("set_conversation_status: ASSIGNED needs an assignee; use assign_conversation")
+        previous = conv.status
+        conv.set_phase(PEOPLE)
+        self._ask(ws, "_set_status_step", conv, previous, status, reason, emit)
+
+    def set_presence(self, ws: Workspace, brand: str, agent_id: str, presence: str, at: datetime,
+                     emit: Emitter) -> None:
+        self._ask(ws, "_set_presence_step", brand, agent_id, presence, at, emit)
+
+    def keep_place_quietly(self, ws: Workspace, conv: Conversation) -> None:
+        """The customer chose a way out of the queue that keeps their place (queue_exit.py): no more
+        position messages, one at pickup."""
+        self._ask(ws, "_keep_place_step", conv)
+
+    # ------------------------------------------------------------------ recorded steps
+    def _ask(self, ws: Workspace, step: str, *args) -> None:
+        if ws.steps is None:
+            getattr(self, step)(ws, *args)
+            return
+        # The contact fields of every conversation this input has touched, as of this step: what the
+        # effects the step emits must show (a stage keyed by customer sends them with the step).
+        touched = {}
+        for earlier in [*ws.steps, (step, args)]:
+            convs = (earlier[2],) if earlier[0] == EMITTED else earlier[1]
+            touched.update((c.id, c) for c in convs if isinstance(c, Conversation) and c.id)
+        ws.steps.append((step, args, {cid: contact_view(c) for cid, c in touched.items()}))
+
+    def replay(self, ws: Workspace, steps: list[tuple]) -> None:
+        """Runs an input's recorded steps in order: routing steps run, and each effect the contact side
+        emitted gets the routing fields as they stand at that point (its status from the phase it was
+        emitted in)."""
+        for step in steps:
+            if step[0] == EMITTED:
+                _, effect, conv, phase = step
+                effect.snapshot["status"] = (conv.people_status or QUEUED) if phase == PEOPLE else phase
+                for name in ROUTING_SNAPSHOT_FIELDS:
+                    effect.snapshot[name] = getattr(conv, name)
+                ws.effects.append(effect)
+            else:
+                name, args, ws.contact_views = step
+                try:
+                    getattr(self, name)(ws, *args)
+                finally:
+                    ws.contact_views = {}
+
+    # ------------------------------------------------------------------ routing halves
+    def _assign_step(self, ws: Workspace, conv: Conversation, agent_id: str, rule: str, explanation: str,
+                     emit: Emitter, queue: str) -> None:
+        if queue:
+            conv.queue = queue
+        self._assign_directly(ws, conv, agent_id, rule, explanation, emit)
+
+    def _replied_step(self, ws: Workspace, conv: Conversation, agent_id: str, emit: Emitter) -> None:
+        if conv.status in (BOT, QUEUED) or (conv.status != RESOLVED and not conv.assignee_id):
+            self._assign_directly(ws, conv, agent_id, AGENT_REPLIED, f"{agent_id} replied to the customer", emit)
+
+    def _reprioritize_step(self, ws: Workspace, conv: Conversation) -> None:
         entry = ws.queue.get(conv.brand_id, {}).get(conv.id)
         if entry is not None:
             entry.priority = conv.priority
@@ -75,21 +163,18 @@ class RoutingOps(ScopeRouting):
             if (line := ws.lines.get(conv.brand_id)) is not None:
                 line.replace(entry)  # its place in the serving order changed
 
-    def resolved(self, ws: Workspace, conv: Conversation) -> None:
-        """The conversation is over: out of the queue, its capacity freed."""
+    def _resolved_step(self, ws: Workspace, conv: Conversation) -> None:
         self._dequeue(ws, conv)
         self._release(ws, conv)
-        conv.people_status = ""  # (the contact side sets the phase, and with it the status, next)
+        conv.set_people_status("")
 
-    def reopened_by_person(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
-        """A reopened conversation a person had handled waits for that person again (sticky)."""
+    def _reopened_step(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         if conv.assignee_id:
             conv.previous_assignee_id = conv.assignee_id
             conv.assignee_id = ""
         self._enqueue(ws, conv, emit)
 
-    def customer_replied(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
-        """The customer wrote while a person waited on them: back to that person, or to the queue."""
+    def _customer_replied_step(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         if conv.status != WAITING_ON_CUSTOMER:
             return
         if conv.assignee_id:
@@ -99,21 +184,16 @@ class RoutingOps(ScopeRouting):
         else:
             self._enqueue(ws, conv, emit)
 
-    def set_status(self, ws: Workspace, conv: Conversation, status: str, reason: str, emit: Emitter) -> None:
-        """An agent's status (waiting on the customer or a third party, assigned). Rejected: ASSIGNED
-        without an assignee."""
-        if status == ASSIGNED and not conv.assignee_id:
-            raise Rejected("set_conversation_status: ASSIGNED needs an assignee; use assign_conversation")
-        if status != conv.status:
-            previous = conv.status
+    def _set_status_step(self, ws: Workspace, conv: Conversation, previous: str, status: str, reason: str,
+                         emit: Emitter) -> None:
+        if status != previous:
             if previous == QUEUED:
                 self._dequeue(ws, conv)
-            conv.set_phase(PEOPLE)  # an agent set it: with people from now on
             conv.set_people_status(status)
             emit.event(conv, "status_changed", previous=previous, current=status, reason=reason)
 
-    def set_presence(self, ws: Workspace, brand: str, agent_id: str, presence: str, at: datetime,
-                     emit: Emitter) -> None:
+    def _set_presence_step(self, ws: Workspace, brand: str, agent_id: str, presence: str, at: datetime,
+                           emit: Emitter) -> None:
         agent = ws.agents.get(brand, {}).get(agent_id)
         if agent is None:
             raise Rejected(f"set_agent_presence: {agent_id!r} is not an agent of {brand!r} (add it to routing.yaml)")
@@ -127,9 +207,7 @@ class RoutingOps(ScopeRouting):
         ws.dirty_agents.add((brand, agent.agent_id))
         self._route(ws, brand, emit)
 
-    def keep_place_quietly(self, ws: Workspace, conv: Conversation) -> None:
-        """The customer chose a way out of the queue that keeps their place (queue_exit.py): no more
-        position messages, one at pickup."""
+    def _keep_place_step(self, ws: Workspace, conv: Conversation) -> None:
         entry = ws.queue.get(conv.brand_id, {}).get(conv.id)
         if entry is not None:
             entry.quiet = True

@@ -23,6 +23,7 @@ from .waiting_line import WaitingLine
 
 CONVERSATIONS = "conversations"
 NOTIFICATIONS = "notifications"
+EMITTED = "emitted"  # a recorded step that is an effect (Workspace.steps)
 
 
 class Rejected(ValueError):
@@ -75,6 +76,12 @@ class Workspace:
     persisted: set[str] = field(default_factory=set)  # ids of documents that came from the store
     stored_message_ids: set[str] = field(default_factory=set)  # messages of this batch's inputs already stored
     updated_messages: dict[str, dict] = field(default_factory=dict)  # stored messages changed (delivery state)
+    # While an input's contact side runs with routing deferred (Engine(deferred_routing=True)): what it asked
+    # of the routing side and what it emitted, in order (routing_ops.py); None otherwise.
+    steps: list[tuple] | None = None
+    # While a recorded routing step is replayed: the contact fields of the input's conversations as they
+    # stood when the step was asked for (effects the step emits show those, not the input's final ones).
+    contact_views: dict[str, dict] = field(default_factory=dict)
 
     def customer_of(self, brand_id: str, handle: Handle) -> str | None:
         """Follows merges, so a handle of a merged profile resolves to the surviving one."""
@@ -123,9 +130,8 @@ class Emitter:
     def event(self, conv: Conversation, case: str, **data) -> str:
         event_id = self._id(case, conv.id or conv.customer_id)
         key = conv.id or f"customer/{conv.customer_id}"  # a merge of customers without any conversation
-        self.ws.effects.append(
-            Effect(CONVERSATIONS, case, event_id, key, self.brand_id, self.at, snapshot(conv), data, self.input_id)
-        )
+        self._add(Effect(CONVERSATIONS, case, event_id, key, self.brand_id, self.at, snapshot(conv), data,
+                         self.input_id), conv)
         return event_id
 
     def notify(self, conv: Conversation, kind: str, *, intent_id: str | None = None, **data) -> str:
@@ -134,8 +140,15 @@ class Emitter:
         # Where the customer asked to be answered (queue exit: another channel they use), else where they wrote.
         data.setdefault("channel", conv.reply_channel if conv.reply_channel not in ("", "phone") else conv.channel)
         data.setdefault("language", conv.language)
-        self.ws.effects.append(
-            Effect(NOTIFICATIONS, kind, intent_id, conv.id, self.brand_id, self.at, snapshot(conv), data, self.input_id)
-        )
+        self._add(Effect(NOTIFICATIONS, kind, intent_id, conv.id, self.brand_id, self.at, snapshot(conv), data,
+                         self.input_id), conv)
         return intent_id
+
+    def _add(self, effect: Effect, conv: Conversation) -> None:
+        if self.ws.steps is None:
+            if (view := self.ws.contact_views.get(conv.id)) is not None:
+                effect.snapshot.update(view)
+            self.ws.effects.append(effect)
+        else:  # decided by the contact side: its routing fields are filled in when replayed (routing_ops.py)
+            self.ws.steps.append((EMITTED, effect, conv, conv.phase))
 

@@ -111,9 +111,11 @@ def derive(*parts) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(str(p) for p in parts)))
 
 
-@pytest.fixture
-def engine(config) -> Engine:
-    return Engine(config, derive)
+@pytest.fixture(params=[False, True], ids=["routing_in_line", "routing_deferred"])
+def engine(config, request) -> Engine:
+    """Every engine test runs twice: routing steps run as the contact side asks for them, and deferred
+    (recorded, then replayed: how a stage keyed by customer would hand an input over, routing_ops.py)."""
+    return Engine(config, derive, deferred_routing=request.param)
 
 
 def agents_for(config: RouterConfig, brand: str = "acme", online: tuple[str, ...] = ()) -> dict[str, Agent]:

@@ -20,7 +20,7 @@ CONTACT_SIDE = ("contact.py", "bot_turn.py", "bot.py", "orders.py", "lifecycle.p
 ROUTING_STATE = {"agents", "queue", "lines", "stats"}  # Workspace fields only the routing side touches
 PRIVATE_STEPS = {name for name, _ in inspect.getmembers(ScopeRouting, inspect.isfunction) if name.startswith("_")}
 OPERATIONS = {name for name, value in vars(RoutingOps).items()
-              if inspect.isfunction(value) and not name.startswith("_")}
+              if inspect.isfunction(value) and not name.startswith("_")} - {"replay"}  # (the engine's, not an ask)
 
 
 def _crossings(source: str) -> list[str]:

@@ -79,8 +79,6 @@ def _on_conversation(apply: ConversationHandler) -> CommandHandler:
 def _assign(engine: Engine, ws: Workspace, conv: Conversation, cmd: CommandIn, emit: Emitter) -> None:
     c: AssignConversation = cmd.command
     assignee = c.assignee_id or cmd.agent_id
-    if not engine.is_agent(ws, cmd.brand_id, assignee):
-        raise Rejected(f"assign_conversation.assignee_id {assignee!r} is not an agent of {cmd.brand_id!r}")
     if not conv.is_open:
         raise Rejected("assign_conversation: the conversation is resolved; reopen it first")
     engine.assign(ws, conv, assignee, routing.MANUAL, f"assigned by {cmd.agent_id or 'desk'}", emit, queue=c.queue)

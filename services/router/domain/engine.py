@@ -75,7 +75,9 @@ class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandStep
 
     # ------------------------------------------------------------------ dispatch
     def apply(self, ws: Workspace, inp: Input) -> None:
-        """Applies one input. Raises Rejected before changing anything the input cannot apply to."""
+        """Applies one input. Raises Rejected when the input cannot apply; the caller then drops the
+        workspace (the routing side's rejections, such as an assignee who is not an agent, come after the
+        contact side's changes), and nothing of it is published or written."""
         if not self.deferred_routing or isinstance(inp, TickIn):  # each stage will tick on its own
             self._dispatch(ws, inp)
             return

@@ -124,9 +124,8 @@ class LifecycleSteps:
                 ringing_at=call.get("ringing_at"),
                 answered_at=inp.occurred_at,
             )
-            if self.is_agent(ws, inp.brand_id, inp.agent_id) and conv.is_open:
-                self.assign(ws, conv, inp.agent_id, "answered_call", f"{inp.agent_id} answered the call", emit)
-                self.route(ws, inp.brand_id, emit)
+            if inp.agent_id and conv.is_open:
+                self.call_answered(ws, conv, inp.agent_id, emit)
         elif receipts.call_advances(call.get("state", ""), inp.state):
             call["state"] = inp.state
             call["ended_at"] = inp.occurred_at

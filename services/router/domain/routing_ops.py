@@ -57,18 +57,20 @@ class RoutingOps(ScopeRouting):
     def eta(self, ws: Workspace, brand: str, queue: str, position: int, at: datetime) -> int:
         return self._eta(ws, self.config.brand_routing(brand), brand, queue, position, at)
 
-    def is_agent(self, ws: Workspace, brand: str, agent_id: str) -> bool:
-        """A question, answered at once (a stage keyed by customer would leave the check, and the
-        rejection, to the routing stage: docs/router.md "Not built yet")."""
-        return bool(agent_id) and agent_id in ws.agents.get(brand, {})
-
     def assign(self, ws: Workspace, conv: Conversation, agent_id: str, rule: str, explanation: str,
                emit: Emitter, queue: str = "") -> None:
-        """A person took the conversation (manual assignment, an answered call), in `queue` if given:
-        booked even beyond their capacity, because they chose it."""
+        """A person assigned the conversation, in `queue` if given: booked even beyond the assignee's
+        capacity, because they chose it. Rejected (by the routing side, which knows the agents): an
+        assignee who is not an agent of the brand."""
         conv.went_to_people = True
         conv.set_phase(PEOPLE)
         self._ask(ws, "_assign_step", conv, agent_id, rule, explanation, emit, queue)
+
+    def call_answered(self, ws: Workspace, conv: Conversation, agent_id: str, emit: Emitter) -> None:
+        """A person picked up the customer's call: theirs, if the routing side knows them as an agent."""
+        conv.went_to_people = True
+        conv.set_phase(PEOPLE)
+        self._ask(ws, "_call_answered_step", conv, agent_id, emit)
 
     def replied_by(self, ws: Workspace, conv: Conversation, agent_id: str, emit: Emitter) -> None:
         """A person answered the customer: they take the conversation unless another person holds it."""
@@ -147,9 +149,20 @@ class RoutingOps(ScopeRouting):
     # ------------------------------------------------------------------ routing halves
     def _assign_step(self, ws: Workspace, conv: Conversation, agent_id: str, rule: str, explanation: str,
                      emit: Emitter, queue: str) -> None:
+        if not self._is_agent(ws, conv.brand_id, agent_id):
+            raise Rejected(f"assign_conversation.assignee_id {agent_id!r} is not an agent of {conv.brand_id!r}")
         if queue:
             conv.queue = queue
         self._assign_directly(ws, conv, agent_id, rule, explanation, emit)
+
+    def _call_answered_step(self, ws: Workspace, conv: Conversation, agent_id: str, emit: Emitter) -> None:
+        if self._is_agent(ws, conv.brand_id, agent_id):
+            self._assign_directly(ws, conv, agent_id, "answered_call", f"{agent_id} answered the call", emit)
+            self._route(ws, conv.brand_id, emit)
+
+    @staticmethod
+    def _is_agent(ws: Workspace, brand: str, agent_id: str) -> bool:
+        return bool(agent_id) and agent_id in ws.agents.get(brand, {})
 
     def _replied_step(self, ws: Workspace, conv: Conversation, agent_id: str, emit: Emitter) -> None:
         if conv.status in (BOT, QUEUED) or (conv.status != RESOLVED and not conv.assignee_id):

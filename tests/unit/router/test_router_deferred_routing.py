@@ -10,7 +10,6 @@ import pytest
 import test_router_effect_sequences as sequences
 from router_unit_kit import derive
 from switchboard.router.domain.engine import Engine, Workspace
-from switchboard.router.domain.routing_ops import RoutingOps
 
 
 class Watched(dict):
@@ -70,11 +69,7 @@ def test_the_contact_side_records_without_touching_routing_state(config, monkeyp
             setattr(ws, field, watched)
         return ws
 
-    def is_agent(self, ws, brand, agent_id):  # the one question still asked at once (hard case 3)
-        return bool(agent_id) and dict.__contains__(dict.get(ws.agents, brand, {}), agent_id)
-
     monkeypatch.setattr(sequences, "_ws", watched_ws)
-    monkeypatch.setattr(RoutingOps, "is_agent", is_agent)
     ws = sequences.SCENARIOS[name](Engine(config, derive, deferred_routing=True), config)
     assert ws.effects, "the scenario ran"
     assert touched == []

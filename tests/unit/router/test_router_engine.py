@@ -299,6 +299,9 @@ def test_commands_on_unknown_conversations_or_agents_are_rejected_with_a_reason(
     conv = only_conversation(ws)
     with pytest.raises(Rejected, match="status must be one of"):
         engine.apply(ws, command("set_conversation_status", conversation_id=conv.id, status="resolved"))
+    with pytest.raises(Rejected, match="assignee_id 'mallory' is not an agent of 'acme'"):
+        engine.apply(ws, command("assign_conversation", agent_id="alice", conversation_id=conv.id,
+                                 assignee_id="mallory"))
 
 
 def test_merge_moves_handles_and_conversations_to_the_surviving_profile(engine, ws):

@@ -6,12 +6,13 @@ a new shortcut past the seam fails here, before it makes the split harder."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 from pathlib import Path
 
 from switchboard.router.domain import routing_ops
 from switchboard.router.domain.model import Conversation
-from switchboard.router.domain.routing_ops import RoutingOps
+from switchboard.router.domain.routing_ops import CONTACT_FIELDS_ROUTING_READS, RoutingOps
 from switchboard.router.domain.scope_routing import ScopeRouting
 
 DOMAIN = Path(routing_ops.__file__).parent
@@ -112,3 +113,26 @@ def test_a_status_stored_before_the_split_reads_as_phase_and_people_status_and_d
     assert conv.status == "resolved" and not conv.is_open
     conv.set_phase("people")  # reopened for people: waiting until routing queues it
     assert conv.status == "queued"
+
+
+# Routing-side code: modules, and the routing functions of the two modules that hold both sides.
+ROUTING_CODE = {"scope_routing.py": None, "reassignment.py": None, "position_updates.py": None,
+                "assignment_notice.py": None, "waiting_line.py": None, "routing.py": None,
+                "queue_exit.py": {"offer", "options", "due", "render_offer"},
+                "routing_ops.py": {"replay", "_assign_step", "_call_answered_step", "_replied_step",
+                                   "_reprioritize_step", "_resolved_step", "_reopened_step", "_customer_replied_step",
+                                   "_set_status_step", "_set_presence_step", "_keep_place_step"}}
+ROUTING_OWNED = ROUTING_FIELDS | {"queue_exit_offer", "timer_due_at", "updated_at"}
+
+
+def test_a_delta_carries_every_contact_field_the_routing_side_reads():
+    conversation_fields = {f.name for f in dataclasses.fields(Conversation)}
+    read = set()
+    for name, functions in ROUTING_CODE.items():
+        tree = ast.parse((DOMAIN / name).read_text())
+        scopes = [tree] if functions is None else [
+            node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name in functions]
+        assert functions is None or {f.name for f in scopes} == functions, f"{name}: a listed function is gone"
+        read |= {node.attr for scope in scopes for node in ast.walk(scope) if isinstance(node, ast.Attribute)
+                 and isinstance(node.value, ast.Name) and node.value.id == "conv"}
+    assert (read & conversation_fields) - ROUTING_OWNED == CONTACT_FIELDS_ROUTING_READS

@@ -51,14 +51,19 @@ def _notices(ws: Workspace, who: str) -> list:
     return [e for e in ws.effects if e.topic == "notifications" and e.data["recipient"].get("value") == who]
 
 
-def test_past_place_ten_the_customer_can_move_to_email_and_keeps_their_place(engine, config):
+def _chat_customer_at_place_eleven(engine: Engine, config, session: str, name: str, email: str):
+    """A chat customer who gave their email at the start asks for a person behind ten others."""
     def subject(ws):
-        engine.apply(ws, ChatStartIn("cs-1", "acme", "sess-x", T0, customer_name="Ann", email="ann@example.com"))
-        engine.apply(ws, message("human please", sender=Handle("chat_session", "sess-x"), chat_session_id="sess-x",
+        engine.apply(ws, ChatStartIn(f"start-{session}", "acme", session, T0, customer_name=name, email=email))
+        engine.apply(ws, message("human please", sender=Handle("chat_session", session), chat_session_id=session,
                                  at=T0 + timedelta(minutes=1)))
 
     ws = _long_queue(engine, config, subject)
-    conv = next(c for c in ws.conversations.values() if c.reply_handle["value"] == "sess-x")
+    return ws, next(c for c in ws.conversations.values() if c.reply_handle["value"] == session)
+
+
+def test_past_place_ten_the_customer_can_move_to_email_and_keeps_their_place(engine, config):
+    ws, conv = _chat_customer_at_place_eleven(engine, config, "sess-x", "Ann", "ann@example.com")
     (offer,) = _notices(ws, "sess-x")
     assert offer.data["template"] == queue_exit.TEMPLATE and offer.data["variables"]["position"] == "11"
     assert "2 - continue by email" in offer.data["variables"]["choices"]
@@ -119,13 +124,7 @@ def test_an_ordinary_message_while_an_offer_waits_is_just_a_message(engine, conf
 def test_an_offer_belongs_to_one_wait_an_old_one_is_not_answered_by_a_later_message(engine, config):
     """Offered at place 11 and never answered; picked up, resolved, and the customer writes back "2": that
     is a message of the reopened wait, not a choice from an offer made in the earlier one."""
-    def subject(ws):
-        engine.apply(ws, ChatStartIn("cs-2", "acme", "sess-z", T0, customer_name="Zoe", email="zoe@example.com"))
-        engine.apply(ws, message("human please", sender=Handle("chat_session", "sess-z"), chat_session_id="sess-z",
-                                 at=T0 + timedelta(minutes=1)))
-
-    ws = _long_queue(engine, config, subject)
-    conv = next(c for c in ws.conversations.values() if c.reply_handle["value"] == "sess-z")
+    ws, conv = _chat_customer_at_place_eleven(engine, config, "sess-z", "Zoe", "zoe@example.com")
     assert queue_exit.pending(conv) == ["keep", "switch:email"]
     for agent in ("alice", "bob"):
         engine.apply(ws, command("set_agent_presence", agent_id=agent, presence="online", at=T0 + timedelta(minutes=3)))

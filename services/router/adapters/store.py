@@ -2,7 +2,7 @@
 
 The routing stage owns each routing scope (brand) it was assigned, alone (adapters/journal.py fences
 a revoked owner's writes), so the state every batch of a brand needs whatever it contains - agents,
-queue entries, queue statistics, and the queued conversations with their customers - stays resident
+queue entries, queue statistics, and the queued conversations - stays resident
 between batches instead of being re-read (which cost O(queue length) per batch). It is refreshed
 from the workspace after each committed save and dropped on any failure, merge, claim or restart:
 the next batch reads it afresh.
@@ -59,7 +59,6 @@ class Resident:
     stats: dict[str, QueueStats] = field(default_factory=dict)
     lines: dict = field(default_factory=dict)  # brand -> WaitingLine, the queue's serving-order index
     conversations: dict[str, Conversation] = field(default_factory=dict)  # the queued ones
-    customers: dict[str, Customer] = field(default_factory=dict)  # their customers
 
 
 class RouterStore(StoreSetup, StoreWrites):
@@ -252,10 +251,6 @@ class RouterStore(StoreSetup, StoreWrites):
             conv = resident.conversations[conv_id]
             if conv_id not in ws.conversations:
                 self._add_conversations(ws, [conv], persisted=True)
-                customer = resident.customers.get(conv.customer_id)
-                if customer is not None and customer.id not in ws.customers:
-                    ws.customers[customer.id] = customer
-                    ws.persisted.add("customer/" + customer.id)
         # The stored key -> conversation mapping wins over keys listed in conversation documents (a
         # chat session or call key moves to the newest conversation that uses it).
         ws.thread_index.update((k, c) for k, c in threaded.items() if c in ws.conversations)
@@ -275,8 +270,12 @@ class RouterStore(StoreSetup, StoreWrites):
         )
         # One indexed range over every brand (nx-27017 reads the whole collection for `brand_id $in` + a
         # range); due conversations of brands another replica owns are few and left to their owner.
-        self._add_conversations(ws, [d for d in due if d.get("brand_id") in brands] + absent)
-        await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
+        loaded = [d for d in due if d.get("brand_id") in brands] + absent
+        self._add_conversations(ws, loaded)
+        # Customers of what the tick may act on, not of every resident queued conversation (routing needs none).
+        ids = {d["_id"] for d in loaded}
+        await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()
+                                        if c.id in ids or c.pending_transcripts})
         await self._load_history(ws, {c.id for c in ws.conversations.values() if c.pending_transcripts})
 
     async def _load_history(self, ws: Workspace, conversation_ids: set) -> None:
@@ -326,23 +325,21 @@ class RouterStore(StoreSetup, StoreWrites):
         return [doc async for doc in collection.find(query, projection)]
 
     def remember(self, ws: Workspace) -> None:
-        """After a committed save: the queued conversations and their customers stay resident."""
+        """After a committed save: the queued conversations stay resident (routing needs nothing of their
+        customers: a queue-exit offer reads the conversation's `reachable_on`)."""
         if ws.merges:  # merges re-point documents server-side (update_many): read everything afresh
             self.forget()
             return
         resident = self.resident
         conversations: dict[str, Conversation] = {}
-        customers: dict[str, Customer] = {}
         for queue in resident.queue.values():
             for conv_id in queue:  # brands this batch did not touch keep what they had
                 conv = ws.conversations.get(conv_id) or resident.conversations.get(conv_id)
-                customer = conv and (ws.customers.get(conv.customer_id) or resident.customers.get(conv.customer_id))
-                if conv is None or customer is None:
+                if conv is None:
                     self.forget()  # not expected; the next batch reads the queue afresh
                     return
                 conversations[conv_id] = conv
-                customers[customer.id] = customer
-        resident.conversations, resident.customers = conversations, customers
+        resident.conversations = conversations
 
     def forget(self) -> None:
         """Drops the resident state (a failed batch may have changed it half-way)."""

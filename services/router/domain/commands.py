@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import bot, identity, routing
+from . import bot, identity, queue_exit, routing
 from .inputs import (
     AcknowledgeEscalation,
     AddInternalNote,
@@ -231,6 +231,8 @@ def _merge(engine: Engine, ws: Workspace, cmd: CommandIn, emit: Emitter) -> None
     for conv in ws.conversations.values():
         if conv.customer_id == merged_id:
             conv.customer_id = surviving_id
+            ws.dirty_conversations.add(conv.id)
+        if conv.customer_id == surviving_id and queue_exit.note_reachable(conv, surviving):
             ws.dirty_conversations.add(conv.id)
     ws.merges.append((cmd.brand_id, merged_id, surviving_id))
     ws.dirty_customers.update({surviving_id, merged_id})

@@ -319,6 +319,8 @@ def _record_whereabouts(ws: Workspace, conv: Conversation, c: Contact, customer:
     if customer.name and not conv.customer_name:
         conv.customer_name = customer.name
     conv.vip = conv.vip or customer.vip
+    if conv.customer_id == customer.id:  # (someone else replying in the thread says nothing of the customer)
+        queue_exit.note_reachable(conv, customer)
     for key in c.own_keys:
         if key not in conv.thread_keys:
             conv.thread_keys.append(key)

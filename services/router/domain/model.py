@@ -170,6 +170,9 @@ class Conversation(_Doc):
     unattended_escalated_for: str = ""  # "<assignee>@<reason>": the wait was escalated (nobody else could take it)
     reply_channel: str = ""  # where the agent answers when the customer chose another channel (queue exit)
     queue_exit_offer: dict = field(default_factory=dict)  # {"options": [...], "at": ..., "chosen": ...}
+    # Channels the customer has a handle for that a queue exit can move them to (email, whatsapp, sms): kept by
+    # the contact side, so the routing side's offer needs no customer (queue_exit.py).
+    reachable_on: list[str] = field(default_factory=list)
     callback: dict = field(default_factory=dict)  # {"number": ..., "requested_at": ...}: call the customer back
 
     def __post_init__(self) -> None:

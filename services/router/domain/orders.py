@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from . import queue_exit
 from .contact import usable_handle
 from .inputs import OrderIn
 from .model import URGENT, OrderRecord, raise_priority
@@ -66,6 +67,7 @@ class OrderSteps:
         if inp.order_id not in conv.order_ids:
             conv.order_ids.append(inp.order_id)
         ws.dirty_conversations.add(conv.id)
+        queue_exit.note_reachable(conv, customer)  # the order may have brought an email or a phone number
         emit.event(conv, "order_linked", order=inp)
         if inp.kind == "delayed" and conv.priority < URGENT:
             previous = conv.priority

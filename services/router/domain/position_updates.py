@@ -91,6 +91,6 @@ def tell(engine: Engine, ws: Workspace, brand: str, emit) -> None:
         if not first:
             emit.event(conv, "queue_position_changed", queue=queue_name, position=position, eta_seconds=eta)
         told = variables(queue_name, position, eta)
-        choices = queue_exit.offer(cfg.queue_exit, conv, ws.customers.get(conv.customer_id), position, eta, emit.at)
+        choices = queue_exit.offer(cfg.queue_exit, conv, position, eta, emit.at)
         emit.notify(conv, "queue_position", template=queue_exit.TEMPLATE if choices else POSITION,
                     variables=dict(told, choices=choices) if choices else told)

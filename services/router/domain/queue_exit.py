@@ -102,12 +102,11 @@ def parse(raw, where: str) -> QueueExitConfig:
                            after_eta=parse_duration(raw.get("after_eta", "10m"), f"{where}.after_eta"))
 
 
-def offer(cfg: QueueExitConfig | None, conv: Conversation, customer: Customer | None, position: int,
-          eta_seconds: int, at: datetime) -> str:
+def offer(cfg: QueueExitConfig | None, conv: Conversation, position: int, eta_seconds: int, at: datetime) -> str:
     """The choices text to add to this position message (and remembers the offer), or ""."""
     if not due(cfg or QueueExitConfig(), conv, position, eta_seconds):
         return ""
-    opts = options(conv, customer)
+    opts = options(conv)
     conv.queue_exit_offer = {"options": opts, "at": at}
     return render_offer(opts, conv.language)
 
@@ -118,12 +117,11 @@ def pending(conv: Conversation) -> list[str]:
     return list(offered.get("options", [])) if offered and not offered.get("chosen") else []
 
 
-def options(conv: Conversation, customer: Customer | None) -> list[str]:
+def options(conv: Conversation) -> list[str]:
     """The choices this customer has: keep, channels they already use (other than this one), callback."""
     out = [KEEP]
-    kinds = {h["kind"] for h in (customer.handles if customer else [])}
-    for channel, kind in SWITCHABLE.items():
-        if channel != conv.channel and (kind in kinds or channel in conv.channels):
+    for channel in SWITCHABLE:
+        if channel != conv.channel and (channel in conv.reachable_on or channel in conv.channels):
             out.append(f"{SWITCH}:{channel}")
     if conv.channel == "phone" and conv.reply_handle.get("kind") == PHONE:
         out.append(CALLBACK)
@@ -135,6 +133,16 @@ def due(cfg: QueueExitConfig, conv: Conversation, position: int, eta_seconds: in
     if not cfg.enabled or conv.queue_exit_offer or conv.reply_channel:
         return False
     return position > cfg.after_position or eta_seconds > cfg.after_eta.total_seconds()
+
+
+def note_reachable(conv: Conversation, customer: Customer | None) -> bool:
+    """The contact side's record of where the customer can be moved to (their handles); True if it changed."""
+    kinds = {h["kind"] for h in (customer.handles if customer else [])}
+    reachable = [channel for channel, kind in SWITCHABLE.items() if kind in kinds]
+    if reachable == conv.reachable_on:
+        return False
+    conv.reachable_on = reachable
+    return True
 
 
 def wait_ended(conv: Conversation) -> None:

@@ -31,11 +31,11 @@ ROUTING_SNAPSHOT_FIELDS = ("queue", "assignee_id")  # besides the status, derive
 NOT_CONTACT_FIELDS = frozenset({"status", *ROUTING_SNAPSHOT_FIELDS})
 # The contact side's conversation fields the routing side reads (queue choice, eligibility, silence timers,
 # queue-exit offers, where position messages go): with the snapshot fields, what a delta must carry for
-# the routing stage to decide without the contact side's state. Checked against the routing code by
-# tests/unit/router/test_router_seam.py. (Queue-exit offers also read the customer's handles: hard case 1.)
+# the routing stage to decide without the contact side's state (no customer: `reachable_on` carries what a
+# queue-exit offer needs of them). Checked against the routing code by tests/unit/router/test_router_seam.py.
 CONTACT_FIELDS_ROUTING_READS = frozenset({
-    "id", "brand_id", "customer_id", "opened_at", "channel", "channels", "language", "priority", "product_line",
-    "vip", "awaiting_reply_since", "reply_handle", "reply_channel"})
+    "id", "brand_id", "opened_at", "channel", "channels", "language", "priority", "product_line",
+    "vip", "awaiting_reply_since", "reply_handle", "reply_channel", "reachable_on"})
 
 
 def contact_view(conv: Conversation) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from router_unit_kit import T0, agents_for, command, message
+from router_unit_kit import T0, agents_for, command, message, order
 from switchboard.events.v1 import common_pb2
 from switchboard.router.adapters import codec
 from switchboard.router.domain import queue_exit
@@ -143,3 +143,16 @@ def test_an_offer_belongs_to_one_wait_an_old_one_is_not_answered_by_a_later_mess
     assert conv.reopen_count == 1 and conv.status == "assigned"  # reopened, and back with a person at once
     assert [e for e in _notices(ws, "sess-z") if e.data["template"] == queue_exit.CONFIRMED] == []
     assert conv.reply_channel == "" and conv.contacts_since_human_reply == 1  # an ordinary message
+
+
+def test_a_way_out_by_email_appears_once_the_shop_tells_us_the_customers_email(engine, config):
+    """The routing side offers what the contact side recorded of the customer (reachable_on), not the
+    customer itself: an order event that brings their email makes email one of the choices."""
+    wa = Handle("whatsapp_id", "4915112345678")
+    ws = _long_queue(engine, config, lambda ws: engine.apply(
+        ws, message("human please", channel="whatsapp", sender=wa, at=T0 + timedelta(minutes=1))))
+    conv = next(c for c in ws.conversations.values() if c.reply_handle["value"] == wa.value)
+    assert conv.status == QUEUED and "switch:email" not in queue_exit.options(conv)
+    engine.apply(ws, order("o-9", "created", wa, Handle("email", "wa.customer@example.com"),
+                           at=T0 + timedelta(minutes=2)))
+    assert "switch:email" in queue_exit.options(conv)

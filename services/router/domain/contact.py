@@ -200,8 +200,8 @@ class ContactSteps:
         conv.awaiting_reply_since = conv.awaiting_reply_since or c.at  # silence counts from the first unanswered
         if conv.phase == BOT:
             self._bot_turn(ws, conv, c, emit)
-        elif conv.people_status == QUEUED and queue_exit.answer(ws, conv, c.text, emit):
-            self.keep_place_quietly(ws, conv)
+        elif conv.people_status == QUEUED and (option := queue_exit.answer(ws, conv, c.text, emit)):
+            self.keep_place_quietly(ws, conv, option, c.at)
             return False  # the customer picked a way out of the queue (domain/queue_exit.py)
         else:
             self._count_repeat_contact(conv, emit, routing_cfg)

@@ -81,12 +81,17 @@ class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandStep
         if not self.deferred_routing or isinstance(inp, TickIn):  # each stage will tick on its own
             self._dispatch(ws, inp)
             return
+        self.replay(ws, self.record(ws, inp))
+
+    def record(self, ws: Workspace, inp: Input) -> list[tuple]:
+        """Applies the input's contact side only; returns what it asked of the routing side and what it
+        emitted, in order (routing_ops.py): the delta to replay."""
         ws.steps = []
         try:
             self._dispatch(ws, inp)
         finally:
             steps, ws.steps = ws.steps, None
-        self.replay(ws, steps)
+        return steps
 
     def _dispatch(self, ws: Workspace, inp: Input) -> None:
         if isinstance(inp, MessageIn):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import identity, queue_exit, receipts, threads, transcript
+from . import identity, receipts, threads, transcript
 from .contact import Contact
 from .inputs import CallIn, ChatEndIn, ChatStartIn, CsatIn
 from .model import BOT, CHAT_SESSION, EMAIL, PEOPLE, RESOLVED, ChatSession, Conversation, Handle
@@ -42,7 +42,6 @@ class LifecycleSteps:
     def _resolve(self, ws: Workspace, conv: Conversation, emit: Emitter, by: str, code: str) -> None:
         self.resolved(ws, conv)
         conv.set_phase(RESOLVED)
-        queue_exit.wait_ended(conv)
         conv.resolved_at = emit.at
         conv.awaiting_reply_since = None
         conv.updated_at = emit.at

@@ -92,5 +92,7 @@ def tell(engine: Engine, ws: Workspace, brand: str, emit) -> None:
             emit.event(conv, "queue_position_changed", queue=queue_name, position=position, eta_seconds=eta)
         told = variables(queue_name, position, eta)
         choices = queue_exit.offer(cfg.queue_exit, conv, position, eta, emit.at)
+        if choices:  # remembered on the conversation, which this input may not have touched otherwise
+            ws.dirty_conversations.add(conv_id)
         emit.notify(conv, "queue_position", template=queue_exit.TEMPLATE if choices else POSITION,
                     variables=dict(told, choices=choices) if choices else told)

@@ -185,9 +185,9 @@ def recognise(text: str, offered: list[str]) -> str | None:
 
 
 def choose(conv: Conversation, customer: Customer | None, option: str, at: datetime) -> None:
-    """Applies the choice to the conversation. Every choice keeps the place: the routing side keeps the
-    queue entry (and its enqueued_at) and stops telling positions (RoutingOps.keep_place_quietly)."""
-    conv.queue_exit_offer = {**conv.queue_exit_offer, "chosen": option, "chosen_at": at}
+    """Applies the choice to where the customer is answered. Every choice keeps the place: the routing side
+    records the choice on its offer, keeps the queue entry (and its enqueued_at) and stops telling positions
+    (RoutingOps.keep_place_quietly)."""
     kind, _, channel = option.partition(":")
     if kind == SWITCH:
         wanted = SWITCHABLE[channel]
@@ -199,15 +199,15 @@ def choose(conv: Conversation, customer: Customer | None, option: str, at: datet
         conv.callback = {"number": conv.reply_handle.get("value", ""), "requested_at": at}
 
 
-def answer(ws: Workspace, conv: Conversation, text: str, emit: Notifier) -> bool:
-    """A queued customer's message that picks an offered option: confirm it (where they wrote) and
-    apply it. False when the message is not a choice (it is then an ordinary message). The caller asks
+def answer(ws: Workspace, conv: Conversation, text: str, emit: Notifier) -> str | None:
+    """A queued customer's message that picks an offered option: confirm it (where they wrote), apply it
+    and return it. None when the message is not a choice (it is then an ordinary message). The caller asks
     the routing side to keep the place quietly."""
     option = recognise(text, pending(conv)) if pending(conv) else None
     if option is None:
-        return False
+        return None
     emit.notify(conv, "queue_position", template=CONFIRMED,
                 variables={"confirmation": confirmation(option, conv.language), "choice": option})
     choose(conv, ws.customers.get(conv.customer_id), option, emit.at)
     ws.dirty_conversations.add(conv.id)
-    return True
+    return option

@@ -18,29 +18,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from . import queue_exit
 from .model import ASSIGNED, BOT, OFFLINE, ONLINE, PEOPLE, QUEUED, RESOLVED, WAITING_ON_CUSTOMER, Conversation
 from .routing import AGENT_REPLIED
 from .scope_routing import ScopeRouting
-from .workspace import EMITTED, Rejected, snapshot
+from .workspace import CONTACT_FIELDS_ROUTING_READS, EMITTED, Rejected, contact_view  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from .workspace import Emitter, Workspace
 
 AWAY = "away"
-ROUTING_SNAPSHOT_FIELDS = ("queue", "assignee_id")  # besides the status, derived from both sides
-NOT_CONTACT_FIELDS = frozenset({"status", *ROUTING_SNAPSHOT_FIELDS})
-# The contact side's conversation fields the routing side reads (queue choice, eligibility, silence timers,
-# queue-exit offers, where position messages go): with the snapshot fields, what a delta must carry for
-# the routing stage to decide without the contact side's state (no customer: `reachable_on` carries what a
-# queue-exit offer needs of them). Checked against the routing code by tests/unit/router/test_router_seam.py.
-CONTACT_FIELDS_ROUTING_READS = frozenset({
-    "id", "brand_id", "opened_at", "channel", "channels", "language", "priority", "product_line",
-    "vip", "awaiting_reply_since", "reply_handle", "reply_channel", "reachable_on"})
 
 
-def contact_view(conv: Conversation) -> dict:
-    """The snapshot fields the contact side decides, as they stand now (copied)."""
-    return {k: v for k, v in snapshot(conv).items() if k not in NOT_CONTACT_FIELDS}
+def fill_routing_fields(effect, conv: Conversation, phase: str) -> None:
+    """An effect the contact side emitted gets the routing side's fields as they stand now, and the status
+    of the phase it was emitted in."""
+    effect.snapshot["status"] = (conv.people_status or QUEUED) if phase == PEOPLE else phase
+    effect.snapshot["queue"], effect.snapshot["assignee_id"] = conv.queue, conv.assignee_id
 
 
 class RoutingOps(ScopeRouting):
@@ -117,10 +111,10 @@ class RoutingOps(ScopeRouting):
                      emit: Emitter) -> None:
         self._ask(ws, "_set_presence_step", brand, agent_id, presence, at, emit)
 
-    def keep_place_quietly(self, ws: Workspace, conv: Conversation) -> None:
-        """The customer chose a way out of the queue that keeps their place (queue_exit.py): no more
-        position messages, one at pickup."""
-        self._ask(ws, "_keep_place_step", conv)
+    def keep_place_quietly(self, ws: Workspace, conv: Conversation, option: str, at: datetime) -> None:
+        """The customer chose `option` of the queue-exit offer, each of which keeps their place
+        (queue_exit.py): no more position messages, one at pickup."""
+        self._ask(ws, "_keep_place_step", conv, option, at)
 
     # ------------------------------------------------------------------ recorded steps
     def _ask(self, ws: Workspace, step: str, *args) -> None:
@@ -141,10 +135,8 @@ class RoutingOps(ScopeRouting):
         emitted in)."""
         for step in steps:
             if step[0] == EMITTED:
-                _, effect, conv, phase = step
-                effect.snapshot["status"] = (conv.people_status or QUEUED) if phase == PEOPLE else phase
-                for name in ROUTING_SNAPSHOT_FIELDS:
-                    effect.snapshot[name] = getattr(conv, name)
+                _, effect, conv, view = step
+                fill_routing_fields(effect, conv, view["phase"])
                 ws.effects.append(effect)
             else:
                 name, args, ws.contact_views = step
@@ -187,6 +179,7 @@ class RoutingOps(ScopeRouting):
         self._dequeue(ws, conv)
         self._release(ws, conv)
         conv.set_people_status("")
+        queue_exit.wait_ended(conv)
 
     def _reopened_step(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         if conv.assignee_id:
@@ -227,7 +220,9 @@ class RoutingOps(ScopeRouting):
         ws.dirty_agents.add((brand, agent.agent_id))
         self._route(ws, brand, emit)
 
-    def _keep_place_step(self, ws: Workspace, conv: Conversation) -> None:
+    def _keep_place_step(self, ws: Workspace, conv: Conversation, option: str, at: datetime) -> None:
+        conv.queue_exit_offer = {**conv.queue_exit_offer, "chosen": option, "chosen_at": at}
+        ws.dirty_conversations.add(conv.id)
         entry = ws.queue.get(conv.brand_id, {}).get(conv.id)
         if entry is not None:
             entry.quiet = True

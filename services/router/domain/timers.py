@@ -25,6 +25,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def tick(engine: Engine, ws: Workspace, inp: TickIn) -> None:
+    """The contact side's timers (transcripts), then the routing side's (reassignment): split along the
+    seam, each stage will tick over what it owns (routing_ops.py)."""
+    transcripts_due(engine, ws, inp)
+    reassignment.tick(engine, ws, inp)
+
+
+def transcripts_due(engine: Engine, ws: Workspace, inp: TickIn) -> None:
     cfg = engine.config.brand_routing(inp.brand_id)
     for conv in sorted((c for c in ws.conversations.values() if c.brand_id == inp.brand_id), key=lambda c: c.id):
         if conv.pending_transcripts and transcript.send_due(
@@ -33,7 +40,6 @@ def tick(engine: Engine, ws: Workspace, inp: TickIn) -> None:
             intent_id_of=lambda session, conv=conv: engine.transcript_id(conv, session),
         ):
             ws.dirty_conversations.add(conv.id)
-    reassignment.tick(engine, ws, inp)
 
 
 def refresh_due(ws: Workspace, engine: Engine) -> None:

@@ -93,6 +93,31 @@ class Workspace:
         return customer_id
 
 
+# Snapshot fields the routing side decides; the rest of a snapshot is the contact side's.
+ROUTING_SNAPSHOT_FIELDS = ("status", "queue", "assignee_id")
+# The contact side's conversation fields the routing side reads (queue choice, eligibility, silence timers,
+# queue-exit offers, where position messages go): with the snapshot's contact fields, what a delta must
+# carry for the routing stage to decide without the contact side's state. Checked against the routing
+# code by tests/unit/router/test_router_seam.py.
+CONTACT_FIELDS_ROUTING_READS = frozenset({
+    "id", "brand_id", "opened_at", "channel", "channels", "language", "priority", "product_line", "vip",
+    "awaiting_reply_since", "reply_handle", "reply_channel", "reachable_on"})
+_CARRIED_BEYOND_SNAPSHOT = ("brand_id", "channels", "product_line", "vip", "awaiting_reply_since", "reachable_on",
+                            "phase")
+
+
+def contact_view(conv: Conversation) -> dict:
+    """The contact side's fields of the conversation as they stand now (copied): its snapshot fields (by
+    snapshot key) and what else the routing side reads. What a delta step carries for the conversation."""
+    view = {k: v for k, v in snapshot(conv).items() if k not in ROUTING_SNAPSHOT_FIELDS}
+    view.update((name, _copied(getattr(conv, name))) for name in _CARRIED_BEYOND_SNAPSHOT)
+    return view
+
+
+def _copied(value):
+    return list(value) if isinstance(value, list) else value
+
+
 def snapshot(conv: Conversation) -> dict:
     return {
         "conversation_id": conv.id,
@@ -147,8 +172,9 @@ class Emitter:
     def _add(self, effect: Effect, conv: Conversation) -> None:
         if self.ws.steps is None:
             if (view := self.ws.contact_views.get(conv.id)) is not None:
-                effect.snapshot.update(view)
+                for key in effect.snapshot.keys() - ROUTING_SNAPSHOT_FIELDS:
+                    effect.snapshot[key] = view[key]
             self.ws.effects.append(effect)
         else:  # decided by the contact side: its routing fields are filled in when replayed (routing_ops.py)
-            self.ws.steps.append((EMITTED, effect, conv, conv.phase))
+            self.ws.steps.append((EMITTED, effect, conv, contact_view(conv)))
 

@@ -111,11 +111,17 @@ def derive(*parts) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(str(p) for p in parts)))
 
 
-@pytest.fixture(params=[False, True], ids=["routing_in_line", "routing_deferred"])
+@pytest.fixture(params=["in_line", "deferred", "split"], ids=lambda mode: f"routing_{mode}")
 def engine(config, request) -> Engine:
-    """Every engine test runs twice: routing steps run as the contact side asks for them, and deferred
-    (recorded, then replayed: how a stage keyed by customer would hand an input over, routing_ops.py)."""
-    return Engine(config, derive, deferred_routing=request.param)
+    """Every engine test runs three ways: routing steps run as the contact side asks for them; deferred
+    (recorded, then replayed on the same workspace: routing_ops.py); and split, the routing side on a
+    workspace of its own fed only by the recorded steps (split_kit.py): how a stage keyed by customer
+    would hand each input to the routing stage."""
+    if request.param == "split":
+        from split_kit import SplitEngine
+
+        return SplitEngine(config, derive)
+    return Engine(config, derive, deferred_routing=request.param == "deferred")
 
 
 def agents_for(config: RouterConfig, brand: str = "acme", online: tuple[str, ...] = ()) -> dict[str, Agent]:

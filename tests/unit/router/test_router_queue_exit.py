@@ -156,3 +156,21 @@ def test_a_way_out_by_email_appears_once_the_shop_tells_us_the_customers_email(e
     engine.apply(ws, order("o-9", "created", wa, Handle("email", "wa.customer@example.com"),
                            at=T0 + timedelta(minutes=2)))
     assert "switch:email" in queue_exit.options(conv)
+
+
+def test_an_offer_made_in_another_customers_input_is_saved_with_the_conversation(engine, config):
+    """The offer is made when the customer's position message is due, often in someone else's input (here
+    urgent customers going ahead push them to place 20). It must be written with their conversation, or a
+    restart forgets it and their answer "1" is read as an ordinary message."""
+    ws = Workspace()
+    ws.agents["acme"] = agents_for(config)
+    for i in range(10):  # nobody online; the tenth is the subject, at place 10 (ETA 10 min: no offer yet)
+        engine.apply(ws, message("human please", sender=Handle("chat_session", f"w{i}"), at=T0 + timedelta(seconds=i)))
+    conv = next(c for c in ws.conversations.values() if c.reply_handle["value"] == "w9")
+    assert ws.queue["acme"][conv.id].last_notified_position == 10 and not conv.queue_exit_offer
+    for i in range(10):  # urgent customers go ahead of them, over three minutes
+        ws.dirty_conversations.clear()
+        engine.apply(ws, message("human please, this is urgent", sender=Handle("chat_session", f"u{i}"),
+                                 at=T0 + timedelta(minutes=1, seconds=12 * i)))
+    assert ws.queue["acme"][conv.id].last_notified_position == 20 and queue_exit.pending(conv) == ["keep"]
+    assert conv.id in ws.dirty_conversations  # offered in u9's input: saved with it

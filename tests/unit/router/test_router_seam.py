@@ -41,9 +41,10 @@ def _crossings(source: str) -> list[str]:
 # contact side reads its phase (or `is_open`), never the derived status.
 ROUTING_FIELDS = {"assignee_id", "previous_assignee_id", "queue", "booked_class", "assignment_history", "assigned_at",
                   "enqueued_at", "reassignment_count", "silence_warned_for", "unattended_escalated_for",
-                  "people_status", "status"}
-# Reads still to move, each named in the plan: whether a message may answer a queue-exit offer (hard case 1).
-KNOWN_READS = {("contact.py", "people_status")}
+                  "people_status", "status", "queue_exit_offer"}
+# Reads still to move, each named in the plan: whether a message may answer a queue-exit offer, and which
+# options it offered (hard case 1; queue_exit.py also holds the routing side's offer, which writes it).
+KNOWN_READS = {("contact.py", "people_status"), ("queue_exit.py", "queue_exit_offer")}
 ROUTING_SIDE = ("scope_routing.py", "reassignment.py", "position_updates.py")
 
 
@@ -122,7 +123,7 @@ ROUTING_CODE = {"scope_routing.py": None, "reassignment.py": None, "position_upd
                 "routing_ops.py": {"replay", "_assign_step", "_call_answered_step", "_replied_step",
                                    "_reprioritize_step", "_resolved_step", "_reopened_step", "_customer_replied_step",
                                    "_set_status_step", "_set_presence_step", "_keep_place_step"}}
-ROUTING_OWNED = ROUTING_FIELDS | {"queue_exit_offer", "timer_due_at", "updated_at"}
+ROUTING_OWNED = ROUTING_FIELDS | {"timer_due_at", "updated_at"}
 
 
 def test_a_delta_carries_every_contact_field_the_routing_side_reads():

@@ -35,9 +35,11 @@ class LifecycleSteps:
         # someone held it), not to the bot, which would make the customer ask for a person again.
         had_human = conv.human_involved or conv.went_to_people
         conv.set_phase(PEOPLE if had_human else BOT)
+        if had_human:
+            self.back_to_people(ws, conv)  # whoever held it is its previous assignee from here on
         emit.event(conv, "conversation_reopened", reason=reason)
         if had_human:
-            self.reopened_by_person(ws, conv, emit)
+            self.enqueue(ws, conv, emit)
 
     def _resolve(self, ws: Workspace, conv: Conversation, emit: Emitter, by: str, code: str) -> None:
         self.resolved(ws, conv)

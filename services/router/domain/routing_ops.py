@@ -88,9 +88,10 @@ class RoutingOps(ScopeRouting):
         """The conversation is over: out of the queue, its capacity freed."""
         self._ask(ws, "_resolved_step", conv)
 
-    def reopened_by_person(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
-        """A reopened conversation a person had handled waits for that person again (sticky)."""
-        self._ask(ws, "_reopened_step", conv, emit)
+    def back_to_people(self, ws: Workspace, conv: Conversation) -> None:
+        """A reopened conversation goes back to people: whoever held it is now its previous assignee, whom
+        the queue prefers (sticky)."""
+        self._ask(ws, "_back_to_people_step", conv)
 
     def customer_replied(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         """The customer wrote while people have it: if a person waited on them, back to that person (or
@@ -181,11 +182,10 @@ class RoutingOps(ScopeRouting):
         conv.set_people_status("")
         queue_exit.wait_ended(conv)
 
-    def _reopened_step(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
+    def _back_to_people_step(self, ws: Workspace, conv: Conversation) -> None:
         if conv.assignee_id:
             conv.previous_assignee_id = conv.assignee_id
             conv.assignee_id = ""
-        self._enqueue(ws, conv, emit)
 
     def _customer_replied_step(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         if conv.status != WAITING_ON_CUSTOMER:

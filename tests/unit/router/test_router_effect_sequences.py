@@ -125,7 +125,8 @@ def resolved_then_reopened_sticky_to_the_previous_assignee(engine: Engine, confi
     engine.apply(ws, _msg("s3-back", "one more thing", at=T0 + 10 * MIN))
     assert _since(ws, mark)[:4] == [
         "customer_message_appended", "conversation_reopened", "conversation_queued", "conversation_assigned"]
-    assigned = ws.effects[mark + 3]
+    reopened, assigned = ws.effects[mark + 1], ws.effects[mark + 3]
+    assert (reopened.snapshot["status"], reopened.snapshot["assignee_id"]) == ("queued", "")  # waiting, held by none
     assert (assigned.data["assignee_id"], assigned.data["rule"]) == ("alice", "sticky")  # as the previous agent
     assert (conv.status, conv.assignee_id, conv.reopen_count) == (ASSIGNED, "alice", 1)
     return ws

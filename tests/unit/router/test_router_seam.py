@@ -121,8 +121,9 @@ ROUTING_CODE = {"scope_routing.py": None, "reassignment.py": None, "position_upd
                 "assignment_notice.py": None, "waiting_line.py": None, "routing.py": None,
                 "queue_exit.py": {"offer", "options", "due", "render_offer"},
                 "routing_ops.py": {"replay", "_assign_step", "_call_answered_step", "_replied_step",
-                                   "_reprioritize_step", "_resolved_step", "_reopened_step", "_customer_replied_step",
-                                   "_set_status_step", "_set_presence_step", "_keep_place_step"}}
+                                   "_reprioritize_step", "_resolved_step", "_back_to_people_step",
+                                   "_customer_replied_step", "_set_status_step", "_set_presence_step",
+                                   "_keep_place_step"}}
 ROUTING_OWNED = ROUTING_FIELDS | {"timer_due_at", "updated_at"}
 
 

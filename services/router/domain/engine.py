@@ -36,7 +36,7 @@ from .lifecycle import LifecycleSteps
 from .orders import OrderSteps
 from .routing_ops import RoutingOps
 from .scope_routing import ASSIGNMENTS_KEPT, DEQUEUES_KEPT  # noqa: F401 - re-exported
-from .workspace import CONVERSATIONS, NOTIFICATIONS, Effect, Emitter, Rejected, Workspace, snapshot  # noqa: F401
+from .workspace import CONVERSATIONS, NOTIFICATIONS, Effect, Emitter, Recording, Rejected, Workspace, snapshot  # noqa: F401
 
 
 def application_order(inputs: Sequence[Input]) -> list[int]:
@@ -86,12 +86,12 @@ class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandStep
     def record(self, ws: Workspace, inp: Input) -> list[tuple]:
         """Applies the input's contact side only; returns what it asked of the routing side and what it
         emitted, in order (routing_ops.py): the delta to replay."""
-        ws.steps = []
+        recording = ws.recording = Recording()
         try:
             self._dispatch(ws, inp)
         finally:
-            steps, ws.steps = ws.steps, None
-        return steps
+            ws.recording = None
+        return recording.steps
 
     def _dispatch(self, ws: Workspace, inp: Input) -> None:
         if isinstance(inp, MessageIn):

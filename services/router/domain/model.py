@@ -25,6 +25,11 @@ OPEN_STATUSES = frozenset(STATUSES) - {RESOLVED}
 PEOPLE = "people"
 
 
+def derived_status(phase: str, people_status: str) -> str:
+    """The status every reader sees, from the contact side's phase and the routing side's people status."""
+    return (people_status or QUEUED) if phase == PEOPLE else phase
+
+
 def split_status(status: str) -> tuple[str, str]:
     """(phase, people_status) of a status: how a conversation stored before the split is read."""
     if status in (BOT, RESOLVED):
@@ -182,15 +187,12 @@ class Conversation(_Doc):
     def set_phase(self, phase: str) -> None:
         """The contact side's decision: with the bot, with people, resolved."""
         self.phase = phase
-        self.status = self._derived_status()
+        self.status = derived_status(phase, self.people_status)
 
     def set_people_status(self, people_status: str) -> None:
         """The routing side's: queued, assigned, waiting on the customer or a third party ("" once resolved)."""
         self.people_status = people_status
-        self.status = self._derived_status()
-
-    def _derived_status(self) -> str:
-        return (self.people_status or QUEUED) if self.phase == PEOPLE else self.phase
+        self.status = derived_status(self.phase, people_status)
 
     @property
     def is_open(self) -> bool:

@@ -7,7 +7,7 @@ reassignment.py, position_updates.py) owns agents, queues, capacity, positions a
 Every request from the first to the second is one of the operations below. Each has a contact half
 (what the contact side records about itself: its phase, `went_to_people`) and a routing half, a step
 that runs at once, or, with routing deferred (Engine(deferred_routing=True), how a stage keyed by
-customer will run), is recorded in `Workspace.steps` with the effects the contact side emits and
+customer will run), is recorded in `Workspace.recording` with the effects the contact side emits and
 replayed in order once the input's contact side is done (`replay`): the ordered delta such a stage
 would send. tests/unit/router/test_router_seam.py fails when contact-side code reaches past these
 operations; the golden effect sequences are the same either way. Pure, no I/O.
@@ -19,7 +19,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from . import queue_exit
-from .model import ASSIGNED, BOT, OFFLINE, ONLINE, PEOPLE, QUEUED, RESOLVED, WAITING_ON_CUSTOMER, Conversation
+from .model import (
+    ASSIGNED,
+    AWAY,
+    BOT,
+    OFFLINE,
+    ONLINE,
+    PEOPLE,
+    QUEUED,
+    RESOLVED,
+    WAITING_ON_CUSTOMER,
+    Conversation,
+    derived_status,
+)
 from .routing import AGENT_REPLIED
 from .scope_routing import ScopeRouting
 from .workspace import CONTACT_FIELDS_ROUTING_READS, EMITTED, Rejected, contact_view  # noqa: F401 - re-exported
@@ -27,13 +39,10 @@ from .workspace import CONTACT_FIELDS_ROUTING_READS, EMITTED, Rejected, contact_
 if TYPE_CHECKING:
     from .workspace import Emitter, Workspace
 
-AWAY = "away"
-
-
 def fill_routing_fields(effect, conv: Conversation, phase: str) -> None:
     """An effect the contact side emitted gets the routing side's fields as they stand now, and the status
     of the phase it was emitted in."""
-    effect.snapshot["status"] = (conv.people_status or QUEUED) if phase == PEOPLE else phase
+    effect.snapshot["status"] = derived_status(phase, conv.people_status)
     effect.snapshot["queue"], effect.snapshot["assignee_id"] = conv.queue, conv.assignee_id
 
 
@@ -119,16 +128,14 @@ class RoutingOps(ScopeRouting):
 
     # ------------------------------------------------------------------ recorded steps
     def _ask(self, ws: Workspace, step: str, *args) -> None:
-        if ws.steps is None:
+        recording = ws.recording
+        if recording is None:
             getattr(self, step)(ws, *args)
             return
         # The contact fields of every conversation this input has touched, as of this step: what the
         # effects the step emits must show (a stage keyed by customer sends them with the step).
-        touched = {}
-        for earlier in [*ws.steps, (step, args)]:
-            convs = (earlier[2],) if earlier[0] == EMITTED else earlier[1]
-            touched.update((c.id, c) for c in convs if isinstance(c, Conversation) and c.id)
-        ws.steps.append((step, args, {cid: contact_view(c) for cid, c in touched.items()}))
+        recording.touch(a for a in args if isinstance(a, Conversation))
+        recording.steps.append((step, args, {cid: contact_view(c) for cid, c in recording.touched.items()}))
 
     def replay(self, ws: Workspace, steps: list[tuple]) -> None:
         """Runs an input's recorded steps in order: routing steps run, and each effect the contact side

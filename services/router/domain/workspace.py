@@ -23,7 +23,7 @@ from .waiting_line import WaitingLine
 
 CONVERSATIONS = "conversations"
 NOTIFICATIONS = "notifications"
-EMITTED = "emitted"  # a recorded step that is an effect (Workspace.steps)
+EMITTED = "emitted"  # a recorded step that is an effect (Recording.steps)
 
 
 class Rejected(ValueError):
@@ -41,6 +41,18 @@ class Effect:
     snapshot: dict
     data: dict
     cause_id: str
+
+
+@dataclass(slots=True)
+class Recording:
+    """One input's contact side, recorded: its steps in order, and the conversations they touched so far
+    (each routing step carries their contact fields as of that step)."""
+
+    steps: list[tuple] = field(default_factory=list)
+    touched: dict[str, Conversation] = field(default_factory=dict)
+
+    def touch(self, conversations) -> None:
+        self.touched.update((c.id, c) for c in conversations if c.id)
 
 
 @dataclass(slots=True)
@@ -78,7 +90,7 @@ class Workspace:
     updated_messages: dict[str, dict] = field(default_factory=dict)  # stored messages changed (delivery state)
     # While an input's contact side runs with routing deferred (Engine(deferred_routing=True)): what it asked
     # of the routing side and what it emitted, in order (routing_ops.py); None otherwise.
-    steps: list[tuple] | None = None
+    recording: Recording | None = None
     # While a recorded routing step is replayed: the contact fields of the input's conversations as they
     # stood when the step was asked for (effects the step emits show those, not the input's final ones).
     contact_views: dict[str, dict] = field(default_factory=dict)
@@ -93,6 +105,11 @@ class Workspace:
         return customer_id
 
 
+# Conversation fields the routing side decides (docs/router.md "Not built yet", field ownership); `status` is
+# derived from them and the contact side's `phase` (model.derived_status).
+ROUTING_FIELDS = ("people_status", "assignee_id", "previous_assignee_id", "queue", "booked_class",
+                  "assignment_history", "assigned_at", "enqueued_at", "reassignment_count", "silence_warned_for",
+                  "unattended_escalated_for", "queue_exit_offer")
 # Snapshot fields the routing side decides; the rest of a snapshot is the contact side's.
 ROUTING_SNAPSHOT_FIELDS = ("status", "queue", "assignee_id")
 # The contact side's conversation fields the routing side reads (queue choice, eligibility, silence timers,
@@ -170,11 +187,12 @@ class Emitter:
         return intent_id
 
     def _add(self, effect: Effect, conv: Conversation) -> None:
-        if self.ws.steps is None:
+        if self.ws.recording is None:
             if (view := self.ws.contact_views.get(conv.id)) is not None:
                 for key in effect.snapshot.keys() - ROUTING_SNAPSHOT_FIELDS:
                     effect.snapshot[key] = view[key]
             self.ws.effects.append(effect)
         else:  # decided by the contact side: its routing fields are filled in when replayed (routing_ops.py)
-            self.ws.steps.append((EMITTED, effect, conv, contact_view(conv)))
+            self.ws.recording.touch((conv,))
+            self.ws.recording.steps.append((EMITTED, effect, conv, contact_view(conv)))
 

@@ -22,12 +22,7 @@ from switchboard.router.domain.engine import Engine, Workspace
 from switchboard.router.domain.inputs import Input, TickIn
 from switchboard.router.domain.model import Conversation
 from switchboard.router.domain.routing_ops import fill_routing_fields
-from switchboard.router.domain.workspace import EMITTED, Emitter
-
-# What the routing side decides of a conversation (copied back to the contact side after each input).
-ROUTING_FIELDS = ("assignee_id", "previous_assignee_id", "queue", "booked_class", "assignment_history",
-                  "assigned_at", "enqueued_at", "reassignment_count", "silence_warned_for",
-                  "unattended_escalated_for", "queue_exit_offer")
+from switchboard.router.domain.workspace import EMITTED, ROUTING_FIELDS, Emitter
 
 
 class SplitEngine:
@@ -58,7 +53,7 @@ class SplitEngine:
             if conv is not None and mine is not None:
                 for name in ROUTING_FIELDS:
                     setattr(mine, name, copy.deepcopy(getattr(conv, name)))
-                mine.set_people_status(conv.people_status)
+                mine.set_people_status(conv.people_status)  # (and with it the status the contact side sees)
         ws.dirty_conversations |= rws.dirty_conversations
         rws.dirty_conversations.clear()
 

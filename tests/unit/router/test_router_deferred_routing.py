@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import test_router_effect_sequences as sequences
 from router_unit_kit import derive
-from switchboard.router.domain.engine import Engine, Workspace
+from switchboard.router.domain.engine import Engine, Recording, Workspace
 
 
 class Watched(dict):
@@ -20,7 +20,7 @@ class Watched(dict):
         self._ws, self._name, self._touched = ws, name, touched
 
     def _note(self) -> None:
-        if self._ws.steps is not None:
+        if self._ws.recording is not None:
             self._touched.append(self._name)
 
     def __getitem__(self, key):
@@ -80,6 +80,6 @@ def test_the_watch_sees_routing_state_touched_while_recording(config):
     touched: list[str] = []
     ws.queue = Watched(ws, "queue", touched)
     ws.queue.get("acme")  # not recording: routing's own work
-    ws.steps = []
+    ws.recording = Recording()
     ws.queue.get("acme")
     assert touched == ["queue"]

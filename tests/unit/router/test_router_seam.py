@@ -10,7 +10,7 @@ import dataclasses
 import inspect
 from pathlib import Path
 
-from switchboard.router.domain import routing_ops
+from switchboard.router.domain import routing_ops, workspace
 from switchboard.router.domain.model import Conversation
 from switchboard.router.domain.routing_ops import CONTACT_FIELDS_ROUTING_READS, RoutingOps
 from switchboard.router.domain.scope_routing import ScopeRouting
@@ -36,12 +36,9 @@ def _crossings(source: str) -> list[str]:
     return found
 
 
-# Conversation fields only the routing side decides (docs/router.md "Not built yet", field ownership).
-# `status` is derived from the contact side's `phase` and the routing side's `people_status`: the
-# contact side reads its phase (or `is_open`), never the derived status.
-ROUTING_FIELDS = {"assignee_id", "previous_assignee_id", "queue", "booked_class", "assignment_history", "assigned_at",
-                  "enqueued_at", "reassignment_count", "silence_warned_for", "unattended_escalated_for",
-                  "people_status", "status", "queue_exit_offer"}
+# Conversation fields only the routing side decides (workspace.ROUTING_FIELDS), and `status`, derived from
+# them and the contact side's `phase`: the contact side reads its phase (or `is_open`), never the status.
+ROUTING_FIELDS = {*workspace.ROUTING_FIELDS, "status"}
 # Reads still to move, each named in the plan: whether a message may answer a queue-exit offer, and which
 # options it offered (hard case 1; queue_exit.py also holds the routing side's offer, which writes it).
 KNOWN_READS = {("contact.py", "people_status"), ("queue_exit.py", "queue_exit_offer")}

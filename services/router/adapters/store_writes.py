@@ -142,6 +142,7 @@ class StoreWrites:
     async def _execute(self, write: Write, insert, epoch: int | None, session=None) -> None:
         collection = self.db[write.collection]
         fenced = epoch is not None and write.collection in FENCED_COLLECTIONS
+        where = {"epoch": {"$lte": epoch}} if fenced else {}  # a later owner's document is left alone
         if write.kind == INSERT:
             await insert(collection, write.docs, session)
         elif write.kind == REPLACE and fenced:
@@ -150,11 +151,9 @@ class StoreWrites:
             ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in write.docs]
             await collection.bulk_write(ops, ordered=False, session=session)
         elif write.kind == DELETE:
-            where = {"epoch": {"$lte": epoch}} if fenced else {}
             await collection.bulk_write([DeleteOne({"_id": i, **where}) for i in write.docs], ordered=False,
                                         session=session)
         elif write.kind == SET:
-            where = {"epoch": {"$lte": epoch}} if fenced else {}
             await collection.bulk_write([UpdateOne({"_id": d["_id"], **where}, {"$set": d["set"]}) for d in write.docs],
                                         ordered=False, session=session)
         else:  # REASSIGN: a merged customer's documents now belong to the surviving one

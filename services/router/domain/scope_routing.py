@@ -29,9 +29,7 @@ class ScopeRouting:
 
     def _enqueue(self, ws: Workspace, conv: Conversation, emit: Emitter) -> None:
         cfg = self.config.brand_routing(conv.brand_id)
-        conv.queue = cfg.choose_queue(
-            language=conv.language, channel=conv.channel, product_line=conv.product_line, vip=conv.vip
-        )
+        conv.queue = _queue_for(cfg, conv)
         conv.set_people_status(QUEUED)
         conv.updated_at = emit.at
         queue = ws.queue.setdefault(conv.brand_id, {})
@@ -165,9 +163,7 @@ class ScopeRouting:
         self._dequeue(ws, conv)
         cfg = self.config.brand_routing(conv.brand_id)
         if not conv.queue:  # taken straight from the bot: reported under the queue it would have waited in
-            conv.queue = cfg.choose_queue(
-                language=conv.language, channel=conv.channel, product_line=conv.product_line, vip=conv.vip
-            )
+            conv.queue = _queue_for(cfg, conv)
         capacity_class = cfg.capacity_class(conv.channel)
         if conv.assignee_id and conv.assignee_id != agent_id:
             self._release(ws, conv)
@@ -199,3 +195,9 @@ class ScopeRouting:
             # answered call tells them itself.
             emit.notify(conv, "queue_position", template=position_updates.PICKED_UP,
                         variables=position_updates.variables(waiting.queue, 0, 0))
+
+
+def _queue_for(cfg: BrandRouting, conv: Conversation) -> str:
+    """The queue the conversation waits in, by its language, channel, product line and VIP flag."""
+    return cfg.choose_queue(language=conv.language, channel=conv.channel, product_line=conv.product_line,
+                            vip=conv.vip)

@@ -103,8 +103,6 @@ class MongoStateStore:
         return folded
 
 
-
-
 async def bulk_write_inserting(collection, ops: list) -> None:
     """One unordered bulk_write in which documents believed new are plain inserts (about 3x cheaper
     than upserts on nx-27017). Any insert that meets a stored document (written before a crash,

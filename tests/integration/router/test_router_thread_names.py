@@ -20,9 +20,13 @@ async def _send(producer, topic, payload, key) -> None:
     await producer.drain()
 
 
-def _email(text: str, sender: str, brand: str, *, at=T0, message_id: str, in_reply_to: str = ""):
+async def _send_email(producer, topics, text: str, sender: str, brand: str, *, at=T0, message_id: str,
+                      in_reply_to: str = "") -> None:
+    """An email on the inbound topic, keyed by its sender as ingest keys it."""
     threading = common_pb2.EmailThreading(message_id=message_id, in_reply_to=in_reply_to, subject="Parcel")
-    return inbound_message(text, channel="email", sender=("email", sender), at=at, email=threading, brand=brand)
+    await _send(producer, topics.inbound,
+                inbound_message(text, channel="email", sender=("email", sender), at=at, email=threading, brand=brand),
+                f"{brand}/{sender}")
 
 
 async def test_a_reply_finds_the_conversation_its_email_opened_without_a_thread_document(
@@ -31,17 +35,14 @@ async def test_a_reply_finds_the_conversation_its_email_opened_without_a_thread_
     brand = brand_of(namespace)
     opened_by = threads.opened_by(derived_id, brand, threads.email_key("<m1@mail.example>"))
     async with running_router(service_settings, namespace):
-        await _send(producer, topics.inbound,
-                    _email("Where is my parcel?", "ann@example.com", brand, message_id="<m1@mail.example>"),
-                    f"{brand}/ann@example.com")
+        await _send_email(producer, topics, "Where is my parcel?", "ann@example.com", brand,
+                          message_id="<m1@mail.example>")
         conv = await wait_for(lambda: mongo_db["conversations"].find_one({"_id": opened_by}), timeout=20,
                               message="the conversation named by the email's Message-ID")
         # A colleague answers in the thread from another address: only the key can place it.
-        await _send(producer, topics.inbound,
-                    _email("Adding my colleague's order number: 1234", "bob@example.com", brand,
-                           at=T0 + timedelta(minutes=5), message_id="<m2@mail.example>",
-                           in_reply_to="<M1@mail.example>"),
-                    f"{brand}/bob@example.com")
+        await _send_email(producer, topics, "Adding my colleague's order number: 1234", "bob@example.com", brand,
+                          at=T0 + timedelta(minutes=5), message_id="<m2@mail.example>",
+                          in_reply_to="<M1@mail.example>")
         await wait_for(lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "message_count": 2}),
                        timeout=20, message="the reply appended to the opened conversation")
     assert await mongo_db["conversations"].count_documents({"brand_id": brand}) == 1
@@ -57,17 +58,14 @@ async def test_the_same_message_id_long_after_its_conversation_closed_opens_a_ne
     brand = brand_of(namespace)
     first_id = threads.opened_by(derived_id, brand, threads.email_key("<again@mail.example>"))
     async with running_router(service_settings, namespace):
-        await _send(producer, topics.inbound,
-                    _email("My parcel is late", "kim@example.com", brand, message_id="<again@mail.example>"),
-                    f"{brand}/kim@example.com")
+        await _send_email(producer, topics, "My parcel is late", "kim@example.com", brand,
+                          message_id="<again@mail.example>")
         await wait_for(lambda: mongo_db["conversations"].find_one({"_id": first_id}), timeout=20)
         await _send(producer, topics.agent_commands, resolve("alice", first_id, brand=brand), first_id)
         await wait_for(lambda: mongo_db["conversations"].find_one({"_id": first_id, "status": "resolved"}),
                        timeout=20, message="the first conversation resolved")
-        await _send(producer, topics.inbound,
-                    _email("My parcel is late", "kim@example.com", brand, at=T0 + timedelta(days=40),
-                           message_id="<again@mail.example>"),
-                    f"{brand}/kim@example.com")
+        await _send_email(producer, topics, "My parcel is late", "kim@example.com", brand,
+                          at=T0 + timedelta(days=40), message_id="<again@mail.example>")
         second = await wait_for(
             lambda: mongo_db["conversations"].find_one({"brand_id": brand, "_id": {"$ne": first_id}}),
             timeout=20, message="a second conversation")

@@ -19,10 +19,11 @@ from switchboard.common.consumer import BatchAbandoned, PermanentError
 from switchboard.common.logging import get_logger
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
-from switchboard.router.adapters import codec, routing_wire
+from switchboard.router.adapters import codec, delta_wire, routing_wire
 from switchboard.router.adapters.journal import Fenced
-from switchboard.router.adapters.ports import Dedupe, Ownership, Publisher, RoutingState
-from switchboard.router.domain import timers
+from switchboard.router.adapters.ports import Dedupe, DeltaState, Ownership, Publisher
+from switchboard.router.domain import delta as deltas
+from switchboard.router.domain import reassignment, timers
 from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import MessageIn, TickIn
 
@@ -33,13 +34,16 @@ T = TypeVar("T")
 @dataclass
 class RouterHandler:
     engine: Engine
-    store: RoutingState
+    store: DeltaState
     producer: Publisher
     topics: TopicNames
     clock: Clock = field(default_factory=SystemClock)
     dedupe: Dedupe | None = None
     ownership: Ownership | None = None  # None: unscoped (a single writer, as in benches of the engine)
     group: str = ""  # the routing stage's consumer group (named on what it dead-letters)
+    # True: a contact stage decides the contact side (its deltas arrive here); this stage's tick and timers
+    # are the routing side's only (silence, reassignment), the contact stage fires chat transcripts.
+    split: bool = False
     # Consumed batches and ticks change the same state: one at a time (the scope owner is its single writer).
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -54,7 +58,7 @@ class RouterHandler:
                 # side, so a batch of many brands costs the store round trips of one. Every brand's work
                 # ends before the batch's first failure is raised (the runner then replays the batch).
                 outcomes = await asyncio.gather(
-                    *(self._scoped(brand, lambda items=items: self._route(items))
+                    *(self._scoped(brand, lambda items=items: self._runs(items))
                       for brand, items in sorted(by_brand.items())),
                     return_exceptions=True)
                 failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
@@ -80,7 +84,10 @@ class RouterHandler:
 
                 async def fire(tick: TickIn = tick) -> int:
                     ws = await self.store.load([tick])
-                    self.engine.apply(ws, tick)
+                    if self.split:  # the contact stage fires the transcripts
+                        reassignment.tick(self.engine, ws, tick)
+                    else:
+                        self.engine.apply(ws, tick)
                     await self._commit(ws, {}, now, processed=None,
                                        scope=tick.brand_id if self.ownership is not None else None)
                     return len(ws.effects)
@@ -105,6 +112,47 @@ class RouterHandler:
         except BaseException:
             self.store.forget()  # the resident state may be half-changed: the redelivery reads it afresh
             raise
+
+    async def _runs(self, items: list[tuple[Envelope, object]]) -> None:
+        """A brand's records in order: runs of deltas (from the contact stage) and of inputs (applied in
+        line: records written to the routing topic before the contact stage existed)."""
+        start = 0
+        for end in range(1, len(items) + 1):
+            if end == len(items) or routing_wire.is_delta(items[end][0]) != routing_wire.is_delta(items[start][0]):
+                run = items[start:end]
+                await (self._replay(run) if routing_wire.is_delta(run[0][0]) else self._route(run))
+                start = end
+
+    async def _replay(self, items: list[tuple[Envelope, object]]) -> None:
+        """Replays the contact stage's deltas (domain/delta.py) on the routing state, then publishes every
+        effect with its routing fields and writes the routing half of each conversation."""
+        started = time.perf_counter()
+        batch = list({env.id: env for env, _ in items}.values())  # a delta sent twice (contact stage redelivery)
+        try:
+            decoded = [delta_wire.decode(env.payload) for env in batch]
+        except ValueError as exc:
+            raise PermanentError(f"routing delta: {exc}") from None
+        ws = await self.store.load_routing({d.brand_id for d in decoded},
+                                           set().union(*(d.conversation_ids() for d in decoded)))
+        for env, delta in zip(batch, decoded, strict=True):
+            if deltas.applied(ws, delta):
+                continue
+            with structlog.contextvars.bound_contextvars(event_id=env.id, correlation_id=env.correlation_id or env.id):
+                try:
+                    carried = deltas.replay(self.engine, ws, delta)
+                except Rejected as exc:
+                    raise PermanentError(str(exc)) from None
+            # Their status is derived from the phase the delta carried: written even where no routing
+            # step changed anything (a conversation the bot resolved).
+            ws.dirty_conversations.update(c for c in carried if c in ws.conversations)
+        # Deltas that name a conversation are recognised there (deltas.applied); the rest get a record.
+        processed = self.dedupe.records([env.id for env, d in zip(batch, decoded, strict=True)
+                                         if not d.conversation_ids()], self.clock.now()) if self.dedupe else None
+        await self._commit(ws, {env.id: env for env in batch}, min(env.time for env in batch), processed,
+                           scope=batch[0].brand_id if self.ownership is not None else None)
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        log.debug("deltas_replayed", records=len(batch), effects=len(ws.effects),
+                  total_s=round(time.perf_counter() - started, 4))
 
     async def _route(self, items: list[tuple[Envelope, object]]) -> None:
         started = time.perf_counter()
@@ -151,7 +199,7 @@ class RouterHandler:
 
     async def _commit(self, ws: Workspace, by_id: dict[str, Envelope], oldest: datetime,
                       processed: list[dict] | None, scope: str | None) -> None:
-        timers.refresh_due(ws, self.engine)
+        timers.refresh_due(ws, self.engine, transcripts=not self.split)
         # Publish and wait for the acks BEFORE writing state: if Kafka refuses, nothing is written and
         # the redelivered batch is decided again from the same state (same ids). If the write fails
         # after publishing, the redelivery re-emits the same ids, which consumers drop as duplicates.

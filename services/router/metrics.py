@@ -31,6 +31,11 @@ FORWARDED = Counter(
 SCOPES_OWNED = Gauge(
     "switchboard_router_routing_scopes_owned", "Routing scopes (brands) this routing-stage replica owns now"
 )
+CONTACT_PARTITIONS_OWNED = Gauge(
+    "switchboard_router_contact_partitions_owned",
+    "Contacts-topic partitions (customers) this contact-stage replica owns now",
+)
+DELTAS = Counter("switchboard_router_contact_deltas", "Deltas the contact stage sent the routing stage")
 SCOPE_CLAIMS = Counter(
     "switchboard_router_routing_scope_claims", "Routing scopes claimed (epoch raised, state rebuilt from MongoDB)"
 )

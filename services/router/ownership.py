@@ -12,7 +12,7 @@ uncommitted and stays away from the brand until its next assignment.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiokafka import TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
@@ -26,6 +26,15 @@ _PARTITIONER = DefaultPartitioner()
 LOST_BACKOFF_SECONDS = 0.5  # a lost scope's batch is given up; wait a little before the runner reads it again
 
 
+def contact_scope(partition: int) -> str:
+    """The contact stage's scope of one contacts-topic partition (its customers), fenced by its own epoch."""
+    return f"contacts/{partition}"
+
+
+def contact_partition(scope: str) -> int:
+    return int(scope.rpartition("/")[2])
+
+
 def partition_of(brand: str, partitions: int) -> int:
     """The partition the producer's default partitioner puts a record keyed by `brand` in."""
     every = list(range(partitions))
@@ -34,12 +43,16 @@ def partition_of(brand: str, partitions: int) -> int:
 
 class ScopeOwnership:
     def __init__(self, store: RouterStore, topic: str, partitions: int, configured: Iterable[str],
-                 lock: asyncio.Lock) -> None:
+                 lock: asyncio.Lock, partition: Callable[[str], int] | None = None, gauge=None) -> None:
+        """`partition`: the partition of a scope (default: a brand's, as the producer keys it); `gauge`: the
+        number of scopes owned (default: routing scopes)."""
         self._store, self._topic, self._partitions = store, topic, partitions
         self._configured = sorted(b for b in configured if b != "*")
         self._lock = lock  # the handler's: no batch or tick runs while ownership changes
         self._assigned: set[int] = set()
         self._lost: set[str] = set()
+        self._partition = partition or (lambda brand: partition_of(brand, partitions))
+        self._gauge = gauge or metrics.SCOPES_OWNED
 
     def owned(self) -> set[str]:
         return set(self._store.epochs)
@@ -49,7 +62,7 @@ class ScopeOwnership:
             self._assigned = {tp.partition for tp in assigned if tp.topic == self._topic}
             self._lost.clear()
             for brand in self._configured:
-                if partition_of(brand, self._partitions) in self._assigned:
+                if self._partition(brand) in self._assigned:
                     try:
                         await self._claim(brand)
                     except Exception as exc:  # claimed on its first record instead
@@ -59,10 +72,10 @@ class ScopeOwnership:
         async with self._lock:
             gone = {tp.partition for tp in revoked if tp.topic == self._topic}
             self._assigned -= gone
-            brands = {b for b in self._store.epochs if partition_of(b, self._partitions) in gone}
+            brands = {b for b in self._store.epochs if self._partition(b) in gone}
             self._store.release(brands)
             metrics.forget_brands(brands)
-            metrics.SCOPES_OWNED.set(len(self._store.epochs))
+            self._gauge.set(len(self._store.epochs))
             if brands:
                 log.info("routing_scopes_released", brands=sorted(brands))
 
@@ -81,12 +94,12 @@ class ScopeOwnership:
         self._lost.add(brand)
         self._store.release({brand})
         metrics.forget_brands({brand})
-        metrics.SCOPES_OWNED.set(len(self._store.epochs))
+        self._gauge.set(len(self._store.epochs))
         log.warning("routing_scope_lost", brand=brand)
         await asyncio.sleep(LOST_BACKOFF_SECONDS)
 
     async def _claim(self, brand: str) -> None:
         epoch = await self._store.claim(brand)
         metrics.SCOPE_CLAIMS.inc()
-        metrics.SCOPES_OWNED.set(len(self._store.epochs))
+        self._gauge.set(len(self._store.epochs))
         log.info("routing_scope_claimed", brand=brand, epoch=epoch)

@@ -20,8 +20,10 @@ class RouterSettings(ServiceSettings):
     read_api_token: SecretStr | None = None
     # How often the router fires its timers (transcripts after their grace, reassignments), in seconds.
     tick_interval_seconds: float = 15.0
-    # Which of the router's two stages this process runs (docs/router.md "Two stages"): "intake"
-    # (consumes inbound, orders and agent-commands, keyed by customer or conversation; validates,
-    # detects the language and forwards to the routing topic, keyed by brand), "routing" (consumes the
-    # routing topic; one owner per brand decides and writes), or "all" (both, in one process).
-    router_stage: Literal["all", "intake", "routing"] = "all"
+    # Which of the router's three stages this process runs (docs/router.md "Three stages"): "intake"
+    # (consumes inbound, orders and agent-commands; validates, detects the language and forwards to the
+    # contacts topic, keyed by the customer), "contact" (consumes the contacts topic; one owner per
+    # partition decides identity, threading, messages and the bot, and sends the routing stage deltas),
+    # "routing" (consumes the routing topic; one owner per brand decides agents, queues and capacity,
+    # publishes and writes), or "all" (the three, in one process).
+    router_stage: Literal["all", "intake", "contact", "routing"] = "all"

@@ -26,8 +26,9 @@ from switchboard.common.topics import TopicNames, registry
 
 ROOT = chart.ROOT
 SCENARIOS = chart.scenarios()
-SERVICES = ["analytics", "console", "ingest", "notifier", "router", "routing", "sla"]
-STAGE_OF = {"routing": "router"}  # the router's routing stage: its own Deployment, the router's program
+SERVICES = ["analytics", "console", "contact", "ingest", "notifier", "router", "routing", "sla"]
+# The router's contact and routing stages: each its own Deployment, the router's program.
+STAGE_OF = {"contact": "router", "routing": "router"}
 
 
 def values(scenario: str, **overrides: Any) -> dict[str, Any]:
@@ -311,9 +312,10 @@ def test_rollouts_never_drop_below_the_desired_replicas(rendered):
 
 def test_every_consumer_runs_two_replicas_rolling_with_a_disruption_budget_by_default(rendered):
     # No single point of failure: each consumer scales by partition ownership (docs/architecture.md);
-    # the router's routing stage fences a revoked owner by a per-brand epoch (docs/router.md).
+    # the router's contact stage fences a revoked owner by a per-partition epoch, its routing stage
+    # by a per-brand epoch (docs/router.md).
     docs = rendered["minimal"]
-    for name in ("analytics", "notifier", "router", "routing", "sla"):
+    for name in ("analytics", "notifier", "router", "contact", "routing", "sla"):
         spec = chart.one(docs, "Deployment", f"switchboard-{name}")["spec"]
         assert spec["replicas"] == 2, name
         assert spec["strategy"]["type"] == "RollingUpdate", name
@@ -321,12 +323,29 @@ def test_every_consumer_runs_two_replicas_rolling_with_a_disruption_budget_by_de
         assert chart.one(docs, "PodDisruptionBudget", f"switchboard-{name}")["spec"]["maxUnavailable"] == 1
 
 
-def test_the_router_runs_as_two_stages_of_one_image(rendered):
+def test_the_router_runs_as_three_stages_of_one_image(rendered):
     docs = rendered["minimal"]
-    for name, stage in (("router", "intake"), ("routing", "routing")):
+    for name, stage in (("router", "intake"), ("contact", "contact"), ("routing", "routing")):
         container = chart.one(docs, "Deployment", f"switchboard-{name}")["spec"]["template"]["spec"]["containers"][0]
         assert container["command"] == ["switchboard-router"]
-        assert {"name": "SWITCHBOARD_ROUTER_STAGE", "value": stage} in container["env"]
+        stages = [e["value"] for e in container["env"] if e["name"] == "SWITCHBOARD_ROUTER_STAGE"]
+        assert stages == [stage], name
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_contact_stage_gets_the_routing_stages_store_kafka_and_secrets(rendered, scenario):
+    # Both stages write MongoDB and talk Kafka the same way: only the stage differs.
+    docs = rendered[scenario]
+    pods = {name: chart.one(docs, "Deployment", f"switchboard-{name}")["spec"]["template"]["spec"]
+            for name in ("contact", "routing")}
+    envs = {name: [e for e in pod["containers"][0]["env"] if e["name"] != "SWITCHBOARD_ROUTER_STAGE"]
+            for name, pod in pods.items()}
+    assert envs["contact"] == envs["routing"]
+    assert env_of(pods["contact"]["containers"][0])["SWITCHBOARD_MONGO__URI"]["secretKeyRef"]["name"] == \
+        "switchboard-mongo"
+    for key in ("volumes", "initContainers", "securityContext"):
+        assert pods["contact"].get(key) == pods["routing"].get(key), key
+    assert pods["contact"]["containers"][0]["volumeMounts"] == pods["routing"]["containers"][0]["volumeMounts"]
 
 
 def test_spread_over_nodes_and_zones_is_on_by_default_and_can_be_hard(rendered):
@@ -444,10 +463,16 @@ def partition_bound(service: str) -> int:
 
 def test_consumer_hpas_are_bounded_by_the_partitions_they_consume(rendered):
     hpas = {h["metadata"]["name"]: h["spec"] for h in chart.find(rendered["production"], "HorizontalPodAutoscaler")}
-    assert set(hpas) == {"switchboard-ingest", "switchboard-router", "switchboard-routing", "switchboard-sla",
-                         "switchboard-notifier", "switchboard-console"}
-    for name in ("router", "routing", "sla", "notifier", "console"):
+    assert set(hpas) == {"switchboard-ingest", "switchboard-router", "switchboard-contact", "switchboard-routing",
+                         "switchboard-sla", "switchboard-notifier", "switchboard-console"}
+    for name in ("router", "contact", "routing", "sla", "notifier", "console"):
         assert hpas[f"switchboard-{name}"]["maxReplicas"] == partition_bound(name)
+    # The contact stage reads only the contacts topic (keyed by customer id), the routing stage only
+    # the routing topic (keyed by brand): each is bounded by its own topic's partitions.
+    contacts, routing = registry()["contacts"], registry()["routing"]
+    assert contacts.consumers == ("contact",) and routing.consumers == ("routing",)
+    assert hpas["switchboard-contact"]["maxReplicas"] == contacts.partitions
+    assert hpas["switchboard-routing"]["maxReplicas"] == routing.partitions
     for deployment in chart.find(rendered["production"], "Deployment"):
         has_hpa = deployment["metadata"]["name"] in hpas
         assert ("replicas" in deployment["spec"]) != has_hpa

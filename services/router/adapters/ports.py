@@ -8,7 +8,7 @@ ownership.py (ScopeOwnership); tests/handlers/router implements them in memory.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -36,6 +36,21 @@ class RoutingState(Protocol):
 
     def forget(self) -> None:
         """Drops the resident state (a failed batch may have changed it half-way)."""
+
+
+class ContactState(RoutingState, Protocol):
+    """The contact stage's state (customers, conversations' contact fields, messages ...): `load` as
+    above; `save` writes the conversations' contact half only."""
+
+    async def load_contact_due(self, now: datetime, owns: Callable[[str], bool]) -> Workspace:
+        """Conversations whose chat transcript is due, of customers `owns(customer_id)` accepts."""
+
+
+class DeltaState(RoutingState, Protocol):
+    """The routing stage's state when it replays the contact stage's deltas."""
+
+    async def load_routing(self, brands: set[str], conversation_ids: set[str]) -> Workspace:
+        """The brands' resident routing state and the named conversations (their routing half)."""
 
 
 class Publisher(Protocol):

@@ -12,7 +12,15 @@ from typing import Any
 from switchboard.common.readapi import iso, plain
 from switchboard.router.domain import routing
 from switchboard.router.domain.config import BrandRouting
-from switchboard.router.domain.model import PRIORITY_NAMES, Agent, Conversation, Customer, OrderRecord, QueueEntry
+from switchboard.router.domain.model import (
+    PRIORITY_NAMES,
+    Agent,
+    Conversation,
+    Customer,
+    OrderRecord,
+    QueueEntry,
+    stored_time,
+)
 
 NOTE, MESSAGE = "note", "message"
 
@@ -119,7 +127,7 @@ def past_conversation_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "status": doc.get("status", ""),
         "channel": doc.get("channel", ""),
         "opened_at": iso(doc.get("opened_at")),
-        "resolved_at": iso(doc.get("resolved_at")),
+        "resolved_at": iso(stored_time(doc.get("resolved_at"))),
     }
 
 

@@ -15,7 +15,8 @@ from switchboard.common.cloudevents import Envelope, event_type
 from switchboard.common.consumer import PermanentError
 from switchboard.events.v1 import agent_pb2, inbound_pb2, orders_pb2, routing_pb2
 
-from . import codec
+from ..domain.inputs import Input
+from . import codec, delta_wire
 from .language import LanguageDetector
 
 _CASES = {inbound_pb2.InboundEvent: "inbound", orders_pb2.OrderEvent: "order", agent_pb2.AgentCommand: "command"}
@@ -44,6 +45,12 @@ class Known:
 
 def wrap(env: Envelope, detector: LanguageDetector) -> tuple[str, routing_pb2.RoutingRequest]:
     """(brand, request). Raises PermanentError (-> the intake's DLQ) for an input the router cannot apply."""
+    inp, request = wrap_input(env, detector)
+    return inp.brand_id, request
+
+
+def wrap_input(env: Envelope, detector: LanguageDetector) -> tuple[Input, routing_pb2.RoutingRequest]:
+    """(the decoded input, request): the intake keys the request by the input's customer."""
     recording = _Recording(detector)
     inp = codec.decode(env, recording)
     case = _CASES.get(type(env.payload))
@@ -54,7 +61,7 @@ def wrap(env: Envelope, detector: LanguageDetector) -> tuple[str, routing_pb2.Ro
                                          origin_partition=env.partition or 0, origin_offset=env.offset or 0,
                                          origin_key=env.key or b"")
     getattr(request, case).CopyFrom(env.payload)
-    return inp.brand_id, request
+    return inp, request
 
 
 def unwrap(env: Envelope) -> tuple[Envelope, Known]:
@@ -65,13 +72,23 @@ def unwrap(env: Envelope) -> tuple[Envelope, Known]:
         raise PermanentError(f"the routing topic carries RoutingRequest, not {env.payload.DESCRIPTOR.full_name}")
     case = request.WhichOneof("event")
     if case is None:
-        raise PermanentError("RoutingRequest.event (inbound, order or command) is required")
+        raise PermanentError("RoutingRequest.event (inbound, order, command or delta) is required")
     payload = getattr(request, case)
     inner = replace(env, payload=payload, type=event_type(payload), source=request.origin_source or env.source,
                     brand_id=request.brand_id or env.brand_id, topic=request.origin_topic or env.topic,
                     partition=request.origin_partition, offset=request.origin_offset,
                     key=request.origin_key or env.key, raw_headers=[])
     return inner, Known(request.detected_language)
+
+
+def delta_request(delta) -> routing_pb2.RoutingRequest:
+    """A contact stage's delta (domain/delta.py) as the routing topic's record."""
+    return routing_pb2.RoutingRequest(brand_id=delta.brand_id, delta=delta_wire.encode(delta))
+
+
+def is_delta(env: Envelope) -> bool:
+    """An unwrapped record that is a contact stage's delta, not an input."""
+    return isinstance(env.payload, routing_pb2.ContactDelta)
 
 
 async def dead_letter(producer, inner: Envelope, group: str, error: str) -> None:

@@ -30,7 +30,16 @@ from switchboard.router.adapters import message_docs
 from switchboard.router.adapters.batch_names import BatchNames, names_of
 from switchboard.router.adapters.journal import Journal
 from switchboard.router.adapters.store_setup import StoreSetup
-from switchboard.router.adapters.store_writes import TIMER_DUE_TS, StoreWrites, handle_id, thread_id
+from switchboard.router.adapters.store_writes import (
+    CONTACT,
+    CONTACT_DUE_TS,
+    CONTACT_PENDING,
+    TIMER_DUE_TS,
+    WHOLE,
+    StoreWrites,
+    handle_id,
+    thread_id,
+)
 from switchboard.router.domain import identity, receipts, threads
 from switchboard.router.domain.engine import Workspace
 from switchboard.router.domain.inputs import ChatEndIn, DeliveryIn, Input, TickIn
@@ -64,10 +73,14 @@ class Resident:
 class RouterStore(StoreSetup, StoreWrites):
     """Loads (this module) and writes (store_writes.py) the router's state."""
 
-    def __init__(self, db, *, transactions: bool | None = None, derive: Callable[..., str] = derived_id) -> None:
+    def __init__(self, db, *, transactions: bool | None = None, derive: Callable[..., str] = derived_id,
+                 role: str = WHOLE) -> None:
         """`transactions`: None chooses at prepare() from what the server supports. `derive`: the
-        Engine's id derivation (customer ids derive from their seed handle)."""
+        Engine's id derivation (customer ids derive from their seed handle). `role`: which half of a
+        conversation this store writes (store_writes.py WHOLE, CONTACT, ROUTING); a contact stage's keeps
+        no routing state (agents, queues) resident and never reads it."""
         self.db = db
+        self.role = role
         self.derive = derive
         self.transactions = transactions
         # Scopes (brands; None = the unscoped slot) whose last save failed half-way: replayed before reading.
@@ -91,10 +104,7 @@ class RouterStore(StoreSetup, StoreWrites):
     # ------------------------------------------------------------------ load
     async def load(self, inputs: list[Input], message_ids: list[str] = ()) -> Workspace:
         """`message_ids`: ids the inputs' messages would get; those already stored mark inputs applied."""
-        if self._replay_due and not self.transactions:  # the last save failed half-way: finish it first
-            for scope in sorted(self._replay_due, key=str):
-                await self._apply(await self.scope_journal.pending(scope), self.epochs.get(scope or ""))
-            self._replay_due.clear()
+        await self._replay_pending()
         ws = Workspace()
         names = names_of(inputs)
         # A conversation is named by the thread key that opened it: load those the batch's keys name.
@@ -126,7 +136,7 @@ class RouterStore(StoreSetup, StoreWrites):
     async def _load_named(self, ws: Workspace, names: BatchNames, message_ids: list[str]) -> dict:
         """What the inputs name (one $in per collection), and the resident state of brands not loaded
         yet. Returns the stored thread key -> conversation mapping of the keys looked up."""
-        unloaded = sorted(names.brands - self.resident.brands)
+        unloaded = sorted(names.brands - self.resident.brands) if self.role != CONTACT else []
         (
             stored_messages,
             handle_docs,
@@ -257,6 +267,43 @@ class RouterStore(StoreSetup, StoreWrites):
         ws.stored_threads = dict(ws.thread_index)
         return touched, touched_customers
 
+    async def load_routing(self, brands: set[str], conversation_ids: set[str]) -> Workspace:
+        """For the routing stage replaying deltas (domain/delta.py): the brands' resident routing state and
+        the conversations the deltas name, as this stage last wrote them (their contact fields come with
+        each step)."""
+        await self._replay_pending()
+        ws = Workspace()
+        resident = self.resident
+        unloaded = sorted(brands - resident.brands)
+        agent_docs, queue_docs, stats_docs = await asyncio.gather(
+            *(self._find(c, {"brand_id": {"$in": unloaded}}) if unloaded else _none()
+              for c in (self.agents, self.queue, self.stats)))
+        self._make_resident(ws, unloaded, agent_docs, queue_docs, stats_docs)
+        queued = {c for brand in brands for c in resident.queue.get(brand, {})}
+        wanted = (set(conversation_ids) | queued) - {""}
+        from_resident = wanted & resident.conversations.keys()
+        missing = sorted(wanted - from_resident)
+        self._add_conversations(ws, await self._find(self.conversations, {"_id": {"$in": missing}}))
+        self._add_conversations(ws, [resident.conversations[c] for c in sorted(from_resident)], persisted=True)
+        return ws
+
+    async def load_contact_due(self, now, owns: Callable[[str], bool]) -> Workspace:
+        """For the contact stage's tick: conversations whose chat transcript is due and whose customer this
+        replica owns (`owns(customer_id)`), with their customers and message history."""
+        await self._replay_pending()
+        ws = Workspace()
+        due = await self._find(self.conversations, {CONTACT_DUE_TS: {"$lte": now.timestamp()}})
+        self._add_conversations(ws, [d for d in due if owns(d.get("customer_id") or "")])
+        await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
+        await self._load_history(ws, set(ws.conversations))
+        return ws
+
+    async def _replay_pending(self) -> None:
+        if self._replay_due and not self.transactions:  # the last save failed half-way: finish it first
+            for scope in sorted(self._replay_due, key=str):
+                await self._apply(await self.scope_journal.pending(scope), self.epochs.get(scope or ""))
+            self._replay_due.clear()
+
     async def _load_due(self, ws: Workspace, ticks: list[TickIn]) -> None:
         """For the router's tick: conversations whose timer is due, those held by agents who are not
         online (domain/reassignment.py), their customers, and the history of due transcripts."""
@@ -303,10 +350,12 @@ class RouterStore(StoreSetup, StoreWrites):
                 ws.customers[doc["_id"]] = Customer.from_doc(doc)
                 ws.persisted.add("customer/" + doc["_id"])
 
-    @staticmethod
-    def _add_conversations(ws: Workspace, docs: list, persisted: bool = False) -> None:
-        """`docs`: stored documents, or resident Conversation objects (`persisted=True`)."""
+    def _add_conversations(self, ws: Workspace, docs: list, persisted: bool = False) -> None:
+        """`docs`: stored documents, or resident Conversation objects (`persisted=True`). The contact stage
+        skips a document whose contact half was never written (store_writes.CONTACT_PENDING)."""
         for doc in docs:
+            if not persisted and self.role == CONTACT and doc.get(CONTACT_PENDING):
+                continue
             conv = doc if persisted else None
             if (conv.id if conv else doc["_id"]) in ws.conversations:
                 continue

@@ -8,8 +8,9 @@ import asyncio
 from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateOne
 from pymongo.errors import CollectionInvalid
 from switchboard.common.dedupe import DedupeStore
-from switchboard.router.adapters.store_writes import TIMER_DUE_TS, _thread_doc, thread_id
+from switchboard.router.adapters.store_writes import CONTACT_DUE_TS, TIMER_DUE_TS, _thread_doc, thread_id
 from switchboard.router.domain.config import RouterConfig
+from switchboard.router.domain.model import stored_time
 
 
 class StoreSetup:
@@ -37,6 +38,7 @@ class StoreSetup:
             self.conversations.create_index([("customer_id", ASCENDING), ("opened_at", DESCENDING)]),
             self.conversations.create_index([("brand_id", ASCENDING), ("status", ASCENDING)]),
             self.conversations.create_index(TIMER_DUE_TS),  # the router's tick: what is due
+            self.conversations.create_index(CONTACT_DUE_TS),  # the contact stage's tick: transcripts due
             self.messages.create_index([("conversation_id", ASCENDING), ("at", ASCENDING)]),
             # nx-27017 uses a compound index for neither an equality on its first field alone nor `$in`:
             # the messages of given conversations are read by equality on this one (mongo.find_each).
@@ -51,10 +53,11 @@ class StoreSetup:
         """Gives `timer_due_ts` to the brand's conversations whose timer was stored without it (written
         before the field existed, or by an older replica during a rolling upgrade). Runs when the
         brand's routing scope is claimed, before its first tick; a no-op once every writer is new."""
-        ops = [UpdateOne({"_id": d["_id"]}, {"$set": {TIMER_DUE_TS: d["timer_due_at"].timestamp()}})
+        ops = [UpdateOne({"_id": d["_id"]}, {"$set": {TIMER_DUE_TS: stored_time(d["timer_due_at"]).timestamp()}})
                async for d in self.conversations.find(
                    {"brand_id": brand, "timer_due_at": {"$ne": None}, TIMER_DUE_TS: None},
-                   {"timer_due_at": 1})]
+                   {"timer_due_at": 1})
+               if d.get("timer_due_at")]  # (nx-27017 counts a missing field as not None)
         if ops:
             await self.conversations.bulk_write(ops, ordered=False)
         return len(ops)

@@ -12,9 +12,10 @@ from switchboard.common.logging import get_logger
 from switchboard.common.mongo import insert_new, refused_as_duplicates
 from switchboard.router.adapters import message_docs
 from switchboard.router.adapters.journal import FENCED_COLLECTIONS, Fenced, Write
-from switchboard.router.domain import threads
+from switchboard.router.domain import threads, transcript
 from switchboard.router.domain.engine import Workspace
 from switchboard.router.domain.model import Handle
+from switchboard.router.domain.workspace import ROUTING_FIELDS
 
 log = get_logger(__name__)
 # Write kinds. Each is idempotent, which is what makes replaying a journal safe.
@@ -23,6 +24,14 @@ REPLACE = "replace"    # whole-document images, upserted
 DELETE = "delete"      # by _id
 REASSIGN = "reassign"  # {brand_id, from, to}: documents of a merged customer move to the surviving one
 SET = "set"            # {_id, set: {field: value}}: fields of a stored document; none is created
+# {_id, set: {...}, on_insert: {...}}: one stage's own fields of a conversation both router stages write
+# (the contact stage its contact fields, the routing stage its routing fields); whichever writes first
+# creates the document with the other's fields as it knows them.
+UPSERT_SET = "upsert_set"
+
+# Who writes a conversation document, and so which of its fields (RouterStore(role=...)): the whole image
+# (one process decides both sides: the routing stage applying inputs in line), or one stage's half.
+WHOLE, CONTACT, ROUTING = "whole", "contact", "routing"
 
 
 def handle_id(brand_id: str, h: Handle) -> str:
@@ -37,12 +46,41 @@ def thread_id(brand_id: str, key: str) -> str:
 # range on a datetime by reading every document of the collection, on a number through its index
 # (docs/performance.md, "Queries the embedded store scans").
 TIMER_DUE_TS = "timer_due_ts"
+# The contact stage's tick finds due chat transcripts by this number (its own timer; `timer_due_ts` is the
+# routing stage's silence timer when the stages are split).
+CONTACT_DUE_TS = "contact_due_ts"
+# Set on a conversation document the routing stage created before the contact stage wrote its half: the
+# contact stage reads it as not there yet (a redelivered input opens it again, under the same id).
+CONTACT_PENDING = "contact_pending"
+# A conversation's fields the routing stage writes; every other field is the contact stage's.
+_ROUTING_DOC_FIELDS = frozenset({*ROUTING_FIELDS, "status", "timer_due_at", TIMER_DUE_TS})
 
 
 def conversation_doc(conv) -> dict:
     doc = conv.to_doc()
     doc[TIMER_DUE_TS] = conv.timer_due_at.timestamp() if conv.timer_due_at is not None else None
     return doc
+
+
+def conversation_half(conv, role: str) -> dict:
+    """The UPSERT_SET write of `role`'s half of the conversation: its own fields set, the other half's (as
+    this stage's copy has them) only if the document is new."""
+    doc = conversation_doc(conv)
+    routing = {k: v for k, v in doc.items() if k in _ROUTING_DOC_FIELDS}
+    contact = {k: v for k, v in doc.items() if k not in _ROUTING_DOC_FIELDS and k != "_id"}
+    if role == CONTACT:
+        due = transcript.next_due(conv)
+        contact[CONTACT_DUE_TS] = due.timestamp() if due is not None else None
+        contact[CONTACT_PENDING] = False
+        # Never changes, and sorts a customer's conversations: set once, so it stays a datetime on nx-27017
+        # (model.stored_time).
+        # The status and the routing fields are the routing stage's alone: a reader never sees this stage's
+        # guess of them (queued, say, for a conversation the routing stage assigns at once).
+        return {"_id": conv.id, "set": contact, "on_insert": {"opened_at": contact.pop("opened_at")}}
+    # Created by the routing stage (its delta came before the contact stage's write, or that write died
+    # with its process): what finds and shows it, and a mark that its contact half is still to come.
+    on_insert = {k: contact[k] for k in ("brand_id", "customer_id", "channel", "opened_at")}
+    return {"_id": conv.id, "set": routing, "on_insert": {**on_insert, CONTACT_PENDING: True}}
 
 
 def _thread_doc(brand_key: tuple[str, str], conversation_id: str) -> dict:
@@ -153,6 +191,9 @@ class StoreWrites:
         elif write.kind == DELETE:
             await collection.bulk_write([DeleteOne({"_id": i, **where}) for i in write.docs], ordered=False,
                                         session=session)
+        elif write.kind == UPSERT_SET:
+            await collection.bulk_write([UpdateOne({"_id": d["_id"]}, _set_parts(d), upsert=True) for d in write.docs],
+                                        ordered=False, session=session)
         elif write.kind == SET:
             await collection.bulk_write([UpdateOne({"_id": d["_id"], **where}, {"$set": d["set"]}) for d in write.docs],
                                         ordered=False, session=session)
@@ -177,11 +218,11 @@ class StoreWrites:
             add(state, collection, REPLACE, [d for d in docs if f"{kind}/{d['_id']}" in ws.persisted])
             add(state, collection, INSERT, [d for d in docs if f"{kind}/{d['_id']}" not in ws.persisted])
 
-        upsert(
-            self.conversations,
-            "conversation",
-            [conversation_doc(ws.conversations[i]) for i in sorted(ws.dirty_conversations) if ws.conversations[i].id],
-        )
+        dirty = [ws.conversations[i] for i in sorted(ws.dirty_conversations) if ws.conversations[i].id]
+        if self.role == WHOLE:
+            upsert(self.conversations, "conversation", [conversation_doc(c) for c in dirty])
+        else:  # each stage writes its half (the other's may be ahead of this stage's copy)
+            add(state, self.conversations, UPSERT_SET, [conversation_half(c, self.role) for c in dirty])
         upsert(self.customers, "customer", [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
         add(state, self.agents, REPLACE, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])
         add(state, self.stats, REPLACE, [ws.stats[i].to_doc() for i in sorted(ws.dirty_stats)])
@@ -212,6 +253,13 @@ class StoreWrites:
             message_docs.changes(d for i, d in sorted(ws.updated_messages.items()) if i not in new_ids))
         add(markers, self.db[DedupeStore.COLLECTION], INSERT, processed or [])
         return [stage for stage in (state, merges, markers) if stage]
+
+
+def _set_parts(d: dict) -> dict:
+    update = {"$set": d["set"]}
+    if d["on_insert"]:
+        update["$setOnInsert"] = d["on_insert"]
+    return update
 
 
 async def _replace_fenced(collection, docs: list[dict], epoch: int, session=None) -> None:

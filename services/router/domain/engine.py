@@ -88,7 +88,10 @@ class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandStep
         emitted, in order (routing_ops.py): the delta to replay."""
         recording = ws.recording = Recording()
         try:
-            self._dispatch(ws, inp)
+            if isinstance(inp, TickIn):  # the contact side's timers only: the routing stage ticks on its own
+                timers.transcripts_due(self, ws, inp)
+            else:
+                self._dispatch(ws, inp)
         finally:
             ws.recording = None
         return recording.steps

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 # Conversation statuses.
@@ -166,6 +166,9 @@ class Conversation(_Doc):
     channel_counts: dict[str, int] = field(default_factory=dict)
     reply_ids: list[str] = field(default_factory=list)  # agent replies applied (client idempotency)
     assignment_history: list[dict] = field(default_factory=list)  # who got it, when, by which rule and why
+    # The routing stage's latest deltas applied here (input ids, domain/delta.py): a delta sent again is
+    # recognised by the conversations it names, with no dedupe document of its own.
+    routed_inputs: list[str] = field(default_factory=list)
     # Router timers (domain/timers.py): the earliest moment a tick has something to do here.
     timer_due_at: datetime | None = None
     pending_transcripts: list[dict] = field(default_factory=list)  # chats ended, transcript sent after a grace
@@ -183,6 +186,8 @@ class Conversation(_Doc):
     def __post_init__(self) -> None:
         if not self.phase:
             self.phase, self.people_status = split_status(self.status)
+        else:  # the two halves may be written by two stages: the status is always theirs, derived
+            self.status = derived_status(self.phase, self.people_status)
 
     def set_phase(self, phase: str) -> None:
         """The contact side's decision: with the bot, with people, resolved."""
@@ -203,7 +208,26 @@ class Conversation(_Doc):
         conv = _Doc.from_doc.__func__(cls, doc)  # (slots dataclasses have no zero-argument super())
         if "went_to_people" not in doc:  # stored before the flag: what routing recorded tells
             conv.went_to_people = bool(doc.get("assignee_id") or doc.get("previous_assignee_id") or doc.get("handoffs"))
+        for name in _conversation_times():
+            value = getattr(conv, name)
+            if isinstance(value, str):
+                setattr(conv, name, stored_time(value))
         return conv
+
+
+@functools.cache
+def _conversation_times() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Conversation) if str(f.type).startswith("datetime"))
+
+
+def stored_time(value: datetime | str | None) -> datetime | None:
+    """A stored moment. nx-27017 (the embedded store) keeps a top-level datetime written by `$set` on an
+    existing document as text ("2026-01-05 09:00:00.123000", UTC): each router stage writes its half of a
+    conversation that way (adapters/store_writes.py UPSERT_SET). MongoDB keeps a datetime."""
+    if not isinstance(value, str):
+        return value
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @dataclass(slots=True)

@@ -70,8 +70,12 @@ class RoutingOps(ScopeRouting):
     def assign(self, ws: Workspace, conv: Conversation, agent_id: str, rule: str, explanation: str,
                emit: Emitter, queue: str = "") -> None:
         """A person assigned the conversation, in `queue` if given: booked even beyond the assignee's
-        capacity, because they chose it. Rejected (by the routing side, which knows the agents): an
-        assignee who is not an agent of the brand."""
+        capacity, because they chose it. Rejected, before anything changes: an assignee routing.yaml does
+        not list for the brand (the agents' source of truth, so a stage keyed by customer can tell
+        without the routing side's state; the routing side checks again against its agents)."""
+        brand = self.config.routing.get(conv.brand_id)
+        if brand is None or all(a.agent_id != agent_id for a in brand.agents):
+            raise Rejected(f"assign_conversation.assignee_id {agent_id!r} is not an agent of {conv.brand_id!r}")
         conv.went_to_people = True
         conv.set_phase(PEOPLE)
         self._ask(ws, "_assign_step", conv, agent_id, rule, explanation, emit, queue)

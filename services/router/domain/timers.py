@@ -42,14 +42,16 @@ def transcripts_due(engine: Engine, ws: Workspace, inp: TickIn) -> None:
             ws.dirty_conversations.add(conv.id)
 
 
-def refresh_due(ws: Workspace, engine: Engine) -> None:
-    """Sets `timer_due_at` on every conversation the batch changed."""
+def refresh_due(ws: Workspace, engine: Engine, transcripts: bool = True) -> None:
+    """Sets `timer_due_at` on every conversation the batch changed. `transcripts=False`: the routing
+    stage's timer, silence only (the contact stage keeps the transcripts' due time itself)."""
     for conv_id in ws.dirty_conversations:
         conv = ws.conversations.get(conv_id)
         if conv is None or not conv.id:
             continue
         cfg = engine.config.brand_routing(conv.brand_id)
-        conv.timer_due_at = earliest([transcript.next_due(conv), reassignment.silence_due(conv, cfg)])
+        silence = reassignment.silence_due(conv, cfg)
+        conv.timer_due_at = earliest([transcript.next_due(conv), silence]) if transcripts else silence
 
 
 def earliest(times: Iterable[datetime | None]) -> datetime | None:

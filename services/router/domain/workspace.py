@@ -109,7 +109,7 @@ class Workspace:
 # derived from them and the contact side's `phase` (model.derived_status).
 ROUTING_FIELDS = ("people_status", "assignee_id", "previous_assignee_id", "queue", "booked_class",
                   "assignment_history", "assigned_at", "enqueued_at", "reassignment_count", "silence_warned_for",
-                  "unattended_escalated_for", "queue_exit_offer")
+                  "unattended_escalated_for", "queue_exit_offer", "routed_inputs")
 # Snapshot fields the routing side decides; the rest of a snapshot is the contact side's.
 ROUTING_SNAPSHOT_FIELDS = ("status", "queue", "assignee_id")
 # The contact side's conversation fields the routing side reads (queue choice, eligibility, silence timers,

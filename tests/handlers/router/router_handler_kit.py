@@ -1,9 +1,11 @@
 """Helpers of the router handler tier: both stages' handlers as bootstrap builds them, on the in-memory
 ports of router_fakes.py and a ManualClock: no broker, no store, no sleeps.
 
-Records go the way they go in production: an input (protobuf, as ingest or the console publish it)
-is consumed by the intake handler, whose forwarded RoutingRequest becomes the routing stage's
-record (the envelope the real producer builds for it)."""
+Records go the way the intake sends them: an input (protobuf, as ingest or the console publish it) is
+consumed by the intake handler, whose forwarded RoutingRequest (on the contacts topic, keyed by customer)
+becomes the routing stage's record here (the envelope the real producer builds for it), applied in line
+as the routing stage applies inputs written to its topic by the two-stage layout. The three-stage path
+(the contact stage's deltas) runs on the real store and broker in tests/integration/router."""
 from __future__ import annotations
 
 import itertools

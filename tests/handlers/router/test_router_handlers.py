@@ -11,9 +11,12 @@ from datetime import timedelta
 import pytest
 from aiokafka import TopicPartition
 from router_handler_kit import T0, email, order, presence
+from switchboard.common.cloudevents import derived_id
 from switchboard.common.consumer import BatchAbandoned, PermanentError
 from switchboard.common.topics import registry
 from switchboard.events.v1 import agent_pb2
+from switchboard.router.domain import identity
+from switchboard.router.domain.model import EMAIL, Handle
 from switchboard.router.ownership import partition_of
 
 HUMAN = "I want to talk to a human agent please"
@@ -207,12 +210,16 @@ async def test_a_tick_fenced_by_another_owner_gives_the_brand_up_and_writes_noth
 
 
 # ------------------------------------------------------------------ the intake stage
-async def test_the_intake_forwards_each_record_keyed_by_brand_under_its_own_event_id(router):
+async def test_the_intake_forwards_each_record_keyed_by_its_customer_under_its_own_event_id(router):
     records = [router.consumed(email("Hi", "ann@example.com")),
                router.consumed(order("o-1", "gus@example.com", brand="globex")), router.consumed(presence("alice"))]
     forwarded = await router.forward(*records)
-    published = router.publisher.on(router.topics.routing)
-    assert [(p.key, p.event_id, p.cause) for p in published] == [(r.brand_id, r.id, r) for r in records]
+    published = router.publisher.on(router.topics.contacts)
+    # New people: the customers their first handle will seed; an agent's presence: the brand's key.
+    keys = [identity.seed_id(derived_id, "acme", Handle(EMAIL, "ann@example.com")),
+            identity.seed_id(derived_id, "globex", Handle(EMAIL, "gus@example.com")), "brand/acme"]
+    assert [(p.key, p.event_id, p.cause) for p in published] == list(zip(keys, [r.id for r in records], records,
+                                                                          strict=True))
     assert [(e.payload.origin_topic, e.payload.origin_offset) for e in forwarded] == [(r.topic, r.offset)
                                                                                         for r in records]
     assert router.journal[-1] == ("drain",) and saved_and_loaded(router) == []  # the intake writes no state
@@ -225,7 +232,7 @@ async def test_the_intake_forwards_nothing_when_a_record_of_its_batch_cannot_be_
                router.consumed(presence("alice"))]
     with pytest.raises(PermanentError, match="sender"):
         await router.forward(*records)
-    assert router.publisher.on(router.topics.routing) == []
+    assert router.publisher.on(router.topics.contacts) == []
     for record in (records[0], records[2]):  # the runner's replay: all but the unusable one go through
         await router.forward(record)
-    assert [p.event_id for p in router.publisher.on(router.topics.routing)] == [records[0].id, records[2].id]
+    assert [p.event_id for p in router.publisher.on(router.topics.contacts)] == [records[0].id, records[2].id]

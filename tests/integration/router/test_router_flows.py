@@ -347,17 +347,21 @@ async def test_replaying_the_same_1000_inbound_events_changes_nothing(
             await producer.publish(topics.inbound, payload, key=key, event_id=event_id)
         await producer.drain()
 
-    group = f"{namespace}-router.routing"  # the routing stage applies them (the intake forwards them)
-    consumed = bus_metrics.RECORDS_CONSUMED.labels(topics.routing, group)
+    group = f"{namespace}-router.contact"  # the contact stage decides them (the intake forwards them)
+    consumed = bus_metrics.RECORDS_CONSUMED.labels(topics.contacts, group)
+    routed = bus_metrics.RECORDS_CONSUMED.labels(topics.routing, f"{namespace}-router.routing")
     async with running_router(service_settings, namespace):
         before = consumed._value.get()
         await publish_all()
         await wait_for(lambda: consumed._value.get() - before >= 1000, timeout=120, message="first pass consumed")
+        await wait_for(lambda: routed._value.get() >= 1000, timeout=120, message="first pass routed")
         first = await _state(mongo_db, brand)
-        # Messages get no dedupe record: the stored message itself says it is applied, so a replay
+        # Messages get no dedupe record in either stage: the stored message itself says the contact stage
+        # applied it, and the conversations a delta names list it once the routing stage did, so a replay
         # changes nothing and emits nothing, however long after.
-        assert await mongo_db["processed_events"].count_documents(
-            {"_id": {"$in": [f"{group}|{e[0]}" for e in events]}}) == 0
+        for stage in ("contact", "routing"):
+            assert await mongo_db["processed_events"].count_documents(
+                {"_id": {"$in": [f"{namespace}-router.{stage}|{e[0]}" for e in events]}}) == 0
         for _ in range(2):
             before = consumed._value.get()
             await publish_all()
@@ -427,23 +431,33 @@ async def test_a_batch_saved_but_never_committed_is_skipped_when_redelivered(
     await crashed.producer.start()
     await crashed.store.ensure_indexes()
     record = (await read_raw(kafka_bootstrap, topics.inbound, 1))[0]
-    # Its intake stage forwarded the record to the routing topic; its routing stage handled it.
+    # Its intake stage forwarded the record to the contacts topic; its contact stage decided it (the
+    # delta published, its half written); its routing stage replayed the delta (the bot's answer
+    # published, its half written).
     inbound = decode(record.value, record.headers, topic=record.topic)
     from switchboard.router.adapters import routing_wire
-    brand_key, request = routing_wire.wrap(inbound, detector())
-    await crashed.producer.publish(topics.routing, request, key=brand_key, cause=inbound, event_id=inbound.id,
-                                   time=inbound.time, brand_id=brand_key)
+    from switchboard.router.adapters.contact_keys import ContactKeys
+    inp, request = routing_wire.wrap_input(inbound, detector())
+    (key,) = await ContactKeys(crashed.store.db).keys([inp])
+    await crashed.producer.publish(topics.contacts, request, key=key, cause=inbound, event_id=inbound.id,
+                                   time=inbound.time, brand_id=brand)
     await crashed.producer.drain()
-    forwarded = (await read_raw(kafka_bootstrap, topics.routing, 1))[0]
-    await crashed.runner._handler([decode(forwarded.value, forwarded.headers, topic=forwarded.topic)])
+    contact = (await read_raw(kafka_bootstrap, topics.contacts, 1))[0]
+    await crashed.contact_handler([decode(contact.value, contact.headers, topic=contact.topic,
+                                          partition=contact.partition)])
+    delta = (await read_raw(kafka_bootstrap, topics.routing, 1))[0]
+    await crashed.handler([decode(delta.value, delta.headers, topic=delta.topic)])
     await crashed.producer.stop()
     await crashed.mongo.stop()
     first = await read_raw(kafka_bootstrap, topics.notifications, 1)
-    # The restarted router reads the uncommitted records again: the intake forwards the inbound record
-    # a second time, the routing stage reads both copies.
-    consumed = bus_metrics.RECORDS_CONSUMED.labels(topics.routing, f"{namespace}-router.routing")
-    before = consumed._value.get()
+    # The restarted router reads the uncommitted records again: the intake forwards the inbound record a
+    # second time, the contact stage reads both copies (the stored message: no delta), the routing stage
+    # the uncommitted delta (its conversation lists it: nothing again).
+    contacts = bus_metrics.RECORDS_CONSUMED.labels(topics.contacts, f"{namespace}-router.contact")
+    routed = bus_metrics.RECORDS_CONSUMED.labels(topics.routing, f"{namespace}-router.routing")
+    before = contacts._value.get(), routed._value.get()
     async with running_router(service_settings, namespace):
-        await wait_for(lambda: consumed._value.get() >= before + 2, timeout=30, message="redelivery consumed")
+        await wait_for(lambda: (contacts._value.get() >= before[0] + 2 and routed._value.get() >= before[1] + 1),
+                       timeout=30, message="redelivery consumed")
     after = await read_raw(kafka_bootstrap, topics.notifications, 1)
     assert len(after) == len(first) == 1  # one bot answer to the customer, not a second one

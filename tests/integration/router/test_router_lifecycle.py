@@ -75,13 +75,13 @@ async def test_chat_reply_transcript_and_csat(service_settings, namespace, produ
         await wait_for(
             lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "status": "resolved"}), timeout=20
         )
-        # The chat's end schedules the transcript (3 s grace in the demo config) ...
-        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "timer_due_at": {"$ne": None}}),
+        # The chat's end schedules the transcript (3 s grace in the demo config): the contact stage's timer ...
+        await wait_for(lambda: mongo_db["conversations"].find_one({"_id": conv["_id"], "contact_due_ts": {"$gt": 0}}),
                        timeout=20)
 
-        async def transcript_sent() -> bool:  # ... and the router's tick sends it once the grace has passed
+        async def transcript_sent() -> bool:  # ... and its tick sends it once the grace has passed
             doc = await mongo_db["conversations"].find_one({"_id": conv["_id"]})
-            return doc["pending_transcripts"] == [] and doc["timer_due_at"] is None
+            return doc["pending_transcripts"] == [] and doc["contact_due_ts"] is None
 
         await wait_for(transcript_sent, timeout=20)
         answered = inbound_pb2.CsatAnswered(conversation_id=conv["_id"], score=5)

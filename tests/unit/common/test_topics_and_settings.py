@@ -4,7 +4,7 @@ from switchboard.common.settings import ServiceSettings
 from switchboard.common.topics import TopicNames, registry
 
 # routing: the router's routing stage (same program, its own consumer group and Deployment)
-SERVICES = {"ingest", "router", "routing", "sla", "notifier", "analytics", "console"}
+SERVICES = {"ingest", "router", "contact", "routing", "sla", "notifier", "analytics", "console"}
 
 
 def test_every_registry_topic_names_a_real_message_type_and_known_services():
@@ -21,7 +21,7 @@ def test_every_registry_topic_names_a_real_message_type_and_known_services():
 
 def test_data_flows_one_way_ingest_router_sla_notifier_analytics():
     # the console only reads
-    order = ["external", "ingest", "router", "routing", "sla", "notifier", "analytics", "console"]
+    order = ["external", "ingest", "router", "contact", "routing", "sla", "notifier", "analytics", "console"]
     for logical, spec in registry().items():
         for producer in spec.producers:
             for consumer in spec.consumers:

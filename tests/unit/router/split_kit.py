@@ -1,9 +1,11 @@
 """Two stages in one test process: the contact side and the routing side of the router's engine, each on
 a workspace of its own, joined only by the recorded steps (domain/routing_ops.py) - what a stage keyed
-by customer would send the routing stage (docs/router.md "Not built yet").
+by customer would send the routing stage (docs/router.md "Not built yet"): each input's steps become a
+Delta (domain/delta.py) that goes through the wire codec (adapters/delta_wire.py, encoded and decoded)
+before the routing side replays it, so every split-mode test also proves the encoding.
 
 `SplitEngine.apply(ws, input)`: `ws` is the contact side's workspace (customers, conversations, messages,
-orders ...). The contact engine records the input there; the routing engine replays the steps on the
+orders ...). The contact engine records the input there; the routing engine replays the delta on the
 routing side's workspace, whose conversations are its own copies, built and refreshed only from the
 contact fields each step carries (`workspace.contact_view`) plus the routing fields it decided itself.
 The routing side's fields are then copied back onto the contact side's conversations, as a contact stage
@@ -15,14 +17,12 @@ at them (test_router_deferred_routing.py shows the contact side never touches th
 from __future__ import annotations
 
 import copy
-import dataclasses
 
-from switchboard.router.domain import reassignment, timers
+from switchboard.router.adapters import delta_wire
+from switchboard.router.domain import delta, reassignment, timers
 from switchboard.router.domain.engine import Engine, Workspace
 from switchboard.router.domain.inputs import Input, TickIn
-from switchboard.router.domain.model import Conversation
-from switchboard.router.domain.routing_ops import fill_routing_fields
-from switchboard.router.domain.workspace import EMITTED, ROUTING_FIELDS, Emitter
+from switchboard.router.domain.workspace import ROUTING_FIELDS
 
 
 class SplitEngine:
@@ -30,6 +30,7 @@ class SplitEngine:
         self.contact = Engine(config, derive, deferred_routing=True)
         self.routing = Engine(config, derive)
         self.derive = derive
+        self.sent: list[delta.Delta] = []  # every input's delta, as the contact side sent it (before the wire)
         self._routing_ws: dict[int, tuple[Workspace, Workspace]] = {}  # id -> (contact's, routing's): held, so
         # an id is never reused while its routing side is remembered
 
@@ -43,8 +44,11 @@ class SplitEngine:
             reassignment.tick(self.routing, rws, inp)
             touched = set(rws.conversations)
         else:
-            steps = self.contact.record(ws, inp)
-            touched = self._replay(rws, steps)
+            sent = delta.from_recording(inp.event_id, inp.brand_id, self.contact.record(ws, inp))
+            received = delta_wire.decode(delta_wire.encode(sent))
+            assert received == sent, "the wire codec changed the delta"
+            self.sent.append(sent)
+            touched = delta.replay(self.routing, rws, received)
         ws.effects.extend(rws.effects)
         rws.effects.clear()
         # What the routing side changed: written by it (dirty), and read back by the contact side.
@@ -68,51 +72,3 @@ class SplitEngine:
                 if conv.id and conv.id not in rws.conversations:
                     rws.conversations[conv.id] = copy.deepcopy(conv)
         return rws
-
-    def _replay(self, rws: Workspace, steps: list[tuple]) -> set[str]:
-        """Replays the steps on the routing side; returns the conversations they carried."""
-        emitters: dict[int, Emitter] = {}
-        carried: set[str] = set()
-        for step in steps:
-            if step[0] == EMITTED:
-                _, effect, _conv, view = step
-                fill_routing_fields(effect, self._copy(rws, view), view["phase"])
-                rws.effects.append(effect)
-                carried.add(view["conversation_id"])
-                continue
-            name, args, views = step
-            for view in views.values():
-                self._copy(rws, view)
-            carried.update(views)
-            getattr(self.routing, name)(rws, *(self._mapped(rws, a, emitters) for a in args))
-        return carried
-
-    def _mapped(self, rws: Workspace, arg, emitters: dict[int, Emitter]):
-        if isinstance(arg, Conversation):
-            return rws.conversations[arg.id]
-        if isinstance(arg, Emitter):
-            emitter = emitters.get(id(arg))
-            if emitter is None:
-                emitter = emitters[id(arg)] = Emitter(rws, self.derive, arg.input_id, arg.brand_id, arg.at)
-                emitter._counts = dict(arg._counts)  # ids go on where the contact side's left off
-            return emitter
-        return arg
-
-    @staticmethod
-    def _copy(rws: Workspace, view: dict) -> Conversation:
-        """The routing side's copy of the conversation, its contact fields as the step carries them."""
-        conv_id = view["conversation_id"]
-        conv = rws.conversations.get(conv_id) if conv_id else None
-        if conv is None:
-            conv = Conversation(id=conv_id, brand_id=view["brand_id"], customer_id=view["customer_id"],
-                                opened_at=view["opened_at"], channel=view["channel"], phase=view["phase"])
-            if conv_id:
-                rws.conversations[conv_id] = conv
-        names = {f.name for f in dataclasses.fields(Conversation)}
-        for key, value in view.items():
-            name = "id" if key == "conversation_id" else key
-            if name == "phase":
-                conv.set_phase(value)
-            elif name in names:
-                setattr(conv, name, copy.deepcopy(value))
-        return conv

@@ -1,0 +1,88 @@
+"""The intake's keys for the contacts topic: the customer each input resolves to (domain/contact_key.py),
+read from the store the way RouterStore.load reads identity (adapters/store.py): `customer_handles` by
+_id and `customers` by seed-derived id (index documents win), `merged_into` followed.
+
+A batch costs a few rounds of batched `_id $in` reads, however many inputs it holds: first the handle
+index, conversations, chat sessions, thread keys and orders the inputs name; then the customers (seed
+ids, and the owners those documents name) in one request; more rounds only for what those name in turn
+(a merged customer's survivor; a chat session's email when none of the message's own handles has an
+owner). Reads only, with projections; the intake writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from switchboard.common.cloudevents import derived_id
+from switchboard.router.adapters.store_writes import handle_id, thread_id
+from switchboard.router.domain import contact_key as ck
+from switchboard.router.domain.inputs import Input
+from switchboard.router.domain.model import Handle
+
+MAX_ROUNDS = 6  # typically 2; each further one follows one more merge (chains are short)
+
+
+class ContactKeys:
+    def __init__(self, db, derive: Callable[..., str] = derived_id) -> None:
+        """`derive`: the contact stage's id derivation (customer ids derive from their seed handle)."""
+        self.derive = derive
+        self.handles = db["customer_handles"]
+        self.customers = db["customers"]
+        self.conversations = db["conversations"]
+        self.sessions = db["chat_sessions"]
+        self.threads = db["conversation_threads"]
+        self.orders = db["orders"]
+
+    async def keys(self, inputs: list[Input]) -> list[str]:
+        """For each input, the id of the customer the contact stage will resolve it to (or what stands
+        in for one: domain/contact_key.py)."""
+        lookups = ck.Lookups()
+        for _ in range(MAX_ROUNDS):
+            keys, want = ck.plan(inputs, lookups, self.derive)
+            if not want:
+                return keys
+            await self._read(lookups, want.read_now())
+        return ck.plan(inputs, lookups, self.derive)[0]  # a longer merge chain: stop where it was read to
+
+    async def _read(self, lk: ck.Lookups, want: ck.Names) -> None:
+        handle_ids = {handle_id(b, h): (b, h) for b, h in want.handles}
+        thread_ids = {thread_id(b, k): (b, k) for b, k in want.threads}
+        handle_docs, customer_docs, conversation_docs, session_docs, thread_docs, order_docs = await asyncio.gather(
+            _find(self.handles, handle_ids, {"customer_id": 1}),
+            _find(self.customers, want.customers, {"brand_id": 1, "handles": 1, "merged_into": 1}),
+            _find(self.conversations, want.conversations, {"brand_id": 1, "customer_id": 1}),
+            _find(self.sessions, want.sessions, {"customer_id": 1, "email": 1}),
+            _find(self.threads, thread_ids, {"conversation_id": 1}),
+            _find(self.orders, want.orders, {"customer_id": 1}),
+        )
+        for doc in handle_docs:
+            lk.index[handle_ids[doc["_id"]]] = doc["customer_id"]
+        for doc in customer_docs:
+            lk.customers[doc["_id"]] = ck.StoredCustomer(
+                brand_id=doc.get("brand_id", ""),
+                handles=frozenset(Handle(h["kind"], h["value"]) for h in doc.get("handles") or ()),
+                merged_into=doc.get("merged_into") or "",
+            )
+        for doc in conversation_docs:
+            lk.conversations[doc["_id"]] = ck.StoredConversation(doc.get("brand_id", ""), doc.get("customer_id") or "")
+        for doc in session_docs:
+            lk.sessions[doc["_id"]] = ck.StoredSession(doc.get("customer_id") or "", doc.get("email") or "")
+        for doc in thread_docs:
+            lk.threads[thread_ids[doc["_id"]]] = doc["conversation_id"]
+        for doc in order_docs:
+            lk.orders[doc["_id"]] = doc.get("customer_id") or ""
+        asked = lk.asked
+        asked.handles |= want.handles
+        asked.customers |= want.customers
+        asked.conversations |= want.conversations
+        asked.sessions |= want.sessions
+        asked.threads |= want.threads
+        asked.orders |= want.orders
+
+
+async def _find(collection, ids, projection: dict) -> list[dict]:
+    """Documents by `_id $in` (the one `$in` nx-27017 answers through its index); none asked, no request."""
+    if not ids:
+        return []
+    return [doc async for doc in collection.find({"_id": {"$in": sorted(ids)}}, projection)]

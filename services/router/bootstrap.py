@@ -164,8 +164,8 @@ def _contact_stage(router: Router, clock: Clock, db, transactions: bool | None, 
     dedupe = DedupeStore(db, group, ttl_days=settings.consumer.dedupe_ttl_days, clock=clock)
     partitions = registry()["contacts"].partitions
     handler = ContactHandler(engine=Engine(config, derived_id, deferred_routing=True), store=store,
-                             producer=router.producer, topics=topics, partitions=partitions, clock=clock,
-                             dedupe=dedupe, group=group)
+                             producer=router.producer, topics=topics, partitions=partitions,
+                             keys=ContactKeys(db), clock=clock, dedupe=dedupe, group=group)
     ownership = ScopeOwnership(store, topics.contacts, partitions, [contact_scope(p) for p in range(partitions)],
                                handler.lock, partition=contact_partition, gauge=metrics.CONTACT_PARTITIONS_OWNED)
     handler.ownership = ownership

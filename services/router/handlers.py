@@ -183,7 +183,7 @@ class RouterHandler:
             self.clock.now()) if self.dedupe else None
         applied = time.perf_counter()
         await self._commit(ws, by_id, min(env.time for env in batch), processed,
-                           scope=batch[0].brand_id if self.ownership is not None else None)
+                           scope=batch[0].brand_id if self.ownership is not None else None, whole=True)
         committed = time.perf_counter() - applied
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         log.debug(
@@ -198,8 +198,9 @@ class RouterHandler:
         )
 
     async def _commit(self, ws: Workspace, by_id: dict[str, Envelope], oldest: datetime,
-                      processed: list[dict] | None, scope: str | None) -> None:
-        timers.refresh_due(ws, self.engine, transcripts=not self.split)
+                      processed: list[dict] | None, scope: str | None, whole: bool = False) -> None:
+        """`whole`: the inputs were applied in line (both sides decided here): whole conversation images."""
+        timers.refresh_due(ws, self.engine, transcripts=whole or not self.split)
         # Publish and wait for the acks BEFORE writing state: if Kafka refuses, nothing is written and
         # the redelivered batch is decided again from the same state (same ids). If the write fails
         # after publishing, the redelivery re-emits the same ids, which consumers drop as duplicates.
@@ -228,7 +229,7 @@ class RouterHandler:
                 )
                 metrics.NOTIFICATIONS.labels(effect.case).inc()
         await self.producer.drain()
-        await self.store.save(ws, processed, scope)
+        await self.store.save(ws, processed, scope, whole=whole)
         self.store.remember(ws)
         for effect in ws.effects:
             if effect.case == "conversation_assigned":

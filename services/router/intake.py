@@ -7,20 +7,13 @@ contact stage recognises it (docs/router.md "Three stages")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from switchboard.common.cloudevents import Envelope
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
 from switchboard.router.adapters import routing_wire
 from switchboard.router.adapters.language import LanguageDetector
-from switchboard.router.adapters.ports import Publisher
-from switchboard.router.domain.inputs import Input
-
-
-class Keys(Protocol):
-    async def keys(self, inputs: list[Input]) -> list[str]:
-        """The customer each input resolves to (adapters/contact_keys.py)."""
+from switchboard.router.adapters.ports import Keys, Publisher
 
 
 @dataclass

@@ -36,6 +36,10 @@ CONTACT_PARTITIONS_OWNED = Gauge(
     "Contacts-topic partitions (customers) this contact-stage replica owns now",
 )
 DELTAS = Counter("switchboard_router_contact_deltas", "Deltas the contact stage sent the routing stage")
+CONTACT_REKEYED = Counter(
+    "switchboard_router_contact_rekeyed",
+    "Inputs the contact stage found keyed by another partition's customer and re-published there (once each)",
+)
 SCOPE_CLAIMS = Counter(
     "switchboard_router_routing_scope_claims", "Routing scopes claimed (epoch raised, state rebuilt from MongoDB)"
 )

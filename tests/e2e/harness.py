@@ -97,12 +97,14 @@ default_policy:
 
 def consumer_groups(namespace: str) -> dict[str, str]:
     """The consumer group of each consuming service in this namespace, and what it consumes."""
-    return {"router": f"{namespace}.switchboard-router", "routing": f"{namespace}.switchboard-router.routing",
+    return {"router": f"{namespace}.switchboard-router", "contact": f"{namespace}.switchboard-router.contact",
+            "routing": f"{namespace}.switchboard-router.routing",
             "sla": f"{namespace}.sla",
             "analytics": f"{namespace}.analytics", "notifier": f"{namespace}.notifier"}
 
 
-CONSUMED = {"router": ("inbound", "orders", "agent_commands"), "routing": ("routing",), "sla": ("conversations",),
+CONSUMED = {"router": ("inbound", "orders", "agent_commands"), "contact": ("contacts",), "routing": ("routing",),
+            "sla": ("conversations",),
             "analytics": ("conversations", "sla", "escalations", "deliveries"),
             "notifier": ("notifications", "escalations")}
 
@@ -689,7 +691,8 @@ async def committed(consumer: AIOKafkaConsumer, topic: str, partitions: Iterable
 
 
 async def lag(bootstrap: str, topics: TopicNames, namespace: str,
-              services: Iterable[str] = ("router", "routing", "sla", "analytics", "notifier")) -> dict[str, int]:
+              services: Iterable[str] = ("router", "contact", "routing", "sla", "analytics", "notifier"),
+              ) -> dict[str, int]:
     """Records each group has not committed yet, per "service:topic" (0 everywhere = caught up).
     Expected ends come from what is on the topics (read, not ListOffsets)."""
     groups = consumer_groups(namespace)

@@ -28,13 +28,15 @@ from switchboard.events.v1 import (
     inbound_pb2,
     notification_pb2,
     orders_pb2,
+    routing_pb2,
     sla_pb2,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 # topic -> consumer groups (by service) that must dead-letter poison found there
-CONSUMERS = {"inbound": ("router",), "orders": ("router",), "agent_commands": ("router",),
+CONSUMERS = {"inbound": ("router",), "orders": ("router",), "agent_commands": ("router",), "contacts": ("contact",),
+             "routing": ("routing",),
              "conversations": ("sla", "analytics"), "sla": ("analytics",), "escalations": ("notifier", "analytics"),
              "notifications": ("notifier",), "deliveries": ("analytics",), "orders_external": ("ingest",)}
 
@@ -121,6 +123,16 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_the_next_reco
         presence = wrong_type()  # alice goes online: a valid command on this topic
         await send_poison("agent_commands", "agent/alice", "switchboard.events.v1.AgentCommand")
         await send_valid("agent_commands", presence, "agent/alice")
+        # contacts -> the router's contact stage, routing -> its routing stage (internal topics: what a
+        # misbehaving producer could put there): the valid input after the poison is stored
+        for logical, stage in (("contacts", "contact"), ("routing", "routing")):
+            stage_key = f"acme/{run}-{stage}"
+            await send_poison(logical, stage_key, "switchboard.events.v1.RoutingRequest",
+                              routing_pb2.RoutingRequest(brand_id="acme"))
+            forwarded = routing_pb2.RoutingRequest(brand_id="acme")
+            forwarded.inbound.CopyFrom(harness.message_received("chat", f"{run}-{stage}-chat", "Where is my order 78?",
+                                                                f"{run}-{stage}-ok", now))
+            await send_valid(logical, forwarded, stage_key)
         # conversations -> sla + analytics: the conversation gets SLA state and an analytics projection
         opened = conversation_pb2.ConversationEvent(brand_id="acme", conversation=snapshot(conversation_id, phone),
                                                     occurred_at=ts(now))
@@ -211,6 +223,9 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_the_next_reco
     # ... and the valid record after them was processed by every consumer.
     await wait_for(lambda: mongo_db["conversation_messages"].find_one({"provider_message_id": f"{run}-ok"}),
                    timeout=30, message="valid inbound message stored")
+    for stage in ("contact", "routing"):
+        await wait_for(lambda stage=stage: mongo_db["conversation_messages"].find_one(
+            {"provider_message_id": f"{run}-{stage}-ok"}), timeout=30, message=f"valid input on the {stage} stage stored")
     await wait_for(lambda: mongo_db["orders"].find_one({"_id": f"acme/o-{run}"}), timeout=30,
                    message="valid order stored")
     await wait_for(lambda: mongo_db["sla_conversations"].find_one({"_id": conversation_id}), timeout=30,

@@ -1,5 +1,5 @@
-"""Issue 15's proof: two replicas each of router (both stages), SLA and analytics; one of each killed
-with kill -9 mid-run and started again.
+"""Issue 15's proof: two replicas each of router (its three stages: intake, contact keyed by customer,
+routing keyed by brand), SLA and analytics; one of each killed with kill -9 mid-run and started again.
 
 Services run as real processes on the real broker and a MongoDB-wire store of their own. SCALE_CONVERSATIONS
 (default 2,000) customers of three brands ask for a person on chat, faster than the agents (4 per
@@ -7,8 +7,9 @@ brand, 4 chats each: 60 slots) can take them; a resolver plays the agents, resol
 conversation shortly after its ConversationAssigned (all but ~1% it keeps, so the end state is not
 empty). Brands hash to routing partitions owned by both router replicas. Afterwards:
 
-1. nothing lost: every message stored once, one conversation per customer, every conversation
-   resolved (or held by its agent), no queue entry left, every consumer group caught up;
+1. nothing lost: every message stored once, one conversation per customer, one customer per person
+   (decided by one contact-stage owner at a time), every conversation resolved (or held by its
+   agent), no queue entry left, every consumer group caught up;
 2. no customer message duplicated (stored once; one ConversationOpened per conversation);
 3. no agent above capacity at any moment: the assignment and resolution events of the
    conversations topic (first copy of each event id), replayed per brand in the order the routing
@@ -16,7 +17,7 @@ empty). Brands hash to routing partitions owned by both router replicas. Afterwa
    the same cause), never give an agent a fifth chat;
 4. gauges equal the truth in MongoDB: analytics' backlog summed over both replicas equals the open
    conversations by (channel, status); the router's queue-depth gauges summed over both replicas
-   equal the queue entries per brand.
+   equal the queue entries per brand; each brand and each contacts partition has exactly one owner.
 
 Bounded: ~90-150 s on 2 cores (SCALE_CONVERSATIONS scales it).
 """
@@ -39,6 +40,7 @@ from switchboard.common import processes
 from switchboard.common.cloudevents import decode, derived_id
 from switchboard.common.producer import EventProducer
 from switchboard.common.testing import wait_for
+from switchboard.common.topics import registry
 from switchboard.events.v1 import agent_pb2
 
 # `make test` runs it on its own after the other tiers (marker `scale_out`, deselected from their
@@ -53,6 +55,7 @@ AGENTS_PER_BRAND, CHAT_CAPACITY = 5, 4
 RESOLVE_AFTER_S = 0.1
 SETTLE_SECONDS = float(os.environ.get("SCALE_SETTLE_SECONDS", "240"))  # after the traffic; 2 loaded cores
 REPLICATED = ("router", "sla", "analytics")
+CONTACT_PARTITIONS = registry()["contacts"].partitions
 SECOND = f"{harness.REPLICA}2"
 
 SLA_YAML = """\
@@ -223,10 +226,11 @@ async def chaos(stack: harness.Stack, log: list) -> None:
         await asyncio.sleep(max(0.0, began + at - time.monotonic()))
         replica = stack.services[service + SECOND]
         owned = None
-        if service == "router":  # the brands the killed routing stage owned move to the other replica
+        if service == "router":  # the brands and customers the killed replica owned move to the other one
             async with httpx.AsyncClient(timeout=10) as client:
                 page = (await client.get(f"{stack.url(service + SECOND)}/metrics")).text
-            owned = summed([page], "switchboard_router_routing_scopes_owned", lambda _: 0)[0]
+            owned = (summed([page], "switchboard_router_routing_scopes_owned", lambda _: 0)[0],
+                     summed([page], "switchboard_router_contact_partitions_owned", lambda _: 0)[0])
         replica.kill()
         await asyncio.sleep(DOWNTIME_SECONDS)  # the fault itself: the replica stays dead this long
         await asyncio.to_thread(replica.start)
@@ -298,7 +302,8 @@ async def test_two_replicas_of_every_stage_survive_kill_9_without_loss_duplicate
         pmids = await send_traffic(stack, producer, run)
         await chaos_task
         phase(f"{len(pmids)} messages sent over 3 brands; killed and restarted (replica, at s, brands owned) {kills}")
-        assert kills[0][2], "the killed router replica owned no brand: its kill proved nothing"
+        assert kills[0][2][0], "the killed router replica owned no brand: its kill proved nothing"
+        assert kills[0][2][1], "the killed router replica owned no contacts partition: its kill proved nothing"
 
         # 1. nothing lost: every conversation resolved or held, no queue left
         conversations = mongo_db["conversations"]
@@ -325,7 +330,7 @@ async def test_two_replicas_of_every_stage_survive_kill_9_without_loss_duplicate
 
         async def caught_up() -> bool:
             return not any((await harness.lag(kafka_bootstrap, topics, namespace,
-                                              ("router", "routing", "sla", "analytics"))).values())
+                                              ("router", "contact", "routing", "sla", "analytics"))).values())
 
         await wait_for(caught_up, timeout=60, interval=2, message="consumer groups caught up")
     finally:
@@ -347,6 +352,8 @@ async def test_two_replicas_of_every_stage_survive_kill_9_without_loss_duplicate
     opened = Counter(env.payload.conversation.conversation_id for env in events.values()
                      if env.payload.WhichOneof("event") == "conversation_opened")
     assert len(opened) == CONVERSATIONS and set(opened.values()) == {1}
+    # one customer per person: two contact-stage owners never created the same person twice
+    assert await mongo_db["customers"].count_documents({}) == CONVERSATIONS
 
     # 3. no agent above capacity at any moment, in the order the routing stage decided
     routing_order: dict[str, tuple[int, int]] = {}
@@ -397,4 +404,12 @@ async def test_two_replicas_of_every_stage_survive_kill_9_without_loss_duplicate
         return owned[0] == len(BRANDS)
 
     await wait_for(one_owner_each, timeout=30, interval=1, message="each brand owned by exactly one replica")
+
+    async def one_contact_owner_each() -> bool:
+        owned = summed(await metric_pages(stack, "router"), "switchboard_router_contact_partitions_owned",
+                       lambda _: 0)
+        return owned[0] == CONTACT_PARTITIONS
+
+    await wait_for(one_contact_owner_each, timeout=30, interval=1,
+                   message="each contacts partition owned by exactly one replica")
     phase("verified")

@@ -7,18 +7,29 @@ index, conversations, chat sessions, thread keys and orders the inputs name; the
 ids, and the owners those documents name) in one request; more rounds only for what those name in turn
 (a merged customer's survivor; a chat session's email when none of the message's own handles has an
 owner). Reads only, with projections; the intake writes nothing.
+
+The contact stage keys its batch again (`placed`) from the Workspace RouterStore.load made for it:
+what that load read (adapters/batch_names.py `names_of`, and the emails of the sessions it found) counts
+as read, so a batch costs no request more; only what the Workspace lacks is read here, in the same rounds
+(a conversation it did not find, a merge chain longer than it followed, the customer of an order without
+handles, the handle of a chat ended without a stored session).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from switchboard.common.cloudevents import derived_id
+from switchboard.router.adapters.batch_names import names_of
 from switchboard.router.adapters.store_writes import handle_id, thread_id
 from switchboard.router.domain import contact_key as ck
 from switchboard.router.domain.inputs import Input
-from switchboard.router.domain.model import Handle
+from switchboard.router.domain.model import EMAIL, Handle
+from switchboard.router.domain.workspace import Workspace
+
+T = TypeVar("T")
 
 MAX_ROUNDS = 6  # typically 2; each further one follows one more merge (chains are short)
 
@@ -37,13 +48,27 @@ class ContactKeys:
     async def keys(self, inputs: list[Input]) -> list[str]:
         """For each input, the id of the customer the contact stage will resolve it to (or what stands
         in for one: domain/contact_key.py)."""
-        lookups = ck.Lookups()
+        return await self._rounds(lambda lk: ck.plan(inputs, lk, self.derive), ck.Lookups())
+
+    async def placed(self, inputs: list[Input], ws: Workspace, mine: Callable[[str], bool],
+                     pinned: Sequence[bool] = ()) -> list[ck.Placed]:
+        """The contact stage's batch keyed again (domain/contact_key.py `place`; `inputs` in the order it
+        applies them) from `ws`, the Workspace RouterStore.load made for exactly these inputs, before any
+        of them was applied."""
+        names = names_of(inputs)
+        emails = {(s.brand_id, Handle(EMAIL, s.email)) for s in ws.sessions.values() if s.email}
+        read = ck.Names(handles=names.handles | emails, customers=set(names.customer_ids),
+                        sessions=set(names.session_ids), threads=set(names.keys), orders=set(names.order_ids))
+        return await self._rounds(lambda lk: ck.place(inputs, lk, self.derive, mine, pinned),
+                                  ck.from_workspace(ws, read, self.derive))
+
+    async def _rounds(self, decide: Callable[[ck.Lookups], tuple[T, ck.Names]], lookups: ck.Lookups) -> T:
         for _ in range(MAX_ROUNDS):
-            keys, want = ck.plan(inputs, lookups, self.derive)
+            decided, want = decide(lookups)
             if not want:
-                return keys
+                return decided
             await self._read(lookups, want.read_now())
-        return ck.plan(inputs, lookups, self.derive)[0]  # a longer merge chain: stop where it was read to
+        return decide(lookups)[0]  # a longer merge chain: stop where it was read to
 
     async def _read(self, lk: ck.Lookups, want: ck.Names) -> None:
         handle_ids = {handle_id(b, h): (b, h) for b, h in want.handles}

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from switchboard.common.cloudevents import Envelope
+from switchboard.router.domain.contact_key import Placed
 from switchboard.router.domain.engine import Workspace
 from switchboard.router.domain.inputs import Input
 
@@ -27,9 +28,11 @@ class RoutingState(Protocol):
         """Everything the inputs need. `message_ids`: ids their messages would get; stored ones mark
         inputs already applied (ws.stored_message_ids)."""
 
-    async def save(self, ws: Workspace, processed: list[dict] | None = None, scope: str | None = None) -> None:
+    async def save(self, ws: Workspace, processed: list[dict] | None = None, scope: str | None = None,
+                   whole: bool = False) -> None:
         """Writes the batch's changes and `processed` (dedupe records) all or nothing. `scope`: the brand
-        whose owner writes; raises journal.Fenced when another replica claimed it since."""
+        whose owner writes; raises journal.Fenced when another replica claimed it since. `whole`: whole
+        conversation images (inputs applied in line), else the half of this store's stage."""
 
     def remember(self, ws: Workspace) -> None:
         """After a committed save: keeps the state of queued conversations resident."""
@@ -51,6 +54,22 @@ class DeltaState(RoutingState, Protocol):
 
     async def load_routing(self, brands: set[str], conversation_ids: set[str]) -> Workspace:
         """The brands' resident routing state and the named conversations (their routing half)."""
+
+
+class Keys(Protocol):
+    """The contacts topic's key of each input (adapters/contact_keys.py ContactKeys)."""
+
+    async def keys(self, inputs: list[Input]) -> list[str]:
+        """The customer each input resolves to, from the store as it is now (the intake's)."""
+
+
+class LoadedKeys(Keys, Protocol):
+    """The contact stage's: its batch keyed again, from the Workspace it loaded."""
+
+    async def placed(self, inputs: list[Input], ws: Workspace, mine: Callable[[str], bool],
+                     pinned: Sequence[bool] = ()) -> list[Placed]:
+        """Each input's key now and whether it is applied here (domain/contact_key.py `place`); `inputs` in
+        the order they are applied, `ws` loaded for them and not changed yet."""
 
 
 class Publisher(Protocol):

@@ -59,6 +59,8 @@ _ROUTING_DOC_FIELDS = frozenset({*ROUTING_FIELDS, "status", "timer_due_at", TIME
 def conversation_doc(conv) -> dict:
     doc = conv.to_doc()
     doc[TIMER_DUE_TS] = conv.timer_due_at.timestamp() if conv.timer_due_at is not None else None
+    due = transcript.next_due(conv)  # (a contact stage, if there is one, fires the transcripts)
+    doc[CONTACT_DUE_TS] = due.timestamp() if due is not None else None
     return doc
 
 
@@ -69,8 +71,6 @@ def conversation_half(conv, role: str) -> dict:
     routing = {k: v for k, v in doc.items() if k in _ROUTING_DOC_FIELDS}
     contact = {k: v for k, v in doc.items() if k not in _ROUTING_DOC_FIELDS and k != "_id"}
     if role == CONTACT:
-        due = transcript.next_due(conv)
-        contact[CONTACT_DUE_TS] = due.timestamp() if due is not None else None
         contact[CONTACT_PENDING] = False
         # Never changes, and sorts a customer's conversations: set once, so it stays a datetime on nx-27017
         # (model.stored_time).
@@ -128,7 +128,8 @@ class StoreWrites:
             self._replay_due.discard(brand)
         self.forget()
 
-    async def save(self, ws: Workspace, processed: list[dict] | None = None, scope: str | None = None) -> None:
+    async def save(self, ws: Workspace, processed: list[dict] | None = None, scope: str | None = None,
+                   whole: bool = False) -> None:
         """Writes the batch so that a process dying half-way leaves no half-applied batch behind.
 
         With transactions (replica set): everything commits or nothing does. Without: the batch's
@@ -136,9 +137,10 @@ class StoreWrites:
         the scope, a restart, or the next batch after a failed save replays it before reading
         anything. Every write is an image, an insert-if-absent, a delete or a $set, so replaying is
         idempotent. Messages and order histories still go last: they are how a redelivered input
-        is recognised as applied. `scope`: the brand whose owner writes (fenced by its epoch).
+        is recognised as applied. `scope`: the brand whose owner writes (fenced by its epoch). `whole`:
+        whole conversation images whatever this store's role (inputs the routing stage applied in line).
         Raises Fenced when another replica claimed the scope since."""
-        stages = self._writes(ws, processed)
+        stages = self._writes(ws, processed, WHOLE if whole else self.role)
         if not stages:
             return
         epoch = self.epochs.get(scope) if scope else None
@@ -202,7 +204,7 @@ class StoreWrites:
                 await collection.update_many({"brand_id": m["brand_id"], "customer_id": m["from"]},
                                              {"$set": {"customer_id": m["to"]}}, session=session)
 
-    def _writes(self, ws: Workspace, processed: list[dict] | None) -> list[list[Write]]:
+    def _writes(self, ws: Workspace, processed: list[dict] | None, role: str | None = None) -> list[list[Write]]:
         """The batch's writes in three stages: state, then customer merges (after the handles of this
         batch exist), then the applied-markers (stored messages, order histories, dedupe records)."""
         state: list[Write] = []
@@ -219,10 +221,11 @@ class StoreWrites:
             add(state, collection, INSERT, [d for d in docs if f"{kind}/{d['_id']}" not in ws.persisted])
 
         dirty = [ws.conversations[i] for i in sorted(ws.dirty_conversations) if ws.conversations[i].id]
-        if self.role == WHOLE:
+        role = role or self.role
+        if role == WHOLE:
             upsert(self.conversations, "conversation", [conversation_doc(c) for c in dirty])
         else:  # each stage writes its half (the other's may be ahead of this stage's copy)
-            add(state, self.conversations, UPSERT_SET, [conversation_half(c, self.role) for c in dirty])
+            add(state, self.conversations, UPSERT_SET, [conversation_half(c, role) for c in dirty])
         upsert(self.customers, "customer", [ws.customers[i].to_doc() for i in sorted(ws.dirty_customers)])
         add(state, self.agents, REPLACE, [ws.agents[b][a].to_doc() for b, a in sorted(ws.dirty_agents)])
         add(state, self.stats, REPLACE, [ws.stats[i].to_doc() for i in sorted(ws.dirty_stats)])

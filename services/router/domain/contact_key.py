@@ -20,11 +20,15 @@ session it starts, a call it opens, a merge it makes.
 Pure: `plan` says what it still needs to read (Names) and the keys so far; the adapter
 (adapters/contact_keys.py) reads those names (`Names.read_now`) in batched rounds into Lookups until
 nothing is missing: typically two rounds, each collection read once.
+
+The contact stage keys its inputs again (contact_stage.py: an input keyed by another partition's customer
+is re-published there): from the Workspace it loaded anyway (`from_workspace`), with `place`, which
+tells the inputs it applies from those it re-keys, and keys each by what the other inputs do where.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import identity, threads
@@ -42,7 +46,9 @@ from .inputs import (
     OrderIn,
 )
 from .model import CHAT_SESSION, EMAIL, Handle
+from .workspace import Workspace
 
+_ABSENT = object()
 MAX_HOPS = 10  # merged_into chains are short (Workspace.customer_of follows as many)
 OPENING_CALL_STATES = ("queued", "ringing", "in_progress")  # a call status that may open a conversation
 
@@ -116,6 +122,68 @@ def plan(inputs: Iterable[Input], lookups: Lookups, derive: Callable[..., str]) 
     return keys, picker.want
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    key: str  # the input's key now
+    stays: bool  # applied in this batch; else re-published keyed by `key`
+
+
+def place(inputs: Sequence[Input], lookups: Lookups, derive: Callable[..., str], mine: Callable[[str], bool],
+          pinned: Sequence[bool] = ()) -> tuple[list[Placed], Names]:
+    """The contact stage's batch (`inputs` in the order it applies them), keyed again: which inputs it
+    applies and which it re-keys; and the names not asked yet (as `plan`).
+
+    Two views of the batch's own inputs are kept. Here: what this stage will have done when it applies an
+    input, the inputs it applies and no other, so an input that leaves does not count for those after it
+    (the customer it would create, the handles it would link, its session, call, order or merge). Everywhere:
+    every input counted, as the intake would key this batch now. An input stays when `pinned` (applied
+    here whatever its key), or when both views give it the same key and `mine(key)`. Otherwise it leaves
+    keyed by the everywhere view: where both differ, it depends on an input that left (a message in a chat
+    session whose start left, from a handle an order that left links) and follows it there, behind it,
+    rather than being decided here as if that input did not exist (a second customer for one person)."""
+    here, everywhere = _Picker(lookups, derive), _Picker(lookups, derive)
+    everywhere.want = here.want
+    out = []
+    for position, inp in enumerate(inputs):
+        mark = len(here.undo)
+        local, key = here.key(inp), everywhere.key(inp)
+        stays = (position < len(pinned) and pinned[position]) or (local == key and mine(key))
+        if not stays:
+            here.forget(mark)
+        out.append(Placed(local if stays else key, stays))
+    return out, here.want
+
+
+def from_workspace(ws: Workspace, read: Names, derive: Callable[..., str]) -> Lookups:
+    """What a Workspace loaded for a batch (before any input was applied to it) tells of the names `read`
+    (those its load looked up, whether found or not) and of everything it holds, as Lookups: names not
+    read and not held stay unasked, so `plan` and `place` ask for them.
+
+    `read.handles`: handles whose index document and seed-derived customers were read (ws.handles holds
+    their owner, index documents winning, which `_owner` takes as it takes an index document); the seed
+    ids of those handles count as read customers. Customers, conversations, sessions and orders the
+    Workspace holds are stored ones; a thread key read and absent from ws.thread_index names no loaded
+    conversation (the conversation it would have opened is then asked for)."""
+    lk = Lookups()
+    lk.index = {(b, h): c for (b, h), c in ws.handles.items()}
+    lk.customers = {c.id: StoredCustomer(c.brand_id, frozenset(Handle(h["kind"], h["value"]) for h in c.handles),
+                                         c.merged_into) for c in ws.customers.values()}
+    lk.conversations = {c.id: StoredConversation(c.brand_id, c.customer_id) for c in ws.conversations.values()}
+    lk.sessions = {k: StoredSession(s.customer_id, s.email) for k, s in ws.sessions.items()}
+    lk.threads = {k: ws.thread_index[k] for k in read.threads if k in ws.thread_index}
+    lk.orders = {k: o.customer_id for k, o in ws.orders.items()}
+    seeds = {identity.seed_id(derive, b, h) for b, h in read.handles}
+    lk.asked = Names(
+        handles=set(read.handles) | set(ws.handles),
+        customers=set(read.customers) | seeds | set(lk.customers),
+        conversations=set(read.conversations) | set(lk.conversations),
+        sessions=set(read.sessions) | set(lk.sessions),
+        threads=set(read.threads),
+        orders=set(read.orders) | set(lk.orders),
+    )
+    return lk
+
+
 class _Picker:
     def __init__(self, lookups: Lookups, derive: Callable[..., str]) -> None:
         self.lk = lookups
@@ -123,11 +191,26 @@ class _Picker:
         self.want = Names()
         # What the batch's earlier inputs did, as the contact side will have done it by then.
         self.linked: dict[tuple[str, Handle], str] = {}
-        self.created: set[str] = set()
+        self.created: dict[str, bool] = {}
         self.merged: dict[str, str] = {}
         self.sessions: dict[str, StoredSession] = {}
         self.calls: dict[tuple[str, str], str] = {}
         self.orders: dict[str, str] = {}
+        # Every change of those, with the value it replaced (_ABSENT: none), so `forget` takes an input back.
+        self.undo: list[tuple[dict, object, object]] = []
+
+    def _put(self, table: dict, key, value) -> None:
+        self.undo.append((table, key, table.get(key, _ABSENT)))
+        table[key] = value
+
+    def forget(self, mark: int) -> None:
+        """Takes back what the inputs keyed since `mark` (len(self.undo) then) did to the batch's state."""
+        while len(self.undo) > mark:
+            table, key, was = self.undo.pop()
+            if was is _ABSENT:
+                del table[key]
+            else:
+                table[key] = was
 
     # ------------------------------------------------------------------ reads (recording what is missing)
     def _index(self, brand: str, h: Handle, record: bool = True) -> str | None:
@@ -216,10 +299,10 @@ class _Picker:
         decision = identity.resolve(normalized, owners, new_id)
         if create:
             if decision.created:
-                self.created.add(decision.customer_id)
+                self._put(self.created, decision.customer_id, True)
             for h in decision.new_handles:
                 if self._asked(brand, h):  # known to have no owner (not a quiet handle left unread)
-                    self.linked[brand, h] = decision.customer_id
+                    self._put(self.linked, (brand, h), decision.customer_id)
         elif decision.created:
             return seed  # nothing is created: where that handle's first contact would go
         return decision.customer_id
@@ -275,7 +358,8 @@ class _Picker:
         if inp.caller is not None and usable_handle(inp.caller):
             customer_id = self._resolve(brand, [inp.caller], inp.event_id, create=inp.state in OPENING_CALL_STATES)
             assert customer_id is not None
-            self.calls.setdefault((brand, inp.call_id), customer_id)
+            if (brand, inp.call_id) not in self.calls:
+                self._put(self.calls, (brand, inp.call_id), customer_id)
             return customer_id
         # No caller: the call's conversation (its thread key's index document, else the one it named).
         if (brand, inp.call_id) in self.calls:
@@ -298,7 +382,7 @@ class _Picker:
                 email = ""
         customer_id = self._resolve(inp.brand_id, handles, inp.event_id)
         assert customer_id is not None  # a chat session handle is never unusable (the codec requires one)
-        self.sessions[f"{inp.brand_id}/{inp.chat_session_id}"] = StoredSession(customer_id, email)
+        self._put(self.sessions, f"{inp.brand_id}/{inp.chat_session_id}", StoredSession(customer_id, email))
         return customer_id
 
     def _chat_end(self, inp: ChatEndIn) -> str:
@@ -330,7 +414,7 @@ class _Picker:
             stored = self.lk.orders.get(order, "")
             customer_id = self._root(stored) if stored else ""
         if customer_id:
-            self.orders[order] = customer_id
+            self._put(self.orders, order, customer_id)
         return customer_id or order  # an order nobody owns yet: its own document
 
     def _command(self, cmd: CommandIn) -> str:
@@ -352,5 +436,5 @@ class _Picker:
             return surviving or merged or cmd.event_id
         s, m = self._customer(surviving), self._customer(merged)
         if s is not None and m is not None and s.brand_id == m.brand_id == cmd.brand_id and surviving != merged:
-            self.merged[merged] = surviving  # as the contact side applies it (commands._merge)
+            self._put(self.merged, merged, surviving)  # as the contact side applies it (commands._merge)
         return self._root(surviving)

@@ -66,9 +66,11 @@ async def test_the_same_message_id_long_after_its_conversation_closed_opens_a_ne
                        timeout=20, message="the first conversation resolved")
         await _send_email(producer, topics, "My parcel is late", "kim@example.com", brand,
                           at=T0 + timedelta(days=40), message_id="<again@mail.example>")
-        second = await wait_for(
-            lambda: mongo_db["conversations"].find_one({"brand_id": brand, "_id": {"$ne": first_id}}),
-            timeout=20, message="a second conversation")
+        async def second_routed():  # both halves written: the routing stage's status too
+            doc = await mongo_db["conversations"].find_one({"brand_id": brand, "_id": {"$ne": first_id}})
+            return doc if doc and doc.get("status") else None
+
+        second = await wait_for(second_routed, timeout=20, message="a second conversation")
     first = await mongo_db["conversations"].find_one({"_id": first_id})
     assert first["status"] == "resolved" and first["message_count"] == 1
     assert second["message_count"] == 1 and second["status"] != "resolved"
@@ -98,9 +100,11 @@ async def test_a_chat_session_used_again_after_its_conversation_closed_is_pointe
                        timeout=20)
         await _send(producer, topics.inbound, chat("Back again, new question", T0 + timedelta(days=40)),
                     f"{brand}/s-back")
-        second = await wait_for(
-            lambda: mongo_db["conversations"].find_one({"brand_id": brand, "_id": {"$ne": first_id}}),
-            timeout=20, message="a second conversation")
+        async def second_routed():  # both halves written: the routing stage's status too
+            doc = await mongo_db["conversations"].find_one({"brand_id": brand, "_id": {"$ne": first_id}})
+            return doc if doc and doc.get("status") else None
+
+        second = await wait_for(second_routed, timeout=20, message="a second conversation")
         await _send(producer, topics.inbound, chat("and one more thing", T0 + timedelta(days=40, minutes=1)),
                     f"{brand}/s-back")
         await wait_for(lambda: mongo_db["conversations"].find_one({"_id": second["_id"], "message_count": 2}),

@@ -18,10 +18,13 @@ from switchboard.router.domain import identity, threads
 from switchboard.router.domain.contact_key import (
     Lookups,
     Names,
+    Placed,
     StoredConversation,
     StoredCustomer,
     StoredSession,
     brand_key,
+    from_workspace,
+    place,
     plan,
 )
 from switchboard.router.domain.engine import Engine, Workspace
@@ -84,6 +87,17 @@ def keys_of(inputs: list, stored: Stored) -> list[str]:
             return keys
         stored.answer(lk, want.read_now())
     raise AssertionError("plan kept asking")
+
+
+def placed_of(inputs: list, stored: Stored, mine, pinned=()) -> list[Placed]:
+    """`place` answered from a fake store, as the contact stage's adapter answers it."""
+    lk = Lookups()
+    for _ in range(8):
+        placed, want = place(inputs, lk, derive, mine, pinned)
+        if not want:
+            return placed
+        stored.answer(lk, want.read_now())
+    raise AssertionError("place kept asking")
 
 
 # ---------------------------------------------------------------------------------------- the oracle
@@ -359,3 +373,100 @@ def test_a_batch_reads_each_collection_once_when_nothing_chains():
     assert len(store.reads) == 2
     for collection in ("handles", "customers", "conversations", "sessions", "orders"):
         assert sum(bool(getattr(r, collection)) for r in store.reads) == 1, collection
+
+
+# ---------------------------------------------------------------------------------------- the contact stage's
+def not_(*customers: str):
+    """A partition owning every customer but these."""
+    return lambda key: key not in customers
+
+
+def test_inputs_of_this_partition_stay_and_one_of_another_partitions_customer_leaves_with_its_key(contact_engine, ws):
+    contact_engine.apply(ws, message("hello", sender=ANN, channel="email"))
+    batch = [message("new", sender=BOB), order("o-1", "shipped", ANN, PHONE)]
+    assert placed_of(batch, stored(ws), not_(seed(ANN))) == [Placed(seed(BOB), True), Placed(seed(ANN), False)]
+    assert placed_of(batch, stored(ws), lambda key: True) == [Placed(seed(BOB), True), Placed(seed(ANN), True)]
+
+
+def test_an_input_that_leaves_does_not_count_for_those_applied_here(contact_engine, ws):
+    """A chat start of Ann's session leaves (Ann is another partition's); the message in it, re-keyed once
+    already (pinned), is applied here without it: keyed as the Engine then resolves it, by the session's
+    own seed, not by Ann. The customer it creates and the handle it links count for the next input."""
+    contact_engine.apply(ws, message("hello", sender=ANN, channel="email"))
+    store = stored(ws)
+    start = chat_start("sess-1", email="ann@example.com")
+    chat = message("hi", channel="chat", sender=SESSION, chat_session_id="sess-1")
+    again = message("anyone?", channel="chat", sender=SESSION, chat_session_id="sess-1", at=T0 + timedelta(1))
+    placed = placed_of([start, chat, again], store, not_(seed(ANN)), pinned=[False, True, False])
+    assert placed[:2] == [Placed(seed(ANN), False), Placed(seed(SESSION), True)]
+    # The proof: the Engine, given only what stays here, resolves the pinned message as keyed.
+    contact_engine.apply(ws, chat)
+    assert ws.customer_of(BRAND, SESSION) == seed(SESSION)
+    # The third: here the session's customer is the one the pinned message made; everywhere, Ann (the chat
+    # start links the session to her first). It depends on the input that left: it follows it.
+    assert placed[2] == Placed(seed(ANN), False)
+
+
+def test_an_input_depending_on_one_that_leaves_follows_it(contact_engine, ws):
+    """Ann's chat start and the first message in it, both keyed by the session's seed before Ann was
+    stored: the start leaves for Ann's partition, and the message with it, behind it; kept here, it would
+    make a customer of the session while the start, applied later, finds the session owned by it: two
+    customers for Ann."""
+    contact_engine.apply(ws, message("hello", sender=ANN, channel="email"))
+    start = chat_start("sess-1", email="ann@example.com")
+    chat = message("hi", channel="chat", sender=SESSION, chat_session_id="sess-1")
+    mine = not_(seed(ANN))
+    assert mine(seed(SESSION))
+    assert placed_of([start, chat], stored(ws), mine) == [Placed(seed(ANN), False)] * 2
+    # The same for a handle an order that leaves links.
+    sms = message("where is it", channel="sms", sender=PHONE)
+    assert placed_of([order("o-1", "shipped", ANN, PHONE), sms], stored(ws), mine) == [Placed(seed(ANN), False)] * 2
+    # An input that does not depend on it stays.
+    assert placed_of([start, message("new", sender=BOB)], stored(ws), mine) == [
+        Placed(seed(ANN), False), Placed(seed(BOB), True)]
+
+
+def test_forgetting_an_input_restores_what_it_replaced():
+    """Order o-1 named by Ann's event, then by Bob's (which leaves): a later event of o-1 without handles
+    applied here finds Ann's, as the Engine will."""
+    ann_event, bob_event = order("o-1", "placed", ANN), order("o-1", "shipped", BOB)
+    no_handles = order("o-1", "delayed")
+    placed = placed_of([ann_event, bob_event, no_handles], Stored(), not_(seed(BOB)), pinned=[False, False, True])
+    assert placed == [Placed(seed(ANN), True), Placed(seed(BOB), False), Placed(seed(ANN), True)]
+    # Not pinned, it depends on Bob's event (everywhere, o-1 is Bob's now): it follows it.
+    assert placed_of([ann_event, bob_event, no_handles], Stored(), not_(seed(BOB)))[2] == Placed(seed(BOB), False)
+
+
+def test_a_merge_that_leaves_is_forgotten_here():
+    store = Stored(customers={seed(ANN): customer(ANN), seed(BOB): customer(BOB)})
+    merge = command("merge_customers", surviving_customer_id=seed(ANN), merged_customer_id=seed(BOB))
+    bob = message("again", sender=BOB)
+    placed = placed_of([merge, bob], store, not_(seed(ANN)), pinned=[False, True])
+    assert placed == [Placed(seed(ANN), False), Placed(seed(BOB), True)]
+    assert placed_of([merge, bob], store, not_(seed(ANN))) == [Placed(seed(ANN), False)] * 2
+
+
+def test_a_ringing_call_that_leaves_takes_its_later_states_with_it():
+    ring = CallIn(event_id="call-1", brand_id=BRAND, call_id="c-1", state="ringing", occurred_at=T0, caller=PHONE)
+    done = CallIn(event_id="call-2", brand_id=BRAND, call_id="c-1", state="completed", occurred_at=T0, caller=None)
+    assert placed_of([ring, done], Stored(), not_(seed(PHONE))) == [Placed(seed(PHONE), False)] * 2
+    # Pinned here, the later state finds no call: keyed by itself, as the Engine rejects or ignores it.
+    assert placed_of([ring, done], Stored(), not_(seed(PHONE)), pinned=[False, True])[1] == Placed("call-2", True)
+
+
+def test_keys_from_a_loaded_workspace_need_no_read_for_what_the_load_read(contact_engine, ws):
+    """from_workspace: what the Workspace holds is stored; names its load read and did not find are not;
+    anything else (here: a conversation it did not hold) is still asked for."""
+    contact_engine.apply(ws, message("hello", sender=ANN, channel="email"))
+    conv = conversation_of(ws, ANN)
+    read = Names(handles={(BRAND, ANN), (BRAND, BOB)})
+    batch = [message("again", sender=ANN), message("new", sender=BOB),
+             command("add_internal_note", conversation_id=conv, text="x", agent_id="alice")]
+    keys, want = plan(batch, from_workspace(ws, read, derive), derive)
+    assert keys == [seed(ANN), seed(BOB), seed(ANN)] and not want
+    unknown = command("add_internal_note", conversation_id="conv-x", text="x", agent_id="alice")
+    keys, want = plan([unknown], from_workspace(ws, read, derive), derive)
+    assert want.conversations == {"conv-x"} and not want.handles and not want.customers
+    # A handle the load did not read is asked for too.
+    _, want = plan([message("sms", channel="sms", sender=PHONE)], from_workspace(ws, read, derive), derive)
+    assert (BRAND, PHONE) in want.handles

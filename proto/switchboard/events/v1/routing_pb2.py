@@ -27,7 +27,7 @@ from switchboard.events.v1 import inbound_pb2 as switchboard_dot_events_dot_v1_d
 from switchboard.events.v1 import orders_pb2 as switchboard_dot_events_dot_v1_dot_orders__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#switchboard/events/v1/routing.proto\x12\x15switchboard.events.v1\x1a!switchboard/events/v1/agent.proto\x1a#switchboard/events/v1/inbound.proto\x1a\"switchboard/events/v1/orders.proto\"\x92\x03\n\x0eRoutingRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x36\n\x07inbound\x18\n \x01(\x0b\x32#.switchboard.events.v1.InboundEventH\x00\x12\x32\n\x05order\x18\x0b \x01(\x0b\x32!.switchboard.events.v1.OrderEventH\x00\x12\x36\n\x07\x63ommand\x18\x0c \x01(\x0b\x32#.switchboard.events.v1.AgentCommandH\x00\x12\x34\n\x05\x64\x65lta\x18\r \x01(\x0b\x32#.switchboard.events.v1.ContactDeltaH\x00\x12\x19\n\x11\x64\x65tected_language\x18\x14 \x01(\t\x12\x15\n\rorigin_source\x18\x15 \x01(\t\x12\x14\n\x0corigin_topic\x18\x16 \x01(\t\x12\x18\n\x10origin_partition\x18\x17 \x01(\x05\x12\x15\n\rorigin_offset\x18\x18 \x01(\x03\x12\x12\n\norigin_key\x18\x19 \x01(\x0c\x42\x07\n\x05\x65vent\"A\n\x0c\x43ontactDelta\x12\x10\n\x08input_id\x18\x01 \x01(\t\x12\x10\n\x08\x62rand_id\x18\x02 \x01(\t\x12\r\n\x05steps\x18\x03 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#switchboard/events/v1/routing.proto\x12\x15switchboard.events.v1\x1a!switchboard/events/v1/agent.proto\x1a#switchboard/events/v1/inbound.proto\x1a\"switchboard/events/v1/orders.proto\"\xa3\x03\n\x0eRoutingRequest\x12\x10\n\x08\x62rand_id\x18\x01 \x01(\t\x12\x36\n\x07inbound\x18\n \x01(\x0b\x32#.switchboard.events.v1.InboundEventH\x00\x12\x32\n\x05order\x18\x0b \x01(\x0b\x32!.switchboard.events.v1.OrderEventH\x00\x12\x36\n\x07\x63ommand\x18\x0c \x01(\x0b\x32#.switchboard.events.v1.AgentCommandH\x00\x12\x34\n\x05\x64\x65lta\x18\r \x01(\x0b\x32#.switchboard.events.v1.ContactDeltaH\x00\x12\x19\n\x11\x64\x65tected_language\x18\x14 \x01(\t\x12\x15\n\rorigin_source\x18\x15 \x01(\t\x12\x14\n\x0corigin_topic\x18\x16 \x01(\t\x12\x18\n\x10origin_partition\x18\x17 \x01(\x05\x12\x15\n\rorigin_offset\x18\x18 \x01(\x03\x12\x12\n\norigin_key\x18\x19 \x01(\x0c\x12\x0f\n\x07rekeyed\x18\x1a \x01(\x05\x42\x07\n\x05\x65vent\"A\n\x0c\x43ontactDelta\x12\x10\n\x08input_id\x18\x01 \x01(\t\x12\x10\n\x08\x62rand_id\x18\x02 \x01(\t\x12\r\n\x05steps\x18\x03 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,7 +35,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchboard.events.v1.routi
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ROUTINGREQUEST']._serialized_start=171
-  _globals['_ROUTINGREQUEST']._serialized_end=573
-  _globals['_CONTACTDELTA']._serialized_start=575
-  _globals['_CONTACTDELTA']._serialized_end=640
+  _globals['_ROUTINGREQUEST']._serialized_end=590
+  _globals['_CONTACTDELTA']._serialized_start=592
+  _globals['_CONTACTDELTA']._serialized_end=657
 # @@protoc_insertion_point(module_scope)

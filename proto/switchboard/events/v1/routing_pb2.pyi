@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RoutingRequest(_message.Message):
-    __slots__ = ("brand_id", "inbound", "order", "command", "delta", "detected_language", "origin_source", "origin_topic", "origin_partition", "origin_offset", "origin_key")
+    __slots__ = ("brand_id", "inbound", "order", "command", "delta", "detected_language", "origin_source", "origin_topic", "origin_partition", "origin_offset", "origin_key", "rekeyed")
     BRAND_ID_FIELD_NUMBER: _ClassVar[int]
     INBOUND_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class RoutingRequest(_message.Message):
     ORIGIN_PARTITION_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_OFFSET_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_KEY_FIELD_NUMBER: _ClassVar[int]
+    REKEYED_FIELD_NUMBER: _ClassVar[int]
     brand_id: str
     inbound: _inbound_pb2.InboundEvent
     order: _orders_pb2.OrderEvent
@@ -32,7 +33,8 @@ class RoutingRequest(_message.Message):
     origin_partition: int
     origin_offset: int
     origin_key: bytes
-    def __init__(self, brand_id: _Optional[str] = ..., inbound: _Optional[_Union[_inbound_pb2.InboundEvent, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.OrderEvent, _Mapping]] = ..., command: _Optional[_Union[_agent_pb2.AgentCommand, _Mapping]] = ..., delta: _Optional[_Union[ContactDelta, _Mapping]] = ..., detected_language: _Optional[str] = ..., origin_source: _Optional[str] = ..., origin_topic: _Optional[str] = ..., origin_partition: _Optional[int] = ..., origin_offset: _Optional[int] = ..., origin_key: _Optional[bytes] = ...) -> None: ...
+    rekeyed: int
+    def __init__(self, brand_id: _Optional[str] = ..., inbound: _Optional[_Union[_inbound_pb2.InboundEvent, _Mapping]] = ..., order: _Optional[_Union[_orders_pb2.OrderEvent, _Mapping]] = ..., command: _Optional[_Union[_agent_pb2.AgentCommand, _Mapping]] = ..., delta: _Optional[_Union[ContactDelta, _Mapping]] = ..., detected_language: _Optional[str] = ..., origin_source: _Optional[str] = ..., origin_topic: _Optional[str] = ..., origin_partition: _Optional[int] = ..., origin_offset: _Optional[int] = ..., origin_key: _Optional[bytes] = ..., rekeyed: _Optional[int] = ...) -> None: ...
 
 class ContactDelta(_message.Message):
     __slots__ = ("input_id", "brand_id", "steps")

@@ -225,7 +225,8 @@ async def test_poison_records_on_every_topic_are_dead_lettered_and_the_next_reco
                    timeout=30, message="valid inbound message stored")
     for stage in ("contact", "routing"):
         await wait_for(lambda stage=stage: mongo_db["conversation_messages"].find_one(
-            {"provider_message_id": f"{run}-{stage}-ok"}), timeout=30, message=f"valid input on the {stage} stage stored")
+            {"provider_message_id": f"{run}-{stage}-ok"}), timeout=30,
+            message=f"valid input on the {stage} stage stored")
     await wait_for(lambda: mongo_db["orders"].find_one({"_id": f"acme/o-{run}"}), timeout=30,
                    message="valid order stored")
     await wait_for(lambda: mongo_db["sla_conversations"].find_one({"_id": conversation_id}), timeout=30,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import importlib
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from unittest import mock
@@ -167,10 +168,12 @@ class ThreeStages:
         return len(self.publisher.published)
 
     # ------------------------------------------------------------------ the stages, one hop each
-    async def to_contacts(self, *payloads, at: datetime = T0) -> list[Envelope]:
-        """Inputs through the intake: the contacts topic's records, not consumed yet."""
+    async def to_contacts(self, *payloads, at: datetime = T0, event_ids: Sequence[str] = ()) -> list[Envelope]:
+        """Inputs through the intake (as one batch; `event_ids`: theirs, else new ones): the contacts topic's
+        records, not consumed yet."""
         since = self.mark()
-        await self.intake([self.consumed(p, at=at) for p in payloads])
+        ids = list(event_ids) or [""] * len(payloads)
+        await self.intake([self.consumed(p, event_id=i, at=at) for p, i in zip(payloads, ids, strict=True)])
         return self.read(self.topics.contacts, since)
 
     async def contacted(self, records: list[Envelope]) -> list[Envelope]:
@@ -184,11 +187,11 @@ class ThreeStages:
         """Records the contact stage published on the contacts topic again since `since` (re-keyed)."""
         return self.read(self.topics.contacts, since)
 
-    async def through(self, *payloads, at: datetime = T0) -> list[Envelope]:
+    async def through(self, *payloads, at: datetime = T0, event_ids: Sequence[str] = ()) -> list[Envelope]:
         """Inputs through all three stages, as the broker would deliver them: the intake's batch, the contact
         stage's batch (and the batches of what it re-keyed, until none is left), then the routing stage's
         batch of every delta. Returns the routing topic's records (the deltas)."""
-        records = await self.to_contacts(*payloads, at=at)
+        records = await self.to_contacts(*payloads, at=at, event_ids=event_ids)
         deltas: list[Envelope] = []
         for _ in range(3):  # a record is re-keyed once at most (RoutingRequest.rekeyed)
             if not records:

@@ -143,11 +143,13 @@ class RouterHandler:
                 except Rejected as exc:
                     raise PermanentError(str(exc)) from None
             # Their status is derived from the phase the delta carried: written even where no routing
-            # step changed anything (a conversation the bot resolved).
+            # step changed anything else (a conversation waiting for a person whose priority rose).
             ws.dirty_conversations.update(c for c in carried if c in ws.conversations)
-        # Deltas that name a conversation are recognised there (deltas.applied); the rest get a record.
+        # Deltas that route a conversation are recognised there (deltas.applied); those routing none (an
+        # agent's presence) get a record; those of effects only need neither.
         processed = self.dedupe.records([env.id for env, d in zip(batch, decoded, strict=True)
-                                         if not d.conversation_ids()], self.clock.now()) if self.dedupe else None
+                                         if d.routes() and not d.conversation_ids()],
+                                        self.clock.now()) if self.dedupe else None
         await self._commit(ws, {env.id: env for env in batch}, min(env.time for env in batch), processed,
                            scope=batch[0].brand_id if self.ownership is not None else None)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
@@ -200,7 +202,7 @@ class RouterHandler:
     async def _commit(self, ws: Workspace, by_id: dict[str, Envelope], oldest: datetime,
                       processed: list[dict] | None, scope: str | None, whole: bool = False) -> None:
         """`whole`: the inputs were applied in line (both sides decided here): whole conversation images."""
-        timers.refresh_due(ws, self.engine, transcripts=whole or not self.split)
+        timers.refresh_due(ws, self.engine, transcripts=not self.split)  # split: the contact stage sends them
         # Publish and wait for the acks BEFORE writing state: if Kafka refuses, nothing is written and
         # the redelivered batch is decided again from the same state (same ids). If the write fails
         # after publishing, the redelivery re-emits the same ids, which consumers drop as duplicates.

@@ -14,7 +14,7 @@ from switchboard.router.adapters import message_docs
 from switchboard.router.adapters.journal import FENCED_COLLECTIONS, Fenced, Write
 from switchboard.router.domain import threads, transcript
 from switchboard.router.domain.engine import Workspace
-from switchboard.router.domain.model import Handle
+from switchboard.router.domain.model import PEOPLE, Handle
 from switchboard.router.domain.workspace import ROUTING_FIELDS
 
 log = get_logger(__name__)
@@ -72,10 +72,12 @@ def conversation_half(conv, role: str) -> dict:
     contact = {k: v for k, v in doc.items() if k not in _ROUTING_DOC_FIELDS and k != "_id"}
     if role == CONTACT:
         contact[CONTACT_PENDING] = False
+        if conv.phase != PEOPLE:  # with the bot or resolved: the status is the phase, whatever routing holds
+            contact["status"] = conv.phase
         # Never changes, and sorts a customer's conversations: set once, so it stays a datetime on nx-27017
         # (model.stored_time).
-        # The status and the routing fields are the routing stage's alone: a reader never sees this stage's
-        # guess of them (queued, say, for a conversation the routing stage assigns at once).
+        # The routing fields, and the status of a conversation with people, are the routing stage's alone: a
+        # reader never sees this stage's guess of them (queued, say, for one the routing stage assigns at once).
         return {"_id": conv.id, "set": contact, "on_insert": {"opened_at": contact.pop("opened_at")}}
     # Created by the routing stage (its delta came before the contact stage's write, or that write died
     # with its process): what finds and shows it, and a mark that its contact half is still to come.

@@ -52,6 +52,10 @@ class Delta:
     brand_id: str
     steps: list[tuple]
 
+    def routes(self) -> bool:
+        """Whether it asks anything of the routing side (else it only carries effects to publish)."""
+        return any(step[0] != EMITTED for step in self.steps)
+
     def conversation_ids(self) -> set[str]:
         """Every conversation the steps name: what the routing stage must load before replaying them."""
         ids: set[str] = set()
@@ -93,19 +97,21 @@ def from_recording(input_id: str, brand_id: str, steps: list[tuple]) -> Delta:
 
 
 def applied(rws: Workspace, delta: Delta) -> bool:
-    """Whether the routing stage applied this delta already: every conversation it names lists its input
-    (a delta naming none, such as an agent's presence, is recognised by a dedupe record instead)."""
+    """Whether the routing stage applied this delta's routing steps already: every conversation it names
+    lists its input (a delta naming none, such as an agent's presence, is recognised by a dedupe record
+    instead). A delta of effects only is never marked: publishing it again repeats its event ids, which
+    every consumer drops, and costs no write."""
     ids = delta.conversation_ids()
-    return bool(ids) and all(c in rws.conversations and delta.input_id in rws.conversations[c].routed_inputs
-                             for c in ids)
+    return delta.routes() and bool(ids) and all(
+        c in rws.conversations and delta.input_id in rws.conversations[c].routed_inputs for c in ids)
 
 
 def replay(engine: Engine, rws: Workspace, delta: Delta) -> set[str]:
     """Runs the delta on the routing stage's workspace with an in-line `engine`: each step first brings
     the routing copies of the conversations it carries up to the contact fields as of that step (what
     its effects must show), then runs; an emitted effect gets the routing fields as they stand. Returns
-    the ids of the conversations carried (the contact stage reads their routing fields back), each now
-    listing the delta's input (`applied`)."""
+    the ids of the conversations whose routing half the delta changed, each now listing the delta's input
+    (`applied`); none for a delta of effects only."""
     emitters: dict[EmitterSpec, Emitter] = {}  # equal specs: one Emitter, so its ids never repeat
 
     def value(arg):
@@ -132,6 +138,8 @@ def replay(engine: Engine, rws: Workspace, delta: Delta) -> set[str]:
             _copy(rws, view)
         carried.update(views)
         getattr(engine, name)(rws, *(value(a) for a in args))
+    if not delta.routes():
+        return set()  # nothing of the routing stage's changed: it writes nothing (the contact stage did)
     for conv_id in delta.conversation_ids():
         if (conv := rws.conversations.get(conv_id)) is not None and delta.input_id not in conv.routed_inputs:
             conv.routed_inputs = [*conv.routed_inputs[-(ROUTED_INPUTS_KEPT - 1):], delta.input_id]

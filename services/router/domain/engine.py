@@ -52,8 +52,8 @@ class Engine(ContactSteps, BotTurnSteps, OrderSteps, LifecycleSteps, CommandStep
     def __init__(self, config: RouterConfig, derive: Callable[..., str], deferred_routing: bool = False) -> None:
         """`deferred_routing`: the contact side of each input runs first, recording what it asks of the
         routing side and what it emits; the routing side then replays that (routing_ops.py). The
-        effects are the same; it is how a stage keyed by customer would hand an input to the routing
-        stage, proven in-process (tests run the engine both ways)."""
+        effects are the same; it is how the contact stage hands an input to the routing stage
+        (contact_stage.py; tests run the engine in line, deferred and split)."""
         self.config = config
         self.derive = derive
         self.deferred_routing = deferred_routing

@@ -117,7 +117,7 @@ class Conversation(_Doc):
     channel: str
     # What every reader sees (snapshots, queries, the (brand_id, status) index): derived from `phase`
     # (contact-owned) and `people_status` (routing-owned); written only through set_phase and
-    # set_people_status (docs/router.md "Not built yet"). Given alone (stored before them), it is split.
+    # set_people_status (docs/router.md "The stage keyed by customer"). Given alone (stored before them), it is split.
     status: str = BOT
     phase: str = ""
     people_status: str = ""
@@ -136,7 +136,8 @@ class Conversation(_Doc):
     order_ids: list[str] = field(default_factory=list)
     human_involved: bool = False
     # Sent to people by the contact side (a handoff, an assignment, a reply): a reopen goes back to people,
-    # not to the bot. Contact-owned, so the reopen needs no routing field (docs/router.md "Not built yet").
+    # not to the bot. Contact-owned, so the reopen needs no routing field (docs/router.md "The stage keyed
+    # by customer").
     went_to_people: bool = False
     vip: bool = False
     product_line: str = ""

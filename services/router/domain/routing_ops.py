@@ -1,15 +1,15 @@
-"""What the contact side may ask of the routing side, and nothing more: the seam along which the routing
-stage is to be split from a stage keyed by customer (docs/router.md "Not built yet").
+"""What the contact side may ask of the routing side, and nothing more: the seam along which the contact
+stage (keyed by customer) and the routing stage are split (docs/router.md "Three stages").
 
 The contact side (contact.py, bot_turn.py, orders.py, lifecycle.py, commands.py, queue_exit.py ...)
 decides identity, threading, the bot and the conversation's phase; the routing side (scope_routing.py,
 reassignment.py, position_updates.py) owns agents, queues, capacity, positions and `people_status`.
 Every request from the first to the second is one of the operations below. Each has a contact half
 (what the contact side records about itself: its phase, `went_to_people`) and a routing half, a step
-that runs at once, or, with routing deferred (Engine(deferred_routing=True), how a stage keyed by
-customer will run), is recorded in `Workspace.recording` with the effects the contact side emits and
-replayed in order once the input's contact side is done (`replay`): the ordered delta such a stage
-would send. tests/unit/router/test_router_seam.py fails when contact-side code reaches past these
+that runs at once, or, with routing deferred (Engine(deferred_routing=True), how the contact stage
+runs), is recorded in `Workspace.recording` with the effects the contact side emits: the ordered delta
+the contact stage sends (domain/delta.py), or replayed in order once the input's contact side is done
+(`replay`). tests/unit/router/test_router_seam.py fails when contact-side code reaches past these
 operations; the golden effect sequences are the same either way. Pure, no I/O.
 """
 
@@ -113,8 +113,8 @@ class RoutingOps(ScopeRouting):
 
     def set_status(self, ws: Workspace, conv: Conversation, status: str, reason: str, emit: Emitter) -> None:
         """An agent's status (waiting on the customer or a third party, assigned): with people from now on.
-        Rejected, before anything changes: ASSIGNED without an assignee (a check against routing state,
-        which a stage keyed by customer would leave to the routing stage)."""
+        Rejected, before anything changes: ASSIGNED without an assignee (the contact stage reads the
+        assignee from the routing stage's half of the stored conversation)."""
         if status == ASSIGNED and not conv.assignee_id:
             raise Rejected("set_conversation_status: ASSIGNED needs an assignee; use assign_conversation")
         previous = conv.status

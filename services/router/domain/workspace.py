@@ -105,8 +105,8 @@ class Workspace:
         return customer_id
 
 
-# Conversation fields the routing side decides (docs/router.md "Not built yet", field ownership); `status` is
-# derived from them and the contact side's `phase` (model.derived_status).
+# Conversation fields the routing side decides (docs/router.md "The stage keyed by customer", field ownership);
+# `status` is derived from them and the contact side's `phase` (model.derived_status).
 ROUTING_FIELDS = ("people_status", "assignee_id", "previous_assignee_id", "queue", "booked_class",
                   "assignment_history", "assigned_at", "enqueued_at", "reassignment_count", "silence_warned_for",
                   "unattended_escalated_for", "queue_exit_offer", "routed_inputs")

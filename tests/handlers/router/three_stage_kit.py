@@ -64,17 +64,17 @@ class MemoryRouterStore(fakes.FakeRouterStore):
         self.fail_next_save: BaseException | None = None
         self.stage = stage
 
-    async def load(self, inputs, message_ids=()):
+    async def load(self, *args, **kwargs):
         self.journal.append(("load", self.stage))
-        return await RouterStore.load(self, inputs, message_ids)
+        return await RouterStore.load(self, *args, **kwargs)  # (FakeRouterStore's journals brands instead)
 
-    async def load_routing(self, brands, conversation_ids):
+    async def load_routing(self, *args, **kwargs):
         self.journal.append(("load", self.stage))
-        return await super().load_routing(brands, conversation_ids)
+        return await super().load_routing(*args, **kwargs)
 
-    async def load_contact_due(self, now, owns):
+    async def load_contact_due(self, *args, **kwargs):
         self.journal.append(("load", self.stage))
-        return await super().load_contact_due(now, owns)
+        return await super().load_contact_due(*args, **kwargs)
 
     async def _save_in_transaction(self, stages: list[list[Write]], scope: str | None, epoch: int | None) -> None:
         if self.fail_next_save is not None:

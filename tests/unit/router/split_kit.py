@@ -1,6 +1,6 @@
 """Two stages in one test process: the contact side and the routing side of the router's engine, each on
 a workspace of its own, joined only by the recorded steps (domain/routing_ops.py) - what a stage keyed
-by customer would send the routing stage (docs/router.md "Not built yet"): each input's steps become a
+by customer would send the routing stage (docs/router.md "The stage keyed by customer"): each input's steps become a
 Delta (domain/delta.py) that goes through the wire codec (adapters/delta_wire.py, encoded and decoded)
 before the routing side replays it, so every split-mode test also proves the encoding.
 

@@ -18,9 +18,9 @@ from switchboard.router.adapters.store_writes import (
     conversation_half,
 )
 from switchboard.router.domain import delta
-from switchboard.router.domain.delta import Delta
+from switchboard.router.domain.delta import ConversationRef, Delta
 from switchboard.router.domain.engine import Engine, Workspace
-from switchboard.router.domain.model import ASSIGNED, PEOPLE, Conversation, stored_time
+from switchboard.router.domain.model import ASSIGNED, BOT, PEOPLE, RESOLVED, Conversation, stored_time
 from switchboard.router.domain.workspace import EMITTED, ROUTING_FIELDS, Effect, contact_view
 
 
@@ -46,11 +46,15 @@ def test_each_stage_sets_only_its_own_fields_and_together_they_write_every_field
     assert contact["set"][CONTACT_DUE_TS] == (T0 + timedelta(minutes=1)).timestamp()
 
 
-def test_the_status_is_never_written_by_the_contact_stage_and_opened_at_only_once():
-    contact = conversation_half(_conversation(), CONTACT)
-    assert "status" not in contact["set"] and "status" not in contact["on_insert"]
+def test_the_contact_stage_writes_the_status_only_where_the_phase_decides_it_and_opened_at_once():
+    conv = _conversation()
+    contact = conversation_half(conv, CONTACT)
+    assert "status" not in contact["set"] and "status" not in contact["on_insert"]  # with people: routing's
     assert contact["on_insert"] == {"opened_at": T0} and "opened_at" not in contact["set"]
     assert contact["set"][CONTACT_PENDING] is False
+    for phase in (BOT, RESOLVED):
+        conv.set_phase(phase)
+        assert conversation_half(conv, CONTACT)["set"]["status"] == phase
 
 
 def test_a_document_the_routing_stage_creates_first_is_marked_as_waiting_for_its_contact_half():
@@ -76,9 +80,12 @@ def test_the_status_read_back_is_derived_from_both_halves_not_the_stored_one():
     assert Conversation.from_doc(doc).status == "resolved"
 
 
-def _delta(input_id: str, conv: Conversation) -> Delta:
+def _delta(input_id: str, conv: Conversation, routes: bool = True) -> Delta:
     effect = Effect("conversations", "message_added", f"e-{input_id}", conv.id, "acme", T0, {}, {}, input_id)
-    return Delta(input_id, "acme", [(EMITTED, effect, conv.id, contact_view(conv))])
+    steps = [(EMITTED, effect, conv.id, contact_view(conv))]
+    if routes:  # a routing step: the priority changed (a no-op here, nothing is queued)
+        steps.append(("_reprioritize_step", (ConversationRef(conv.id),), {conv.id: contact_view(conv)}))
+    return Delta(input_id, "acme", steps)
 
 
 def test_a_delta_is_recognised_as_applied_by_the_conversations_it_names(config):
@@ -89,6 +96,15 @@ def test_a_delta_is_recognised_as_applied_by_the_conversations_it_names(config):
     assert delta.applied(rws, first) and rws.conversations["c-1"].routed_inputs == ["in-1"]
     assert not delta.applied(rws, _delta("in-2", conv))
     assert not delta.applied(rws, Delta("in-3", "acme", []))  # names no conversation: a dedupe record's job
+
+
+def test_a_delta_of_effects_only_changes_nothing_of_the_routing_stage_and_is_never_marked(config):
+    engine, rws, conv = Engine(config, derive), Workspace(), _conversation()
+    effects_only = _delta("in-1", conv, routes=False)
+    assert delta.replay(engine, rws, effects_only) == set()  # nothing for the routing stage to write
+    assert [e.event_id for e in rws.effects] == ["e-in-1"] and rws.effects[0].snapshot["status"] == "queued"
+    assert not delta.applied(rws, effects_only)  # sent again: the same event id, which consumers drop
+    assert rws.conversations["c-1"].routed_inputs == []
 
 
 def test_a_conversation_remembers_its_latest_deltas_only(config):

@@ -2,7 +2,7 @@
 golden scenario's inputs are first applied by the contact side alone, which records what it asks of the
 routing side, and the routing side then replays that. Agents, queues, waiting lines and queue statistics
 are watched while the contact side runs: it must not touch them. That is what makes the recorded steps
-the whole delta a stage keyed by customer would send (docs/router.md "Not built yet")."""
+the whole delta a stage keyed by customer would send (docs/router.md "The stage keyed by customer")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Golden effect sequences: the exact effects the engine emits, in order, for scripted scenarios (pure).
 
-The net under the contact / routing split (docs/router.md "Not built yet"): every refactor step must
+The net under the contact / routing split (docs/router.md "The stage keyed by customer"): every refactor step must
 leave these sequences unchanged. Each entry is one effect of `ws.effects`: topic, case, key, event id
 (derived from the input's id, so it proves id derivation unchanged), plus the snapshot's routing
 fields for `conversations` events and the template for notifications.

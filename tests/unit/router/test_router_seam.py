@@ -1,6 +1,6 @@
 """The seam between the router's contact side and its routing side (domain/routing_ops.py): contact-side
-code reaches agents, queues and capacity only through RoutingOps, the steps a stage keyed by customer
-will one day send to the routing stage (docs/router.md "Not built yet"). Read from the source (ast):
+code reaches agents, queues and capacity only through RoutingOps, the steps the contact stage sends the
+routing stage (docs/router.md "The stage keyed by customer"). Read from the source (ast):
 a new shortcut past the seam fails here, before it makes the split harder."""
 
 from __future__ import annotations

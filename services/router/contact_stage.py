@@ -6,8 +6,9 @@ fields and publishes every conversation event and notification (docs/router.md "
 
 A partition's customers are one scope, claimed with an epoch (ownership.py) that fences a revoked owner's
 commit point. Deltas are published before the state is written, as the routing stage publishes before it
-writes: a redelivered input is decided again from the same state, so its delta has the same id and steps,
-and the routing stage drops the copy (its dedupe record of the input id).
+writes: a redelivered input is decided again from the same state, so its delta has the same id and steps;
+the routing stage does not apply its routing steps twice (delta.applied) and publishes its effects under
+the same ids, which consumers drop.
 
 Misrouted inputs are re-keyed (`ContactHandler._misrouted`): the intake keys an input from the store as it
 stood when it read it, before the inputs in flight ahead of it were written (a chat start, an order linking
@@ -32,7 +33,6 @@ from switchboard.common.cloudevents import Envelope, derived_id
 from switchboard.common.consumer import BatchAbandoned, PermanentError
 from switchboard.common.logging import get_logger
 from switchboard.common.topics import TopicNames
-from switchboard.events.v1 import routing_pb2
 from switchboard.router import metrics
 from switchboard.router.adapters import codec, routing_wire
 from switchboard.router.adapters.journal import Fenced
@@ -200,9 +200,7 @@ class ContactHandler:
                                         event_id=delta.input_id, time=cause.time if cause else at,
                                         subject=cause.subject if cause else None, brand_id=delta.brand_id)
         for record, key in rekeyed:
-            request = routing_pb2.RoutingRequest()
-            request.CopyFrom(record.payload)
-            request.rekeyed += 1
+            request = routing_wire.rekeyed(record.payload)
             await self.producer.publish(self.topics.contacts, request, key=key, cause=record, event_id=record.id,
                                         time=record.time, subject=record.subject, brand_id=record.brand_id)
         await self.producer.drain()

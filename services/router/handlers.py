@@ -142,15 +142,12 @@ class RouterHandler:
                     carried = deltas.replay(self.engine, ws, delta)
                 except Rejected as exc:
                     raise PermanentError(str(exc)) from None
-            # Their status is derived from the phase the delta carried: written even where no routing
-            # step changed anything else (a conversation waiting for a person whose priority rose).
+            # Their status is derived from the phase the delta carried, and they list it now (deltas.applied):
+            # written even where the step changed nothing else (a waiting conversation whose priority rose).
             ws.dirty_conversations.update(c for c in carried if c in ws.conversations)
-        # Deltas that route a conversation are recognised there (deltas.applied); those routing none (an
-        # agent's presence) get a record; those of effects only need neither.
-        processed = self.dedupe.records([env.id for env, d in zip(batch, decoded, strict=True)
-                                         if d.routes() and not d.conversation_ids()],
-                                        self.clock.now()) if self.dedupe else None
-        await self._commit(ws, {env.id: env for env in batch}, min(env.time for env in batch), processed,
+        # No dedupe record: a delta is recognised by the conversations its routing steps name (deltas.applied),
+        # and one naming none changes nothing when it comes again.
+        await self._commit(ws, {env.id: env for env in batch}, min(env.time for env in batch), None,
                            scope=batch[0].brand_id if self.ownership is not None else None)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         log.debug("deltas_replayed", records=len(batch), effects=len(ws.effects),

@@ -86,6 +86,14 @@ def delta_request(delta) -> routing_pb2.RoutingRequest:
     return routing_pb2.RoutingRequest(brand_id=delta.brand_id, delta=delta_wire.encode(delta))
 
 
+def rekeyed(request: routing_pb2.RoutingRequest) -> routing_pb2.RoutingRequest:
+    """The contacts record again, once more re-keyed by the contact stage (applied where it lands after once)."""
+    copy = routing_pb2.RoutingRequest()
+    copy.CopyFrom(request)
+    copy.rekeyed += 1
+    return copy
+
+
 def is_delta(env: Envelope) -> bool:
     """An unwrapped record that is a contact stage's delta, not an input."""
     return isinstance(env.payload, routing_pb2.ContactDelta)

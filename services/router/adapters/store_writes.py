@@ -78,7 +78,9 @@ def conversation_half(conv, role: str) -> dict:
         # (model.stored_time).
         # The routing fields, and the status of a conversation with people, are the routing stage's alone: a
         # reader never sees this stage's guess of them (queued, say, for one the routing stage assigns at once).
-        return {"_id": conv.id, "set": contact, "on_insert": {"opened_at": contact.pop("opened_at")}}
+        # A new document gets the routing fields as nothing routed yet (this copy's, all empty), whole.
+        on_insert = {k: v for k, v in routing.items() if k != "status"}
+        return {"_id": conv.id, "set": contact, "on_insert": {**on_insert, "opened_at": contact.pop("opened_at")}}
     # Created by the routing stage (its delta came before the contact stage's write, or that write died
     # with its process): what finds and shows it, and a mark that its contact half is still to come.
     on_insert = {k: contact[k] for k in ("brand_id", "customer_id", "channel", "opened_at")}

@@ -52,9 +52,12 @@ class Delta:
     brand_id: str
     steps: list[tuple]
 
-    def routes(self) -> bool:
-        """Whether it asks anything of the routing side (else it only carries effects to publish)."""
-        return any(step[0] != EMITTED for step in self.steps)
+    def routed(self) -> set[str]:
+        """The conversations its routing steps name (enqueue, assign, resolved ...): those whose routing half
+        it changes. Steps naming none (route the brand, an agent's presence) decide from the routing
+        state alone, so they change nothing when run again on their own result."""
+        return {a.id for step in self.steps if step[0] != EMITTED for a in step[1]
+                if isinstance(a, ConversationRef) and a.id}
 
     def conversation_ids(self) -> set[str]:
         """Every conversation the steps name: what the routing stage must load before replaying them."""
@@ -97,21 +100,20 @@ def from_recording(input_id: str, brand_id: str, steps: list[tuple]) -> Delta:
 
 
 def applied(rws: Workspace, delta: Delta) -> bool:
-    """Whether the routing stage applied this delta's routing steps already: every conversation it names
-    lists its input (a delta naming none, such as an agent's presence, is recognised by a dedupe record
-    instead). A delta of effects only is never marked: publishing it again repeats its event ids, which
-    every consumer drops, and costs no write."""
-    ids = delta.conversation_ids()
-    return delta.routes() and bool(ids) and all(
-        c in rws.conversations and delta.input_id in rws.conversations[c].routed_inputs for c in ids)
+    """Whether the routing stage applied this delta already: every conversation its routing steps name
+    lists its input. A delta whose steps name none is never marked: run again, its steps change nothing
+    and its effects repeat their ids, which every consumer drops; it costs no write."""
+    named = delta.routed()
+    return bool(named) and all(c in rws.conversations and delta.input_id in rws.conversations[c].routed_inputs
+                               for c in named)
 
 
 def replay(engine: Engine, rws: Workspace, delta: Delta) -> set[str]:
     """Runs the delta on the routing stage's workspace with an in-line `engine`: each step first brings
     the routing copies of the conversations it carries up to the contact fields as of that step (what
     its effects must show), then runs; an emitted effect gets the routing fields as they stand. Returns
-    the ids of the conversations whose routing half the delta changed, each now listing the delta's input
-    (`applied`); none for a delta of effects only."""
+    the conversations its routing steps name (`Delta.routed`), each now listing the delta's input
+    (`applied`); the routing steps mark what else they change dirty themselves."""
     emitters: dict[EmitterSpec, Emitter] = {}  # equal specs: one Emitter, so its ids never repeat
 
     def value(arg):
@@ -125,27 +127,21 @@ def replay(engine: Engine, rws: Workspace, delta: Delta) -> set[str]:
             return emitter
         return arg
 
-    carried: set[str] = set()
     for step in delta.steps:
         if step[0] == EMITTED:
             _, effect, conv_id, view = step
             fill_routing_fields(effect, _copy(rws, view), view["phase"])
             rws.effects.append(effect)
-            carried.add(conv_id)
             continue
         name, args, views = step
         for view in views.values():
             _copy(rws, view)
-        carried.update(views)
         getattr(engine, name)(rws, *(value(a) for a in args))
-    if not delta.routes():
-        return set()  # nothing of the routing stage's changed: it writes nothing (the contact stage did)
-    for conv_id in delta.conversation_ids():
+    named = delta.routed()
+    for conv_id in named:
         if (conv := rws.conversations.get(conv_id)) is not None and delta.input_id not in conv.routed_inputs:
             conv.routed_inputs = [*conv.routed_inputs[-(ROUTED_INPUTS_KEPT - 1):], delta.input_id]
-            carried.add(conv_id)
-    carried.discard("")
-    return carried
+    return named
 
 
 def _copy(rws: Workspace, view: dict) -> Conversation:

@@ -50,7 +50,7 @@ def test_the_contact_stage_writes_the_status_only_where_the_phase_decides_it_and
     conv = _conversation()
     contact = conversation_half(conv, CONTACT)
     assert "status" not in contact["set"] and "status" not in contact["on_insert"]  # with people: routing's
-    assert contact["on_insert"] == {"opened_at": T0} and "opened_at" not in contact["set"]
+    assert "opened_at" not in contact["set"] and contact["on_insert"]["opened_at"] == T0
     assert contact["set"][CONTACT_PENDING] is False
     for phase in (BOT, RESOLVED):
         conv.set_phase(phase)

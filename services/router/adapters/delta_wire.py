@@ -38,7 +38,8 @@ _VALUES = {cls.__name__: cls for cls in (OrderIn, Handle)}
 
 
 def encode(d: Delta) -> routing_pb2.ContactDelta:
-    steps = [_step(i, s) for i, s in enumerate(d.steps)]
+    last: dict[str, dict] = {}  # each conversation's view as last encoded: an unchanged one is sent as a reference
+    steps = [_step(i, s, last) for i, s in enumerate(d.steps)]
     return routing_pb2.ContactDelta(input_id=d.input_id, brand_id=d.brand_id, steps=bson.encode({"steps": steps}))
 
 
@@ -52,16 +53,17 @@ def decode(msg: routing_pb2.ContactDelta) -> Delta:
     if not isinstance(steps, list):
         raise ValueError(f"ContactDelta {msg.input_id!r}: steps hold no 'steps' list")
     out = []
+    seen: dict[str, dict] = {}
     for i, step in enumerate(steps):
         try:
-            out.append(_unstep(step))
+            out.append(_unstep(step, seen))
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"ContactDelta {msg.input_id!r}: step {i} is malformed ({e!r})") from e
     return Delta(msg.input_id, msg.brand_id, out)
 
 
 # ------------------------------------------------------------------ steps
-def _step(i: int, step: tuple) -> dict:
+def _step(i: int, step: tuple, last: dict[str, dict]) -> dict:
     try:
         if step[0] == EMITTED:
             _, effect, conv_id, view = step
@@ -70,27 +72,50 @@ def _step(i: int, step: tuple) -> dict:
             return {
                 "emitted": {name: _value(getattr(effect, name)) for name in _EFFECT_FIELDS},
                 "conversation_id": conv_id,
-                "view": _value(view),
+                "view": _view(conv_id, view, last),
             }
         name, args, views = step
-        return {"op": name, "args": [_value(a) for a in args], "views": _value(views)}
+        return {"op": name, "args": [_value(a) for a in args],
+                "views": {_key(c): _view(c, v, last) for c, v in views.items()}}
     except ValueError as e:
         raise ValueError(f"delta step {i} ({step[0]!r}) cannot be encoded: {e}") from e
 
 
-def _unstep(step: dict) -> tuple:
+def _view(conv_id: str, view: dict, last: dict[str, dict]) -> object:
+    """A step's view of a conversation; {"$same": id} when no field changed since the delta's last step
+    that carried it (most steps of one input: the view is a third of a delta's bytes otherwise)."""
+    if last.get(conv_id) == view:
+        return {"$same": conv_id}
+    last[conv_id] = view
+    return _value(view)
+
+
+def _unview(conv_id: str, encoded, seen: dict[str, dict]) -> dict:
+    if isinstance(encoded, dict) and len(encoded) == 1 and "$same" in encoded:
+        return seen[encoded["$same"]]
+    view = seen[conv_id] = _loaded(encoded)
+    return view
+
+
+def _key(conv_id: str) -> str:
+    if not isinstance(conv_id, str) or conv_id.startswith("$") or "\0" in conv_id:
+        raise ValueError(f"a view is keyed by {conv_id!r}, not a conversation id")
+    return conv_id
+
+
+def _unstep(step: dict, seen: dict[str, dict]) -> tuple:
     if "emitted" in step:
         effect = step["emitted"]
         return (
             EMITTED,
             Effect(**{name: _loaded(effect[name]) for name in _EFFECT_FIELDS}),
             step["conversation_id"],
-            _loaded(step["view"]),
+            _unview(step["conversation_id"], step["view"], seen),
         )
     name = step["op"]
     if not isinstance(name, str):
         raise ValueError(f"op name {name!r} is not a string")
-    return name, tuple(_loaded(a) for a in step["args"]), _loaded(step["views"])
+    return name, tuple(_loaded(a) for a in step["args"]), {c: _unview(c, v, seen) for c, v in step["views"].items()}
 
 
 # ------------------------------------------------------------------ values

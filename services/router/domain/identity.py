@@ -11,6 +11,7 @@ that id: they need no handle-index document. Every other handle a customer gets 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -87,8 +88,10 @@ def resolve(handles: list[Handle], index: dict[Handle, str], new_customer_id: st
     return IdentityDecision(customer_id, created, new_handles, conflicts)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def seed_id(derive: Callable[..., str], brand_id: str, seed: Handle) -> str:
-    """The id of a customer created from `seed`: the same handle always gives the same id."""
+    """The id of a customer created from `seed`: the same handle always gives the same id. Cached: keying
+    an input (contact_key.py) asks for the seeds of its handles several times, each a uuid5."""
     return derive("customer", brand_id, seed.kind, seed.value)
 
 

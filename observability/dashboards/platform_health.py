@@ -58,6 +58,16 @@ def _processes(grid: Layout) -> None:
     grid.add(timeseries("CPU by job", "",
                         target(f"sum by (job) (rate(process_cpu_seconds_total[{RI}]))", "{{job}}"),
                         unit="percentunit"), 8, 7)
+    grid.add(timeseries("Router ownership: scopes owned, fenced and re-keyed",
+                        "Summed over replicas: brands owned by routing stages (= the brands) and contacts partitions "
+                        "owned by contact stages (= 12). Fenced: batches a revoked owner gave up; re-keyed: inputs a "
+                        "contact stage sent on to their customer's partition (both per minute).",
+                        target("sum(switchboard_router_routing_scopes_owned)", "brands owned"),
+                        target("sum(switchboard_router_contact_partitions_owned)", "contacts partitions owned"),
+                        target(f"sum(rate(switchboard_router_routing_fenced_writes_total[{RI}])) * 60",
+                               "fenced batches / min"),
+                        target(f"sum(rate(switchboard_router_contact_rekeyed_total[{RI}])) * 60",
+                               "re-keyed inputs / min")), 24, 7)
 
 
 def build() -> dict:

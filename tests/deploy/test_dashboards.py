@@ -111,6 +111,7 @@ def test_panels_that_can_be_filtered_by_brand_and_channel_are():
 def known_metric_names() -> set[str]:
     from switchboard.analytics.domain.catalogue import METRICS
     from switchboard.common import metrics as bus
+    from switchboard.router import metrics as router
 
     names = set()
     for spec in METRICS:
@@ -119,7 +120,7 @@ def known_metric_names() -> set[str]:
         )
     from prometheus_client.metrics import MetricWrapperBase
 
-    for collector in vars(bus).values():
+    for collector in [*vars(bus).values(), *vars(router).values()]:
         if not isinstance(collector, MetricWrapperBase):
             continue
         for family in collector.describe():

@@ -1,4 +1,4 @@
-"""The router's write journal and its routing scopes (docs/router.md "Two stages" and "How a batch is
+"""The router's write journal and its routing scopes (docs/router.md "Three stages" and "How a batch is
 processed").
 
 Without transactions (standalone MongoDB, nx-27017) a batch's whole write set is first stored as a

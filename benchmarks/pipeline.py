@@ -1,4 +1,4 @@
-"""Pipeline benchmark: inbound topic -> router (intake -> routing stage, MongoDB state) -> SLA (timers
+"""Pipeline benchmark: inbound topic -> router (intake -> contact stage -> routing stage, MongoDB state) -> SLA (timers
 armed) -> analytics, and the notifier delivering the bot's answers to real local receivers.
 
 Starts its own Tansu broker and nx-27017 (SQLite file), runs router, sla and analytics as real
@@ -18,7 +18,7 @@ not fire during the run), and then:
    (`switchboard_mongo_documents_written_total` of each process), CPU ms per event of each process
    (the store and the broker included), and the throughput as a ratio to the store-bound limit:
    the store's insert_many ceiling / documents per event;
-5. the same sustained run again with a second router replica (both stages) in the same run.
+5. the same sustained run again with a second router replica (its three stages) in the same run.
 
 Prints one JSON object as its last stdout line. Runs in about 2-4 minutes.
 Usage: python benchmarks/pipeline.py [--latency-seconds 30] [--max-backlog 60000]
@@ -391,7 +391,7 @@ async def measured_run(stack: harness.Stack, load: Load, backlog: int, pids: dic
 
 
 async def second_router(stack: harness.Stack) -> None:
-    """Starts another router replica (both stages) and waits until its routing stage owns a brand."""
+    """Starts another router replica (its three stages) and waits until its routing stage owns a brand."""
     await asyncio.to_thread(stack.start, [SECOND_ROUTER])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

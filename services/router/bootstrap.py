@@ -169,19 +169,8 @@ def _contact_stage(router: Router, clock: Clock, db, transactions: bool | None, 
     ownership = ScopeOwnership(store, topics.contacts, partitions, [contact_scope(p) for p in range(partitions)],
                                handler.lock, partition=contact_partition, gauge=metrics.CONTACT_PARTITIONS_OWNED)
     handler.ownership = ownership
-    runner = ConsumerRunner(
-        name="router-contact",
-        kafka=settings.kafka,
-        consumer=settings.consumer,
-        topics=[topics.contacts],
-        group_id=group,
-        handler=handler,
-        producer=router.producer,
-        dedupe=dedupe,
-        handler_marks_processed=True,
-        on_assigned=ownership.on_assigned,
-        on_revoked=ownership.on_revoked,
-    )
+    runner = _owning_runner("router-contact", settings, topics.contacts, group, handler, router.producer, dedupe,
+                            ownership)
     ticker = Ticker(handler, clock, settings.tick_interval_seconds, brands=ownership.owned,
                     ready=lambda: runner.ready)
     router.contact, router.contact_handler, router.contact_ownership = runner, handler, ownership
@@ -200,19 +189,8 @@ def _routing_stage(router: Router, clock: Clock, group: str, prepare: _Prepare, 
     ownership = ScopeOwnership(store, topics.routing, registry()["routing"].partitions, config.routing,
                                handler.lock)
     handler.ownership = ownership
-    runner = ConsumerRunner(
-        name="router-routing",
-        kafka=settings.kafka,
-        consumer=settings.consumer,
-        topics=[topics.routing],
-        group_id=group,
-        handler=handler,
-        producer=router.producer,
-        dedupe=router.dedupe,
-        handler_marks_processed=True,
-        on_assigned=ownership.on_assigned,
-        on_revoked=ownership.on_revoked,
-    )
+    runner = _owning_runner("router-routing", settings, topics.routing, group, handler, router.producer,
+                            router.dedupe, ownership)
     ticker = Ticker(handler, clock, settings.tick_interval_seconds, brands=ownership.owned,
                     ready=lambda: prepare.ready)
     router.runner, router.ownership, router.ticker, router.handler = runner, ownership, ticker, handler
@@ -221,3 +199,13 @@ def _routing_stage(router: Router, clock: Clock, group: str, prepare: _Prepare, 
     sweeper = Sweeper(router.mongo.db, [router.dedupe.expiry], interval=settings.mongo.sweep_interval_seconds,
                       clock=clock)
     return [sweeper, runner, ticker]
+
+
+def _owning_runner(name: str, settings: RouterSettings, topic: str, group: str, handler, producer, dedupe,
+                   ownership: ScopeOwnership) -> ConsumerRunner:
+    """A stage's consumer whose handler owns scopes: it claims them on assignment and writes its own dedupe
+    records with its state."""
+    return ConsumerRunner(name=name, kafka=settings.kafka, consumer=settings.consumer, topics=[topic],
+                          group_id=group, handler=handler, producer=producer, dedupe=dedupe,
+                          handler_marks_processed=True, on_assigned=ownership.on_assigned,
+                          on_revoked=ownership.on_revoked)

@@ -40,7 +40,7 @@ from switchboard.router.adapters.ports import ContactState, Dedupe, LoadedKeys, 
 from switchboard.router.domain import delta as deltas
 from switchboard.router.domain.engine import Engine, Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import Input, MessageIn, TickIn
-from switchboard.router.ownership import contact_partition, contact_scope, partition_of
+from switchboard.router.ownership import contact_partition, contact_scope, partition_of, side_by_side
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -68,14 +68,9 @@ class ContactHandler:
             unwrapped.append(inner)
             by_scope[contact_scope(env.partition or 0)].append((env, inner, detector))
         try:
-            async with self.lock:
-                outcomes = await asyncio.gather(
-                    *(self._scoped(scope, lambda scope=scope, items=items: self._decide(scope, items))
-                      for scope, items in sorted(by_scope.items())),
-                    return_exceptions=True)
-                failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-                if failure is not None:
-                    raise failure
+            async with self.lock:  # partitions are separate scopes, decided and saved side by side
+                await side_by_side(self._scoped(scope, lambda scope=scope, items=items: self._decide(scope, items))
+                                   for scope, items in sorted(by_scope.items()))
         except PermanentError as exc:
             if len(batch) != 1:
                 raise  # the runner replays the batch record by record

@@ -26,6 +26,7 @@ from switchboard.router.domain import delta as deltas
 from switchboard.router.domain import reassignment, timers
 from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import MessageIn, TickIn
+from switchboard.router.ownership import side_by_side
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -53,17 +54,9 @@ class RouterHandler:
         for env, detector in unwrapped:
             by_brand[env.brand_id].append((env, detector))
         try:
-            async with self.lock:
-                # Brands are separate scopes (own state, journal and epoch): decided and saved side by
-                # side, so a batch of many brands costs the store round trips of one. Every brand's work
-                # ends before the batch's first failure is raised (the runner then replays the batch).
-                outcomes = await asyncio.gather(
-                    *(self._scoped(brand, lambda items=items: self._runs(items))
-                      for brand, items in sorted(by_brand.items())),
-                    return_exceptions=True)
-                failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-                if failure is not None:
-                    raise failure
+            async with self.lock:  # brands are separate scopes, decided and saved side by side
+                await side_by_side(self._scoped(brand, lambda items=items: self._runs(items))
+                                   for brand, items in sorted(by_brand.items()))
         except PermanentError as exc:
             if len(batch) != 1:
                 raise  # the runner replays the batch record by record

@@ -12,7 +12,7 @@ uncommitted and stays away from the brand until its next assignment.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
@@ -39,6 +39,16 @@ def partition_of(brand: str, partitions: int) -> int:
     """The partition the producer's default partitioner puts a record keyed by `brand` in."""
     every = list(range(partitions))
     return _PARTITIONER(brand.encode(), every, every)
+
+
+async def side_by_side(works: Iterable[Awaitable[object]]) -> None:
+    """The work of each scope in a batch (its own state, journal and epoch), run side by side, so a batch
+    of many scopes costs the store round trips of one. Every one ends before the first failure is raised
+    (the runner then replays the batch)."""
+    outcomes = await asyncio.gather(*works, return_exceptions=True)
+    failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+    if failure is not None:
+        raise failure
 
 
 class ScopeOwnership:

@@ -289,14 +289,7 @@ class _Picker:
         return self._root(conv.customer_id) if conv and conv.customer_id else inp.event_id
 
     def _chat_start(self, inp: ChatStartIn) -> str:
-        handles = [Handle(CHAT_SESSION, inp.chat_session_id)]
-        email = ""
-        if inp.email:
-            try:
-                email = identity.normalize(EMAIL, inp.email).value
-                handles.append(Handle(EMAIL, email))
-            except identity.InvalidHandle:
-                email = ""
+        handles, email = identity.chat_start_handles(inp.chat_session_id, inp.email)
         customer_id = self._resolve(inp.brand_id, handles, inp.event_id)
         assert customer_id is not None  # a chat session handle is never unusable (the codec requires one)
         self._put(self.sessions, f"{inp.brand_id}/{inp.chat_session_id}", StoredSession(customer_id, email))

@@ -122,3 +122,16 @@ def owners_by_seed(
 def is_weak(kind: str) -> bool:
     """Chat sessions identify a visit, not a person: they link to a profile but never carry one over."""
     return kind == CHAT_SESSION
+
+
+def chat_start_handles(chat_session_id: str, email: str) -> tuple[list[Handle], str]:
+    """A chat start's handles (its session, and the pre-chat form's email when it is one) and that email
+    normalized ("" when there is none or it is not an email: a typo in the form must not block the chat)."""
+    handles = [Handle(CHAT_SESSION, chat_session_id)]
+    if email:
+        try:
+            email = normalize(EMAIL, email).value
+            handles.append(Handle(EMAIL, email))
+        except InvalidHandle:
+            email = ""
+    return handles, email

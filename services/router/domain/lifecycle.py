@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from . import identity, receipts, threads, transcript
 from .contact import Contact
 from .inputs import CallIn, ChatEndIn, ChatStartIn, CsatIn
-from .model import BOT, CHAT_SESSION, EMAIL, PEOPLE, RESOLVED, ChatSession, Conversation, Handle
+from .model import BOT, EMAIL, PEOPLE, RESOLVED, ChatSession, Conversation
 from .workspace import Emitter, Rejected, Workspace
 
 if TYPE_CHECKING:
@@ -132,14 +132,7 @@ class LifecycleSteps:
             call["ended_at"] = inp.occurred_at
 
     def _chat_started(self, ws: Workspace, inp: ChatStartIn) -> None:
-        handles = [Handle(CHAT_SESSION, inp.chat_session_id)]
-        email = ""
-        if inp.email:
-            try:
-                email = identity.normalize(EMAIL, inp.email).value
-                handles.append(Handle(EMAIL, email))
-            except identity.InvalidHandle:
-                email = ""  # a typo in a pre-chat form must not block the chat
+        handles, email = identity.chat_start_handles(inp.chat_session_id, inp.email)
         customer = self._customer(ws, inp.brand_id, handles, inp.started_at, inp.event_id, inp.customer_name)
         key = f"{inp.brand_id}/{inp.chat_session_id}"
         ws.sessions[key] = ChatSession(

@@ -17,7 +17,7 @@ from pymongo import ReturnDocument
 from switchboard.common.testing.fakes import RecordingPublisher
 from switchboard.router.adapters.journal import FENCED_COLLECTIONS, Fenced, Write
 from switchboard.router.adapters.store import RouterStore
-from switchboard.router.adapters.store_writes import DELETE, INSERT, REASSIGN, REPLACE, SET
+from switchboard.router.adapters.store_writes import DELETE, INSERT, REASSIGN, REPLACE, SET, UPSERT_SET
 from switchboard.router.domain.config import RouterConfig
 
 MISSING = object()
@@ -205,6 +205,17 @@ def _apply(docs: dict[str, dict], write: Write, epoch: int | None) -> None:
             for doc in docs.values():
                 if doc.get("brand_id") == move["brand_id"] and doc.get("customer_id") == move["from"]:
                     doc["customer_id"] = move["to"]
+    elif write.kind == UPSERT_SET:  # a router stage's half of a conversation, as MongoDB applies it
+        for change in write.docs:
+            both = change["set"].keys() & (change["on_insert"] or {}).keys()
+            if both:  # MongoDB refuses a field named by both
+                raise ValueError(f"{write.collection}: $set and $setOnInsert both name {sorted(both)}")
+            stored = docs.get(change["_id"])
+            if stored is None:
+                stored = docs[change["_id"]] = {"_id": change["_id"], **copy.deepcopy(change["on_insert"] or {})}
+            stored.update(copy.deepcopy(change["set"]))
+    else:  # a write kind the store has and this fake has not learnt: never dropped silently
+        raise NotImplementedError(f"write kind {write.kind!r}")
 
 
 class Publisher(RecordingPublisher):

@@ -62,6 +62,15 @@ def order(order_id: str, customer: str, *, brand: str = "acme", at: datetime = T
     return event
 
 
+def consumed_record(topics, payload, event_id: str, at: datetime, n: int, prefix: str) -> Envelope:
+    """Input `payload` as the intake stage reads it from inbound, orders or agent-commands, at offset `n`."""
+    topic = {inbound_pb2.InboundEvent: topics.inbound, orders_pb2.OrderEvent: topics.orders,
+             agent_pb2.AgentCommand: topics.agent_commands}[type(payload)]
+    return Envelope(payload=payload, id=event_id or f"{prefix}-{n}", type=event_type(payload),
+                    source="/switchboard/ingest", time=at, brand_id=payload.brand_id,
+                    key=f"{payload.brand_id}/k{n}".encode(), topic=topic, partition=0, offset=n)
+
+
 @dataclass
 class RouterKit:
     app: Router
@@ -81,12 +90,7 @@ class RouterKit:
 
     def consumed(self, payload, *, event_id: str = "", at: datetime = T0) -> Envelope:
         """A record as the intake stage reads it from inbound, orders or agent-commands."""
-        topic = {inbound_pb2.InboundEvent: self.topics.inbound, orders_pb2.OrderEvent: self.topics.orders,
-                 agent_pb2.AgentCommand: self.topics.agent_commands}[type(payload)]
-        n = next(_seq)
-        return Envelope(payload=payload, id=event_id or f"ev-{n}", type=event_type(payload),
-                        source="/switchboard/ingest", time=at, brand_id=payload.brand_id,
-                        key=f"{payload.brand_id}/k{n}".encode(), topic=topic, partition=0, offset=n)
+        return consumed_record(self.topics, payload, event_id, at, next(_seq), "ev")
 
     async def forward(self, *records: Envelope) -> list[Envelope]:
         """The intake handler on `records`; returns what it forwarded, as the routing stage reads it."""

@@ -4,8 +4,8 @@ routing stage, bootstrapped as production runs them in stage "all", on in-memory
 bootstrap is given a routing store (role ROUTING, so its routing handler replays deltas: `split=True`) and
 builds the contact store itself from that store's db, as it does from MongoDB's (`RouterStore(db,
 role=CONTACT)`); only the class it builds is the in-memory one here (its transaction applied in memory, as
-router_fakes.FakeRouterStore does, plus the UPSERT_SET write both stages use for their half of a
-conversation). Both stores share one MemoryDb and one journal with the publisher, so a test can assert the
+router_fakes.FakeRouterStore does, the UPSERT_SET write both stages use for their half of a conversation
+included). Both stores share one MemoryDb and one journal with the publisher, so a test can assert the
 order of steps (load -> publish -> drain -> save) of each stage: ("load", stage), ("publish", topic,
 event id), ("drain",), ("save", scope), ("forget",).
 
@@ -15,7 +15,6 @@ record's key, and the partition the producer's partitioner gives that key (owner
 """
 from __future__ import annotations
 
-import copy
 import importlib
 import itertools
 from collections.abc import Sequence
@@ -25,24 +24,17 @@ from unittest import mock
 
 import router_fakes as fakes
 from aiokafka import TopicPartition
-from router_handler_kit import CONFIG, ROOT, T0
+from router_handler_kit import CONFIG, ROOT, T0, consumed_record
 from switchboard.common.clock import ManualClock
-from switchboard.common.cloudevents import Envelope, event_type
+from switchboard.common.cloudevents import Envelope
 from switchboard.common.dedupe import DedupeStore
 from switchboard.common.producer import EventProducer
 from switchboard.common.topics import registry
-from switchboard.events.v1 import agent_pb2, inbound_pb2, notification_pb2, orders_pb2
-from switchboard.router.adapters.journal import Fenced, Write
+from switchboard.events.v1 import notification_pb2
 from switchboard.router.adapters.store import RouterStore
 from switchboard.router.adapters.store_writes import (
     CONTACT,
-    DELETE,
-    INSERT,
-    REASSIGN,
-    REPLACE,
     ROUTING,
-    SET,
-    UPSERT_SET,
 )
 from switchboard.router.bootstrap import Router
 from switchboard.router.ownership import contact_scope, partition_of
@@ -50,13 +42,11 @@ from switchboard.router.settings import RouterSettings
 
 _bootstrap = importlib.import_module("switchboard.router.bootstrap")  # the module (its `RouterStore` name)
 _seq = itertools.count(1_000_000)  # offsets and ids apart from router_handler_kit's
-KNOWN_KINDS = {INSERT, REPLACE, DELETE, SET, REASSIGN, UPSERT_SET}
 
 
 class MemoryRouterStore(fakes.FakeRouterStore):
     """FakeRouterStore over a given MemoryDb, in a given role (ROUTING or CONTACT), journaling its loads
-    under the stage's name. Its transaction also applies UPSERT_SET (FakeRouterStore's leaves it out) and
-    refuses a write kind it does not know, instead of dropping it."""
+    under the stage's name."""
 
     def __init__(self, db: fakes.MemoryDb, journal: list, *, role: str, stage: str) -> None:
         RouterStore.__init__(self, db, transactions=True, role=role)
@@ -75,41 +65,6 @@ class MemoryRouterStore(fakes.FakeRouterStore):
     async def load_contact_due(self, *args, **kwargs):
         self.journal.append(("load", self.stage))
         return await super().load_contact_due(*args, **kwargs)
-
-    async def _save_in_transaction(self, stages: list[list[Write]], scope: str | None, epoch: int | None) -> None:
-        if self.fail_next_save is not None:
-            error, self.fail_next_save = self.fail_next_save, None
-            raise error
-        if scope and epoch is not None and self.scope_epoch(scope) != epoch:
-            raise Fenced(f"routing scope {scope!r} is no longer at epoch {epoch}")
-        before = self.db.copy()
-        try:
-            for stage in stages:
-                for write in stage:
-                    if write.kind not in KNOWN_KINDS:
-                        raise NotImplementedError(f"write kind {write.kind!r}")
-                    docs = self.db[write.collection].docs
-                    if write.kind == UPSERT_SET:
-                        _upsert_set(docs, write)
-                    else:
-                        fakes._apply(docs, write, epoch)
-        except BaseException:
-            self.db.restore(before)  # the transaction is aborted: nothing of it stays
-            raise
-        self.journal.append(("save", scope))
-
-
-def _upsert_set(docs: dict[str, dict], write: Write) -> None:
-    """UpdateOne({_id}, {$set: set, $setOnInsert: on_insert}, upsert=True), as MongoDB applies it (it refuses
-    a field named by both)."""
-    for change in write.docs:
-        both = change["set"].keys() & (change["on_insert"] or {}).keys()
-        if both:
-            raise ValueError(f"{write.collection}: $set and $setOnInsert both name {sorted(both)}")
-        stored = docs.get(change["_id"])
-        if stored is None:
-            stored = docs[change["_id"]] = {"_id": change["_id"], **copy.deepcopy(change["on_insert"] or {})}
-        stored.update(copy.deepcopy(change["set"]))
 
 
 @dataclass
@@ -141,12 +96,7 @@ class ThreeStages:
     # ------------------------------------------------------------------ records
     def consumed(self, payload, *, event_id: str = "", at: datetime = T0) -> Envelope:
         """A record as the intake stage reads it from inbound, orders or agent-commands."""
-        topic = {inbound_pb2.InboundEvent: self.topics.inbound, orders_pb2.OrderEvent: self.topics.orders,
-                 agent_pb2.AgentCommand: self.topics.agent_commands}[type(payload)]
-        n = next(_seq)
-        return Envelope(payload=payload, id=event_id or f"ev3-{n}", type=event_type(payload),
-                        source="/switchboard/ingest", time=at, brand_id=payload.brand_id,
-                        key=f"{payload.brand_id}/k{n}".encode(), topic=topic, partition=0, offset=n)
+        return consumed_record(self.topics, payload, event_id, at, next(_seq), "ev3")
 
     def read(self, topic: str, since: int = 0) -> list[Envelope]:
         """What was published on `topic` (from position `since` of the publisher's record), as the next

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -30,17 +30,23 @@ from typing import TypeVar
 import structlog
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.cloudevents import Envelope, derived_id
-from switchboard.common.consumer import BatchAbandoned, PermanentError
+from switchboard.common.consumer import PermanentError
 from switchboard.common.logging import get_logger
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
 from switchboard.router.adapters import codec, routing_wire
-from switchboard.router.adapters.journal import Fenced
 from switchboard.router.adapters.ports import ContactState, Dedupe, LoadedKeys, Ownership, Publisher
 from switchboard.router.domain import delta as deltas
 from switchboard.router.domain.engine import Engine, Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import Input, MessageIn, TickIn
-from switchboard.router.ownership import contact_partition, contact_scope, partition_of, side_by_side
+from switchboard.router.ownership import (
+    as_owner,
+    contact_partition,
+    contact_scope,
+    each_owned,
+    partition_of,
+    side_by_side,
+)
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -69,7 +75,8 @@ class ContactHandler:
             by_scope[contact_scope(env.partition or 0)].append((env, inner, detector))
         try:
             async with self.lock:  # partitions are separate scopes, decided and saved side by side
-                await side_by_side(self._scoped(scope, lambda scope=scope, items=items: self._decide(scope, items))
+                await side_by_side(as_owner(self.ownership, self.store, scope,
+                                            lambda scope=scope, items=items: self._decide(scope, items))
                                    for scope, items in sorted(by_scope.items()))
         except PermanentError as exc:
             if len(batch) != 1:
@@ -78,53 +85,36 @@ class ContactHandler:
             await self.producer.drain()
 
     async def tick(self, scopes: set[str]) -> int:
-        """Chat transcripts due for the owned customers, sent on as deltas like any input's. Returns the
-        number of steps sent."""
-        sent = 0
+        """Chat transcripts due for the owned customers, sent on as deltas like any input's: one read of what
+        is due, then each owned partition with something due. Returns the number of steps sent."""
         async with self.lock:
             now = self.clock.now()
-            for scope in sorted(scopes):
-                if self.ownership is not None and scope not in self.ownership.owned():
-                    continue
+            due: dict[str, list[str]] = defaultdict(list)  # scope -> its conversations due
+            for conversation_id, customer_id in (await self.store.contact_due(now)).items():
+                due[contact_scope(partition_of(customer_id, self.partitions))].append(conversation_id)
 
-                async def fire(scope: str = scope) -> int:
-                    mine = contact_partition(scope)
-                    ws = await self.store.load_contact_due(
-                        now, lambda customer: partition_of(customer, self.partitions) == mine)
-                    out = []
-                    for brand in sorted({c.brand_id for c in ws.conversations.values()}):
-                        tick = TickIn(event_id=derived_id("tick", scope, brand, now.isoformat()), brand_id=brand,
-                                      at=now)
-                        if steps := self.engine.record(ws, tick):
-                            out.append((None, deltas.from_recording(tick.event_id, brand, steps)))
-                    await self._send(out, now)
-                    await self.store.save(ws, None, scope if self.ownership is not None else None)
-                    return sum(len(d.steps) for _, d in out)
+            async def fire(scope: str) -> int:
+                ws = await self.store.load_contact_due(due[scope])
+                out = []
+                for brand in sorted({c.brand_id for c in ws.conversations.values()}):
+                    tick = TickIn(event_id=derived_id("tick", scope, brand, now.isoformat()), brand_id=brand, at=now)
+                    if steps := self.engine.record(ws, tick):
+                        out.append((None, deltas.from_recording(tick.event_id, brand, steps)))
+                await self._send(out, now)
+                await self.store.save(ws, None, scope if self.ownership is not None else None)
+                return sum(len(d.steps) for _, d in out)
 
-                try:
-                    sent += await self._scoped(scope, fire)
-                except BatchAbandoned:
-                    continue
-        return sent
-
-    async def _scoped(self, scope: str, work: Callable[[], Awaitable[T]]) -> T:
-        try:
-            if self.ownership is not None:
-                await self.ownership.ensure(scope)
-            return await work()
-        except Fenced:
-            if self.ownership is not None:
-                await self.ownership.lost(scope)
-            raise BatchAbandoned() from None
+            return await each_owned(self.ownership, self.store, set(scopes) & due.keys(), fire)
 
     async def _decide(self, scope: str, items: list[tuple[Envelope, Envelope, object]]) -> None:
         """`items`: (the contacts record, the input's own envelope, its detected language) of one partition."""
         batch = [env for _, env, _ in items]
         inputs = [codec.decode(env, detector) for _, env, detector in items]
-        message_ids = [self.engine.message_id_for(i) for i in inputs if isinstance(i, MessageIn)]
-        ws = await self.store.load(inputs, message_ids)
+        message_ids = {p: self.engine.message_id_for(i) for p, i in enumerate(inputs) if isinstance(i, MessageIn)}
+        ws = await self.store.load(inputs, list(message_ids.values()))
+        stored = {p for p, message_id in message_ids.items() if message_id in ws.stored_message_ids}
         order = application_order(inputs)
-        away = await self._misrouted(scope, [record for record, _, _ in items], inputs, order, ws)
+        away = await self._misrouted(scope, [record for record, _, _ in items], inputs, order, ws, stored)
         out: list[tuple[Envelope | None, deltas.Delta]] = []
         for position in order:
             if position in away:
@@ -149,7 +139,7 @@ class ContactHandler:
         log.debug("batch_contacted", records=len(batch), deltas=len(out), rekeyed=len(rekeyed))
 
     async def _misrouted(self, scope: str, records: list[Envelope], inputs: list[Input], order: list[int],
-                         ws: Workspace) -> dict[int, str]:
+                         ws: Workspace, stored: set[int]) -> dict[int, str]:
         """Positions of the inputs keyed by another partition's customer, in the order of application,
         with their key now.
 
@@ -162,8 +152,8 @@ class ContactHandler:
         in the chat session it starts, from a handle it links) leaves with it, published behind it.
 
         Stays regardless: a record re-keyed once already (applied where it lands: no ping-pong while the
-        store still moves), a message already stored (nothing to apply), a record not read from a partition
-        (a direct call).
+        store still moves), a message already stored (`stored`: nothing to apply), a record not read from a
+        partition (a direct call).
 
         Ordering: the re-keyed input reaches its customer's partition after the inputs already there,
         possibly after later inputs of the same customer that the intake keyed right (its second chat
@@ -175,9 +165,8 @@ class ContactHandler:
         is applied by the one owner on everything written before it: only its place in the arrival order
         changes (its own time, sent_at, still orders the history shown)."""
         mine = contact_partition(scope)
-        pinned = [record.partition is None or record.payload.rekeyed > 0
-                  or (isinstance(inp, MessageIn) and self.engine.message_id_for(inp) in ws.stored_message_ids)
-                  for record, inp in zip(records, inputs, strict=True)]
+        pinned = [record.partition is None or record.payload.rekeyed > 0 or position in stored
+                  for position, record in enumerate(records)]
 
         placed = await self.keys.placed([inputs[p] for p in order], ws,
                                         lambda key: partition_of(key, self.partitions) == mine,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -15,18 +14,17 @@ from typing import TypeVar
 import structlog
 from switchboard.common.clock import Clock, SystemClock
 from switchboard.common.cloudevents import Envelope, derived_id
-from switchboard.common.consumer import BatchAbandoned, PermanentError
+from switchboard.common.consumer import PermanentError
 from switchboard.common.logging import get_logger
 from switchboard.common.topics import TopicNames
 from switchboard.router import metrics
 from switchboard.router.adapters import codec, delta_wire, routing_wire
-from switchboard.router.adapters.journal import Fenced
 from switchboard.router.adapters.ports import Dedupe, DeltaState, Ownership, Publisher
 from switchboard.router.domain import delta as deltas
 from switchboard.router.domain import reassignment, timers
 from switchboard.router.domain.engine import CONVERSATIONS, Engine, Rejected, Workspace, application_order
 from switchboard.router.domain.inputs import MessageIn, TickIn
-from switchboard.router.ownership import side_by_side
+from switchboard.router.ownership import as_owner, each_owned, side_by_side
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -55,7 +53,7 @@ class RouterHandler:
             by_brand[env.brand_id].append((env, detector))
         try:
             async with self.lock:  # brands are separate scopes, decided and saved side by side
-                await side_by_side(self._scoped(brand, lambda items=items: self._runs(items))
+                await side_by_side(as_owner(self.ownership, self.store, brand, lambda items=items: self._runs(items))
                                    for brand, items in sorted(by_brand.items()))
         except PermanentError as exc:
             if len(batch) != 1:
@@ -67,44 +65,20 @@ class RouterHandler:
     async def tick(self, brands: set[str]) -> int:
         """The router's timers (domain/timers.py) at router-clock time, through the same path as a batch:
         load what is due, apply one TickIn per owned brand, publish, save. Returns the number of effects."""
-        effects = 0
         async with self.lock:
             now = self.clock.now()
-            for brand in sorted(brands):
-                if self.ownership is not None and brand not in self.ownership.owned():
-                    continue  # revoked since the ticker asked
+
+            async def fire(brand: str) -> int:
                 tick = TickIn(event_id=derived_id("tick", brand, now.isoformat()), brand_id=brand, at=now)
+                ws = await self.store.load([tick])
+                if self.split:  # the contact stage fires the transcripts
+                    reassignment.tick(self.engine, ws, tick)
+                else:
+                    self.engine.apply(ws, tick)
+                await self._commit(ws, {}, now, processed=None, scope=brand if self.ownership is not None else None)
+                return len(ws.effects)
 
-                async def fire(tick: TickIn = tick) -> int:
-                    ws = await self.store.load([tick])
-                    if self.split:  # the contact stage fires the transcripts
-                        reassignment.tick(self.engine, ws, tick)
-                    else:
-                        self.engine.apply(ws, tick)
-                    await self._commit(ws, {}, now, processed=None,
-                                       scope=tick.brand_id if self.ownership is not None else None)
-                    return len(ws.effects)
-
-                try:
-                    effects += await self._scoped(brand, fire)
-                except BatchAbandoned:
-                    continue
-        return effects
-
-    async def _scoped(self, brand: str, work: Callable[[], Awaitable[T]]) -> T:
-        """Runs `work` as the owner of `brand`'s routing scope; a failure drops the resident state."""
-        try:
-            if self.ownership is not None:
-                await self.ownership.ensure(brand)
-            return await work()
-        except Fenced:
-            self.store.forget()
-            if self.ownership is not None:
-                await self.ownership.lost(brand)
-            raise BatchAbandoned() from None
-        except BaseException:
-            self.store.forget()  # the resident state may be half-changed: the redelivery reads it afresh
-            raise
+            return await each_owned(self.ownership, self.store, brands, fire)
 
     async def _runs(self, items: list[tuple[Envelope, object]]) -> None:
         """A brand's records in order: runs of deltas (from the contact stage) and of inputs (applied in

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 from aiokafka import TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 from switchboard.common.consumer import BatchAbandoned
 from switchboard.common.logging import get_logger
 from switchboard.router import metrics
+from switchboard.router.adapters.journal import Fenced
+from switchboard.router.adapters.ports import Ownership
 from switchboard.router.adapters.store import RouterStore
 
 log = get_logger(__name__)
+T = TypeVar("T")
 _PARTITIONER = DefaultPartitioner()
 LOST_BACKOFF_SECONDS = 0.5  # a lost scope's batch is given up; wait a little before the runner reads it again
 
@@ -49,6 +53,41 @@ async def side_by_side(works: Iterable[Awaitable[object]]) -> None:
     failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
     if failure is not None:
         raise failure
+
+
+async def as_owner(ownership: Ownership | None, store: RouterStore, scope: str,
+                   work: Callable[[], Awaitable[T]]) -> T:
+    """Runs `work` as the owner of `scope` (unscoped without `ownership`). A write refused because another
+    replica claimed the scope since gives the batch up (BatchAbandoned: no retry, no DLQ) and the scope
+    with it; any failure drops the store's resident state, which the work may have changed half-way (the
+    redelivery reads it afresh)."""
+    if ownership is not None:
+        await ownership.ensure(scope)  # (raises before anything is read or changed)
+    try:
+        return await work()
+    except Fenced:
+        store.forget()
+        if ownership is not None:
+            await ownership.lost(scope)
+        raise BatchAbandoned() from None
+    except BaseException:
+        store.forget()
+        raise
+
+
+async def each_owned(ownership: Ownership | None, store: RouterStore, scopes: Iterable[str],
+                     work: Callable[[str], Awaitable[int]]) -> int:
+    """A tick's `work` for each of `scopes` this replica still owns, one after the other; a scope revoked
+    since the ticker asked, or lost while ticking, is skipped. Returns the sum of what `work` returned."""
+    total = 0
+    for scope in sorted(scopes):
+        if ownership is not None and scope not in ownership.owned():
+            continue
+        try:
+            total += await as_owner(ownership, store, scope, lambda scope=scope: work(scope))
+        except BatchAbandoned:
+            continue
+    return total
 
 
 class ScopeOwnership:

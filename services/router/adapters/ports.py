@@ -45,8 +45,11 @@ class ContactState(RoutingState, Protocol):
     """The contact stage's state (customers, conversations' contact fields, messages ...): `load` as
     above; `save` writes the conversations' contact half only."""
 
-    async def load_contact_due(self, now: datetime, owns: Callable[[str], bool]) -> Workspace:
-        """Conversations whose chat transcript is due, of customers `owns(customer_id)` accepts."""
+    async def contact_due(self, now: datetime) -> dict[str, str]:
+        """Conversation id -> customer id of every conversation whose chat transcript is due."""
+
+    async def load_contact_due(self, conversation_ids: list[str]) -> Workspace:
+        """Those conversations, with their customers and message history."""
 
 
 class DeltaState(RoutingState, Protocol):

@@ -43,14 +43,9 @@ class Known:
         return self._language
 
 
-def wrap(env: Envelope, detector: LanguageDetector) -> tuple[str, routing_pb2.RoutingRequest]:
-    """(brand, request). Raises PermanentError (-> the intake's DLQ) for an input the router cannot apply."""
-    inp, request = wrap_input(env, detector)
-    return inp.brand_id, request
-
-
 def wrap_input(env: Envelope, detector: LanguageDetector) -> tuple[Input, routing_pb2.RoutingRequest]:
-    """(the decoded input, request): the intake keys the request by the input's customer."""
+    """(the decoded input, request): the intake keys the request by the input's customer. Raises
+    PermanentError (-> the intake's DLQ) for an input the router cannot apply."""
     recording = _Recording(detector)
     inp = codec.decode(env, recording)
     case = _CASES.get(type(env.payload))

@@ -122,7 +122,7 @@ class RouterStore(StoreSetup, StoreWrites):
             if isinstance(i, ChatEndIn)
         } - {None}
         order_more, _ = await asyncio.gather(
-            self._find(self.orders, {"_id": {"$in": sorted(wanted_orders)}}) if wanted_orders else _none(),
+            self._find(self.orders, {"_id": {"$in": sorted(wanted_orders)}}),
             self._load_history(ws, ended),
         )
         for doc in order_more:
@@ -151,16 +151,13 @@ class RouterStore(StoreSetup, StoreWrites):
             delivery_docs,
         ) = await asyncio.gather(
             # Customer messages' ids: always a document's own _id (only bot answers are stored inside another).
-            self._find(self.messages, {"_id": {"$in": list(message_ids)}}, {"_id": 1}) if message_ids else _none(),
+            self._find(self.messages, {"_id": {"$in": list(message_ids)}}, {"_id": 1}),
             self._find(self.handles, {"_id": {"$in": sorted(names.handle_ids)}}),
             self._find(self.customers, {"_id": {"$in": self._seed_ids(names.handles)}}),
-            self._find(self.threads, {"_id": {"$in": sorted(thread_id(b, k) for b, k in names.keys)}})
-            if names.keys else _none(),
+            self._find(self.threads, {"_id": {"$in": sorted(thread_id(b, k) for b, k in names.keys)}}),
             self._find(self.conversations, {"_id": {"$in": sorted(names.conv_ids)}}),
             self._find(self.sessions, {"_id": {"$in": sorted(names.session_ids)}}),
-            self._find(self.agents, {"brand_id": {"$in": unloaded}}) if unloaded else _none(),
-            self._find(self.queue, {"brand_id": {"$in": unloaded}}) if unloaded else _none(),
-            self._find(self.stats, {"brand_id": {"$in": unloaded}}) if unloaded else _none(),
+            *self._routing_state_reads(unloaded),
             self._find(self.orders, {"_id": {"$in": sorted(names.order_ids)}}),
             self._find(self.deliveries, {"_id": {"$in": sorted(names.delivery_ids)}}),
         )
@@ -208,6 +205,10 @@ class RouterStore(StoreSetup, StoreWrites):
                 ws.handles[(brand, h)] = customer_id
         for doc in handle_docs:
             ws.handles[(doc["brand_id"], Handle(doc["kind"], doc["value"]))] = doc["customer_id"]
+
+    def _routing_state_reads(self, brands: list[str]) -> list:
+        """The brands' agents, queue entries and statistics, to gather (no request for no brand: _find)."""
+        return [self._find(c, {"brand_id": {"$in": brands}}) for c in (self.agents, self.queue, self.stats)]
 
     def _make_resident(self, ws: Workspace, unloaded: list[str], agent_docs: list[dict], queue_docs: list[dict],
                        stats_docs: list[dict]) -> None:
@@ -275,9 +276,7 @@ class RouterStore(StoreSetup, StoreWrites):
         ws = Workspace()
         resident = self.resident
         unloaded = sorted(brands - resident.brands)
-        agent_docs, queue_docs, stats_docs = await asyncio.gather(
-            *(self._find(c, {"brand_id": {"$in": unloaded}}) if unloaded else _none()
-              for c in (self.agents, self.queue, self.stats)))
+        agent_docs, queue_docs, stats_docs = await asyncio.gather(*self._routing_state_reads(unloaded))
         self._make_resident(ws, unloaded, agent_docs, queue_docs, stats_docs)
         queued = {c for brand in brands for c in resident.queue.get(brand, {})}
         wanted = (set(conversation_ids) | queued) - {""}
@@ -287,13 +286,17 @@ class RouterStore(StoreSetup, StoreWrites):
         self._add_conversations(ws, [resident.conversations[c] for c in sorted(from_resident)], persisted=True)
         return ws
 
-    async def load_contact_due(self, now, owns: Callable[[str], bool]) -> Workspace:
-        """For the contact stage's tick: conversations whose chat transcript is due and whose customer this
-        replica owns (`owns(customer_id)`), with their customers and message history."""
+    async def contact_due(self, now) -> dict[str, str]:
+        """For the contact stage's tick: conversation id -> customer id of every conversation whose chat
+        transcript is due (one indexed range; the tick then loads those of the partitions it owns)."""
         await self._replay_pending()
+        docs = await self._find(self.conversations, {CONTACT_DUE_TS: {"$lte": now.timestamp()}}, {"customer_id": 1})
+        return {d["_id"]: d.get("customer_id") or "" for d in docs}
+
+    async def load_contact_due(self, conversation_ids: list[str]) -> Workspace:
+        """Those due conversations (contact_due) with their customers and message history."""
         ws = Workspace()
-        due = await self._find(self.conversations, {CONTACT_DUE_TS: {"$lte": now.timestamp()}})
-        self._add_conversations(ws, [d for d in due if owns(d.get("customer_id") or "")])
+        self._add_conversations(ws, await self._find(self.conversations, {"_id": {"$in": sorted(conversation_ids)}}))
         await self._load_customers(ws, {c.customer_id for c in ws.conversations.values()})
         await self._load_history(ws, set(ws.conversations))
         return ws
@@ -393,6 +396,3 @@ class RouterStore(StoreSetup, StoreWrites):
     def forget(self) -> None:
         """Drops the resident state (a failed batch may have changed it half-way)."""
         self.resident = Resident()
-
-async def _none() -> list[dict]:
-    return []

@@ -45,7 +45,8 @@ def forwarded(env: Envelope, request) -> Envelope:
 def test_a_message_reaches_the_routing_stage_with_its_id_time_origin_and_detected_language():
     env = consumed(message())
     detector = Detector()
-    brand, request = routing_wire.wrap(env, detector)
+    inp, request = routing_wire.wrap_input(env, detector)
+    brand = inp.brand_id
     assert brand == "acme" and request.detected_language == "de" and detector.calls == 1
     inner, known = routing_wire.unwrap(forwarded(env, request))
     assert (inner.id, inner.time, inner.source, inner.correlation_id) == (env.id, T0, env.source, "corr-1")
@@ -59,7 +60,7 @@ def test_an_agent_command_keeps_its_case_and_its_event_time():
     command = agent_pb2.AgentCommand(brand_id="acme", agent_id="alice")
     command.resolve_conversation.conversation_id = "c-1"
     env = replace(consumed(command), topic="p.switchboard.agent-commands.v1")
-    _, request = routing_wire.wrap(env, Detector())
+    _, request = routing_wire.wrap_input(env, Detector())
     inner, _ = routing_wire.unwrap(forwarded(env, request))
     assert inner.type == "switchboard.events.v1.AgentCommand.resolve_conversation"
     decoded = codec.decode(inner, Detector())
@@ -70,6 +71,6 @@ def test_a_record_the_router_cannot_apply_is_refused_at_intake_with_the_field_to
     bad = message()
     bad.message_received.ClearField("sender")
     with pytest.raises(PermanentError, match="MessageReceived.sender"):
-        routing_wire.wrap(consumed(bad), Detector())
+        routing_wire.wrap_input(consumed(bad), Detector())
     with pytest.raises(PermanentError, match="RoutingRequest"):
         routing_wire.unwrap(consumed(message()))

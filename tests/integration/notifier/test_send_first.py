@@ -3,6 +3,7 @@ does not hold intake longer (its entries go in claimed and are delivered once), 
 finds the store away is held and written, once, when the store is back."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 from notifier_it_config import notifier_secrets
@@ -65,11 +66,11 @@ async def test_an_outcome_that_finds_the_store_away_is_written_once_when_it_is_b
         expected = {doc_id for _, doc_id in work}
         await publish(producer, bus_topics, work)
         await wait_for(lambda: receiver.in_flight == 6, timeout=20, message="all six sends out")
-        store.stop()
+        await asyncio.to_thread(store.stop)  # the receiver shares this loop: never block it
         await wait_for(lambda: len(receiver.requests) == 6 and dispatcher.unrecorded == 6, timeout=20,
                        message="every send answered, its outcome held while the store is away")
         written_before = DOCUMENTS_WRITTEN.labels(collection)._value.get()
-        store = processes.mongo(port, tmp_path / "outbox.db", tmp_path).start()
+        store = await asyncio.to_thread(processes.mongo(port, tmp_path / "outbox.db", tmp_path).start)
         await wait_for(lambda: settled(outbox, expected), timeout=30, message="written once the store is back")
         records = await read_topic(kafka_bootstrap, bus_topics.deliveries, min_count=6, timeout=20)
         written = DOCUMENTS_WRITTEN.labels(collection)._value.get() - written_before

@@ -205,13 +205,16 @@ async def sustained(stack: harness.Stack, load: Load, backlog: int, timeout: flo
 
 async def latency(stack: harness.Stack, load: Load, rate: float, seconds: float) -> dict:
     """Paced load at `rate`; latency = ce_time of the inbound record -> arrival of its SlaApplied
-    (or ConversationOpened) at a plain consumer."""
+    (or ConversationOpened) at a plain consumer. The router hop is split by its stages: the arrival of the
+    input on `contacts` (intake), of its delta on `routing` (contact stage), of ConversationOpened (routing
+    stage); each record carries the input's id."""
     topics = stack.topics
     consumer = await harness._consumer(stack.bootstrap)
-    arrivals: dict[str, dict[str, float]] = {"sla": {}, "conversations": {}}
+    arrivals: dict[str, dict[str, float]] = {"sla": {}, "conversations": {}, "contacts": {}, "routing": {}}
+    by_topic = {topics.of(logical): logical for logical in arrivals}
     try:
         tps = []
-        for logical in ("sla", "conversations"):
+        for logical in arrivals:
             ends = await harness.partition_ends(stack.bootstrap, topics.of(logical), consumer)
             tps += [(TopicPartition(topics.of(logical), p), end) for p, end in ends.items()]
         consumer.assign([tp for tp, _ in tps])
@@ -224,9 +227,12 @@ async def latency(stack: harness.Stack, load: Load, rate: float, seconds: float)
                 batch = await consumer.getmany(timeout_ms=100, max_records=5000)
                 now = time.time()
                 for tp, records in batch.items():
-                    logical = "sla" if tp.topic == topics.sla else "conversations"
+                    logical = by_topic[tp.topic]
                     for r in records:
                         headers = dict(r.headers)
+                        if logical in ("contacts", "routing"):  # the input's own id
+                            arrivals[logical].setdefault(headers.get("ce_id", b"").decode(), now)
+                            continue
                         kind = headers.get("ce_type", b"").decode()
                         if not kind.endswith((".sla_applied", ".conversation_opened")):
                             continue
@@ -262,9 +268,15 @@ async def latency(stack: harness.Stack, load: Load, rate: float, seconds: float)
         router_hop = [(opened[eid] - t) * 1000 for eid, t in sent.items() if eid in opened]
         sla_hop = [(arrivals["sla"][eid] - opened[eid]) * 1000 for eid in sent
                    if eid in opened and eid in arrivals["sla"]]
+        stages = (("router.intake", "contacts", None), ("router.contact", "routing", "contacts"),
+                  ("router.routing", "conversations", "routing"))
+        stage_hops = [(name, [(arrivals[to][eid] - (arrivals[since][eid] if since else t)) * 1000
+                              for eid, t in sent.items()
+                              if eid in arrivals[to] and (since is None or eid in arrivals[since])])
+                      for name, to, since in stages]
         hops = {name: {"p50_ms": round(harness.percentile(v, 50) or 0, 1),
                        "p99_ms": round(harness.percentile(v, 99) or 0, 1)}
-                for name, v in (("router", router_hop), ("sla", sla_hop)) if v}
+                for name, v in (("router", router_hop), *stage_hops, ("sla", sla_hop)) if v}
         return {"latency_by_hop": hops,
                 "latency_source": "SlaApplied" if source == "sla" else "ConversationOpened",
                 "latency_events": len(values), "latency_missing": len(sent) - len(values),

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 import bson
 from bson.codec_options import CodecOptions
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DocumentTooLarge
 from switchboard.common.logging import get_logger
+from switchboard.router.adapters.rounds import Rounds
 
 log = get_logger(__name__)
 _TZ_AWARE = CodecOptions(tz_aware=True)
@@ -43,6 +44,7 @@ class Journal:
     def __init__(self, db) -> None:
         self.scopes = db["routing_scopes"]
         self.parts = db["router_journal"]
+        self._heads: Rounds = Rounds()  # commit points of the scopes saving at the same time
 
     # ------------------------------------------------------------------ scopes
     async def claim(self, brand: str) -> int:
@@ -85,10 +87,22 @@ class Journal:
             await self.parts.replace_one({"_id": head["_id"]}, head, upsert=True)
             return
         brand, epoch = scope
-        result = await self.scopes.update_one({"_id": brand, "epoch": epoch},
-                                              {"$set": {"journal": {k: v for k, v in head.items() if k != "_id"}}})
-        if result.matched_count == 0:
+        fenced, position = await self._heads.join("heads", (brand, epoch, head), self._commit_heads)
+        if fenced[position]:
             raise Fenced(f"routing scope {brand!r} is no longer at epoch {epoch}")
+
+    async def _commit_heads(self, heads: list[tuple[str, int, dict]]) -> list[bool]:
+        """The heads of the scopes saving now, in one write (rounds.py); which of them were fenced. Where not
+        every one matched, the scopes' epochs now tell which: one raised since is fenced even if its head went
+        in just before (the scope is lost either way; its new owner replays that head)."""
+        ops = [UpdateOne({"_id": brand, "epoch": epoch},
+                         {"$set": {"journal": {k: v for k, v in head.items() if k != "_id"}}})
+               for brand, epoch, head in heads]
+        result = await self.scopes.bulk_write(ops, ordered=False)
+        if result.matched_count == len(heads):
+            return [False] * len(heads)
+        now = {d["_id"]: d.get("epoch") async for d in self.scopes.find({"_id": {"$in": [b for b, _, _ in heads]}})}
+        return [now.get(brand) != epoch for brand, epoch, _ in heads]
 
     async def pending(self, brand: str | None) -> list[list[Write]]:
         """The last journaled batch (of the scope, or of the unscoped slot), to replay; [] if none."""

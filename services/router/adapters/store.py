@@ -29,6 +29,7 @@ from switchboard.common.mongo import find_each
 from switchboard.router.adapters import message_docs
 from switchboard.router.adapters.batch_names import BatchNames, names_of
 from switchboard.router.adapters.journal import Journal
+from switchboard.router.adapters.rounds import BulkWrites, IdReads
 from switchboard.router.adapters.store_setup import StoreSetup
 from switchboard.router.adapters.store_writes import (
     CONTACT,
@@ -100,6 +101,7 @@ class RouterStore(StoreSetup, StoreWrites):
         self.threads = db["conversation_threads"]
         self.journal = db["router_journal"]
         self.scope_journal = Journal(db)
+        self.id_reads, self.bulk_writes = IdReads(), BulkWrites()
 
     # ------------------------------------------------------------------ load
     async def load(self, inputs: list[Input], message_ids: list[str] = ()) -> Workspace:
@@ -368,12 +370,14 @@ class RouterStore(StoreSetup, StoreWrites):
             for key in conv.thread_keys:
                 ws.thread_index[(conv.brand_id, key)] = conv.id
 
-    @staticmethod
-    async def _find(collection, query: dict, projection: dict | None = None) -> list[dict]:
+    async def _find(self, collection, query: dict, projection: dict | None = None) -> list[dict]:
         """Skips the round trip when a condition can match nothing (an empty `$in`): the store
-        serves one request at a time, and a batch's empty lookups used to wait in line like real ones."""
+        serves one request at a time, and a batch's empty lookups used to wait in line like real ones.
+        Reads by `_id` made at the same time (the scopes of one batch) go as one (id_reads.py)."""
         if any(isinstance(c, dict) and c.get("$in") == [] for c in query.values()):
             return []
+        if query.keys() == {"_id"} and isinstance(query["_id"], dict) and query["_id"].keys() == {"$in"}:
+            return await self.id_reads.find(collection, query["_id"]["$in"], projection)
         return [doc async for doc in collection.find(query, projection)]
 
     def remember(self, ws: Workspace) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from pymongo import DeleteOne, ReplaceOne, UpdateOne
+from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 from switchboard.common.dedupe import DedupeStore
 from switchboard.common.logging import get_logger
-from switchboard.common.mongo import insert_new, refused_as_duplicates
+from switchboard.common.mongo import refused_as_duplicates
 from switchboard.router.adapters import message_docs
 from switchboard.router.adapters.journal import FENCED_COLLECTIONS, Fenced, Write
 from switchboard.router.domain import threads, transcript
@@ -180,33 +180,39 @@ class StoreWrites:
                         await self._execute(write, insert, epoch, session)  # one session: one after another
 
     async def _apply(self, stages: list[list[Write]], epoch: int | None) -> None:
+        """Without a transaction: each stage's writes at once, sent together with the same writes of the
+        other scopes saving now (rounds.py), which go to other documents."""
         for stage in stages:
-            await asyncio.gather(*(self._execute(write, insert_new, epoch) for write in stage))
+            await asyncio.gather(*(self._execute(write, None, epoch) for write in stage))
 
     async def _execute(self, write: Write, insert, epoch: int | None, session=None) -> None:
+        """`insert`: how a transaction inserts (strictly, or as upserts after a duplicate); None outside one:
+        insert-if-absent, in a round with the other scopes' writes."""
         collection = self.db[write.collection]
         fenced = epoch is not None and write.collection in FENCED_COLLECTIONS
         where = {"epoch": {"$lte": epoch}} if fenced else {}  # a later owner's document is left alone
-        if write.kind == INSERT:
-            await insert(collection, write.docs, session)
-        elif write.kind == REPLACE and fenced:
-            await _replace_fenced(collection, write.docs, epoch, session)
-        elif write.kind == REPLACE:
-            ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in write.docs]
-            await collection.bulk_write(ops, ordered=False, session=session)
-        elif write.kind == DELETE:
-            await collection.bulk_write([DeleteOne({"_id": i, **where}) for i in write.docs], ordered=False,
-                                        session=session)
-        elif write.kind == UPSERT_SET:
-            await collection.bulk_write([UpdateOne({"_id": d["_id"]}, _set_parts(d), upsert=True) for d in write.docs],
-                                        ordered=False, session=session)
-        elif write.kind == SET:
-            await collection.bulk_write([UpdateOne({"_id": d["_id"], **where}, {"$set": d["set"]}) for d in write.docs],
-                                        ordered=False, session=session)
-        else:  # REASSIGN: a merged customer's documents now belong to the surviving one
+        if write.kind == REASSIGN:  # a merged customer's documents now belong to the surviving one
             for m in write.docs:
                 await collection.update_many({"brand_id": m["brand_id"], "customer_id": m["from"]},
                                              {"$set": {"customer_id": m["to"]}}, session=session)
+            return
+        if write.kind == INSERT and insert is not None:
+            await insert(collection, write.docs, session)
+            return
+        ops = _ops(write, where, epoch if fenced else None)
+        try:
+            if session is not None:
+                await collection.bulk_write(ops, ordered=False, session=session)
+            else:
+                await self.bulk_writes.write(collection, ops)
+        except BulkWriteError as exc:
+            if write.kind == INSERT:
+                refused_as_duplicates(exc)  # documents already stored (a redelivery's) stay as they are
+            elif write.kind == REPLACE and fenced:
+                refused_as_duplicates(exc)  # a refused image finds its _id taken: the writer lost the scope
+                raise Fenced(f"{collection.name}: written by a later owner of the scope (epoch > {epoch})") from None
+            else:
+                raise
 
     def _writes(self, ws: Workspace, processed: list[dict] | None, role: str | None = None) -> list[list[Write]]:
         """The batch's writes in three stages: state, then customer merges (after the handles of this
@@ -269,15 +275,23 @@ def _set_parts(d: dict) -> dict:
     return update
 
 
-async def _replace_fenced(collection, docs: list[dict], epoch: int, session=None) -> None:
-    """Images of brand-wide routing state: matched only while no later owner stamped the document. A
-    refused one finds its _id taken (duplicate key on the upsert): the writer lost the scope."""
-    ops = [ReplaceOne({"_id": d["_id"], "epoch": {"$lte": epoch}}, {**d, "epoch": epoch}, upsert=True) for d in docs]
-    try:
-        await collection.bulk_write(ops, ordered=False, session=session)
-    except BulkWriteError as exc:
-        refused_as_duplicates(exc)
-        raise Fenced(f"{collection.name}: written by a later owner of the scope (epoch > {epoch})") from None
+def _ops(write: Write, where: dict, epoch: int | None) -> list:
+    """The bulk-write operations of one write. `epoch`: images of brand-wide routing state, matched only
+    while no later owner stamped the document (fenced collections)."""
+    if write.kind == INSERT:
+        return [InsertOne(d) for d in write.docs]
+    if write.kind == REPLACE and epoch is not None:
+        return [ReplaceOne({"_id": d["_id"], "epoch": {"$lte": epoch}}, {**d, "epoch": epoch}, upsert=True)
+                for d in write.docs]
+    if write.kind == REPLACE:
+        return [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in write.docs]
+    if write.kind == DELETE:
+        return [DeleteOne({"_id": i, **where}) for i in write.docs]
+    if write.kind == UPSERT_SET:
+        return [UpdateOne({"_id": d["_id"]}, _set_parts(d), upsert=True) for d in write.docs]
+    if write.kind == SET:
+        return [UpdateOne({"_id": d["_id"], **where}, {"$set": d["set"]}) for d in write.docs]
+    raise ValueError(f"unknown write kind {write.kind!r}")
 
 
 async def _insert_strict(collection, docs: list[dict], session=None) -> None:

@@ -93,3 +93,55 @@ async def test_a_fenced_replica_gives_its_batches_up_until_its_next_assignment(m
     assert brand not in ownership.owned()
     await ownership.on_assigned(partition)  # the group gave it the partition again
     assert store.epochs[brand] == first + 1
+
+
+async def test_scopes_saving_side_by_side_share_each_request_and_a_fenced_one_is_refused_alone(
+        mongo_uri, mongo_db, namespace):
+    """The contact stage saves a batch's partitions side by side: their commit points go in one write and
+    each collection's writes in one request (adapters/rounds.py), not one per partition; a partition that
+    another replica claimed meanwhile is refused, and only it."""
+    import asyncio
+    from collections import Counter
+
+    from pymongo import AsyncMongoClient, monitoring
+
+    class Requests(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self.seen: Counter = Counter()
+
+        def started(self, event) -> None:
+            self.seen[(event.command_name, str(event.command.get(event.command_name)))] += 1
+
+        def succeeded(self, event) -> None:
+            pass
+
+        def failed(self, event) -> None:
+            pass
+
+    requests = Requests()
+    client = AsyncMongoClient(mongo_uri, tz_aware=True, event_listeners=[requests])
+    try:
+        store = RouterStore(client[mongo_db.name], transactions=False)
+        await store.ensure_indexes()
+        scopes = [f"contacts/{namespace}-{n}" for n in range(4)]
+        for scope in scopes:
+            await store.claim(scope)
+        await RouterStore(mongo_db, transactions=False).claim(scopes[3])  # another replica took partition 3
+        batches = {scope: Workspace() for scope in scopes}
+        for n, ws in enumerate(batches.values()):
+            ws.new_messages = [{"_id": f"{namespace}-m{n}-{i}", "conversation_id": f"{namespace}-c{n}",
+                                "text": "hello"} for i in range(3)]
+        requests.seen.clear()
+        outcomes = await asyncio.gather(*(store.save(ws, [{"_id": f"{namespace}-e{n}", "processed_at": None}], scope)
+                                          for n, (scope, ws) in enumerate(batches.items())), return_exceptions=True)
+    finally:
+        await client.close()
+    assert outcomes[:3] == [None, None, None] and isinstance(outcomes[3], Fenced)
+    assert requests.seen[("update", "routing_scopes")] == 1  # four commit points, one write
+    assert requests.seen[("insert", "conversation_messages")] == 1
+    assert requests.seen[("insert", "processed_events")] == 1
+    stored = Counter([d["conversation_id"] async for d in mongo_db["conversation_messages"].find(
+        {"_id": {"$regex": f"^{namespace}-m"}})])
+    assert stored == {f"{namespace}-c0": 3, f"{namespace}-c1": 3, f"{namespace}-c2": 3}  # nothing of partition 3
+    heads = {d["_id"]: d.get("journal") async for d in mongo_db["routing_scopes"].find({"_id": {"$in": scopes}})}
+    assert all(heads[scope] for scope in scopes[:3]) and heads[scopes[3]] is None

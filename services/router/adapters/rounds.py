@@ -77,6 +77,16 @@ class IdReads:
     def __init__(self) -> None:
         self._rounds: Rounds[set, list[dict]] = Rounds()
 
+    async def query(self, collection, query: dict, projection: dict | None = None) -> list[dict]:
+        """Any read. One whose condition can match nothing (an empty `$in`) makes no request: the store
+        serves one at a time, and a batch's empty lookups used to wait in line like real ones. One by
+        `_id $in` goes in a round (`find`); any other alone."""
+        if any(isinstance(c, dict) and c.get("$in") == [] for c in query.values()):
+            return []
+        if query.keys() == {"_id"} and isinstance(query["_id"], dict) and query["_id"].keys() == {"$in"}:
+            return await self.find(collection, query["_id"]["$in"], projection)
+        return [doc async for doc in collection.find(query, projection)]
+
     async def find(self, collection, ids, projection: dict | None = None) -> list[dict]:
         """The documents of `collection` whose `_id` is one of `ids` (none asked: no request)."""
         wanted = set(ids)

@@ -371,14 +371,7 @@ class RouterStore(StoreSetup, StoreWrites):
                 ws.thread_index[(conv.brand_id, key)] = conv.id
 
     async def _find(self, collection, query: dict, projection: dict | None = None) -> list[dict]:
-        """Skips the round trip when a condition can match nothing (an empty `$in`): the store
-        serves one request at a time, and a batch's empty lookups used to wait in line like real ones.
-        Reads by `_id` made at the same time (the scopes of one batch) go as one (id_reads.py)."""
-        if any(isinstance(c, dict) and c.get("$in") == [] for c in query.values()):
-            return []
-        if query.keys() == {"_id"} and isinstance(query["_id"], dict) and query["_id"].keys() == {"$in"}:
-            return await self.id_reads.find(collection, query["_id"]["$in"], projection)
-        return [doc async for doc in collection.find(query, projection)]
+        return await self.id_reads.query(collection, query, projection)  # (rounds.py)
 
     def remember(self, ws: Workspace) -> None:
         """After a committed save: the queued conversations stay resident (routing needs nothing of their

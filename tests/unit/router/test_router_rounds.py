@@ -84,6 +84,8 @@ async def test_reads_with_another_projection_or_collection_or_later_are_their_ow
     assert await reads.find(customers, ["c0"]) == whole
     assert len(customers.finds) == 3 and len(handles.finds) == 1
     assert await reads.find(customers, []) == [] and len(customers.finds) == 3  # nothing asked: no request
+    assert await reads.query(customers, {"_id": {"$in": []}}) == [] and len(customers.finds) == 3
+    assert await reads.query(customers, {"_id": {"$in": ["c0"]}}, {"_id": 1}) == ids_only
 
 
 async def test_writes_made_at_the_same_time_are_one_bulk_write_and_a_refused_op_fails_only_its_caller():

@@ -323,6 +323,12 @@ async def test_two_replicas_of_every_stage_survive_kill_9_without_loss_duplicate
         except AssertionError:
             print(f"not settled: conversations not yet where they should be, by status {dict(statuses)}; "
                   f"resolutions requested {len(resolver.requested)}")
+            fields = ("status", "phase", "people_status", "assignee_id", "queue", "routed_inputs", "resolved_at",
+                      "contact_pending", "handoffs")
+            async for doc in conversations.find({}, {f: 1 for f in fields}):
+                if doc["status"] != ("assigned" if held(doc["_id"]) else "resolved"):
+                    print(f"  {doc['_id']}: requested {doc['_id'] in resolver.requested}, "
+                          f"{ {f: doc.get(f) for f in fields} }")
             for name in ("router", "router" + SECOND):
                 print(f"--- {name} log ---\n{stack.tail(name, 4000)}")
             raise

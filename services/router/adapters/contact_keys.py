@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from switchboard.common.cloudevents import derived_id
 from switchboard.router.adapters.batch_names import names_of
+from switchboard.router.adapters.rounds import find_ids
 from switchboard.router.adapters.store_writes import handle_id, thread_id
 from switchboard.router.domain import contact_key as ck
 from switchboard.router.domain.inputs import Input
@@ -74,12 +75,12 @@ class ContactKeys:
         handle_ids = {handle_id(b, h): (b, h) for b, h in want.handles}
         thread_ids = {thread_id(b, k): (b, k) for b, k in want.threads}
         handle_docs, customer_docs, conversation_docs, session_docs, thread_docs, order_docs = await asyncio.gather(
-            _find(self.handles, handle_ids, {"customer_id": 1}),
-            _find(self.customers, want.customers, {"brand_id": 1, "handles": 1, "merged_into": 1}),
-            _find(self.conversations, want.conversations, {"brand_id": 1, "customer_id": 1}),
-            _find(self.sessions, want.sessions, {"customer_id": 1, "email": 1}),
-            _find(self.threads, thread_ids, {"conversation_id": 1}),
-            _find(self.orders, want.orders, {"customer_id": 1}),
+            find_ids(self.handles, handle_ids, {"customer_id": 1}),
+            find_ids(self.customers, want.customers, {"brand_id": 1, "handles": 1, "merged_into": 1}),
+            find_ids(self.conversations, want.conversations, {"brand_id": 1, "customer_id": 1}),
+            find_ids(self.sessions, want.sessions, {"customer_id": 1, "email": 1}),
+            find_ids(self.threads, thread_ids, {"conversation_id": 1}),
+            find_ids(self.orders, want.orders, {"customer_id": 1}),
         )
         for doc in handle_docs:
             lk.index[handle_ids[doc["_id"]]] = doc["customer_id"]
@@ -104,10 +105,3 @@ class ContactKeys:
         asked.sessions |= want.sessions
         asked.threads |= want.threads
         asked.orders |= want.orders
-
-
-async def _find(collection, ids, projection: dict) -> list[dict]:
-    """Documents by `_id $in` (the one `$in` nx-27017 answers through its index); none asked, no request."""
-    if not ids:
-        return []
-    return [doc async for doc in collection.find({"_id": {"$in": sorted(ids)}}, projection)]

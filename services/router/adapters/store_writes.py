@@ -190,7 +190,6 @@ class StoreWrites:
         insert-if-absent, in a round with the other scopes' writes."""
         collection = self.db[write.collection]
         fenced = epoch is not None and write.collection in FENCED_COLLECTIONS
-        where = {"epoch": {"$lte": epoch}} if fenced else {}  # a later owner's document is left alone
         if write.kind == REASSIGN:  # a merged customer's documents now belong to the surviving one
             for m in write.docs:
                 await collection.update_many({"brand_id": m["brand_id"], "customer_id": m["from"]},
@@ -199,7 +198,7 @@ class StoreWrites:
         if write.kind == INSERT and insert is not None:
             await insert(collection, write.docs, session)
             return
-        ops = _ops(write, where, epoch if fenced else None)
+        ops = _ops(write, epoch if fenced else None)
         try:
             if session is not None:
                 await collection.bulk_write(ops, ordered=False, session=session)
@@ -275,9 +274,10 @@ def _set_parts(d: dict) -> dict:
     return update
 
 
-def _ops(write: Write, where: dict, epoch: int | None) -> list:
-    """The bulk-write operations of one write. `epoch`: images of brand-wide routing state, matched only
-    while no later owner stamped the document (fenced collections)."""
+def _ops(write: Write, epoch: int | None) -> list:
+    """The bulk-write operations of one write. `epoch` (fenced collections: brand-wide routing state): a
+    later owner's document is left alone; images match only while no later owner stamped the document."""
+    where = {"epoch": {"$lte": epoch}} if epoch is not None else {}
     if write.kind == INSERT:
         return [InsertOne(d) for d in write.docs]
     if write.kind == REPLACE and epoch is not None:
